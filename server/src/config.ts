@@ -1,0 +1,120 @@
+/**
+ * Configuration, parsed once from the environment at start (see the table in the README).
+ * A bad value stops the process with a message that names the variable, what was expected and
+ * what was given; nothing else in the server reads `process.env`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const providers = ['local', 'openai', 'sd'] as const;
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+function urlWithScheme(schemes: string[]) {
+  return optionalText.refine(
+    (value) => value === undefined || (URL.canParse(value) && schemes.includes(new URL(value).protocol)),
+    { message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}//`).join(' or ')}` },
+  );
+}
+
+const integer = (fallback: number, min: number, max: number) =>
+  optionalText
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .refine((value) => Number.isInteger(value) && value >= min && value <= max, {
+      message: `must be an integer between ${min} and ${max}`,
+    });
+
+const EnvironmentSchema = z
+  .object({
+    PORT: integer(8080, 0, 65535),
+    HOST: optionalText.transform((value) => value ?? '127.0.0.1'),
+    DATA_DIR: optionalText.transform((value) => value ?? './.titrate'),
+    DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']),
+    REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
+    JWT_SECRET: optionalText.refine((value) => value === undefined || value.length >= 32, {
+      message: 'must be at least 32 characters (an HS256 key needs 256 bits)',
+    }),
+    ADMIN_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
+      message: 'must be at least 16 characters',
+    }),
+    GEN_PROVIDER: optionalText
+      .transform((value) => value ?? 'local')
+      .refine((value): value is (typeof providers)[number] => (providers as readonly string[]).includes(value), {
+        message: `must be one of ${providers.join(', ')}`,
+      }),
+    OPENAI_BASE_URL: urlWithScheme(['http:', 'https:']).transform((value) => value ?? 'https://api.openai.com'),
+    OPENAI_API_KEY: optionalText,
+    SD_BASE_URL: urlWithScheme(['http:', 'https:']),
+    GEN_TIMEOUT_MS: integer(30_000, 100, 600_000),
+    LOG_LEVEL: optionalText
+      .transform((value) => value ?? 'info')
+      .refine((value): value is (typeof logLevels)[number] => (logLevels as readonly string[]).includes(value), {
+        message: `must be one of ${logLevels.join(', ')}`,
+      }),
+    DEMO_FRAMES_PER_BUCKET: integer(8, 1, 64),
+  })
+  .superRefine((env, context) => {
+    if (env.GEN_PROVIDER === 'openai' && env.OPENAI_API_KEY === undefined) {
+      context.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'is required when GEN_PROVIDER=openai' });
+    }
+    if (env.GEN_PROVIDER === 'sd' && env.SD_BASE_URL === undefined) {
+      context.addIssue({ code: 'custom', path: ['SD_BASE_URL'], message: 'is required when GEN_PROVIDER=sd' });
+    }
+  });
+
+export type Config = {
+  port: number;
+  host: string;
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: string | undefined;
+  adminToken: string | undefined;
+  genProvider: (typeof providers)[number];
+  openaiBaseUrl: string;
+  openaiApiKey: string | undefined;
+  sdBaseUrl: string | undefined;
+  genTimeoutMs: number;
+  logLevel: (typeof logLevels)[number];
+  demoFramesPerBucket: number;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a `ConfigError` naming every bad variable. */
+export function loadConfig(environment: Record<string, string | undefined>, cwd: string): Config {
+  const parsed = EnvironmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const given = environment[variable];
+      const shown = given === undefined ? '' : ` (got ${JSON.stringify(variable.includes('SECRET') || variable.includes('TOKEN') || variable.includes('KEY') ? '…' : given)})`;
+      return `${variable} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: path.resolve(cwd, env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    jwtSecret: env.JWT_SECRET,
+    adminToken: env.ADMIN_TOKEN,
+    genProvider: env.GEN_PROVIDER,
+    openaiBaseUrl: env.OPENAI_BASE_URL,
+    openaiApiKey: env.OPENAI_API_KEY,
+    sdBaseUrl: env.SD_BASE_URL,
+    genTimeoutMs: env.GEN_TIMEOUT_MS,
+    logLevel: env.LOG_LEVEL,
+    demoFramesPerBucket: env.DEMO_FRAMES_PER_BUCKET,
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * The gateway: the only module that touches uWebSockets.js. It serves HTTP routes and the
+ * `/v1/stream` WebSocket, and turns socket events into calls on a transport-neutral
+ * `StreamSession`.
+ *
+ * Per connection it enforces, in this order: authentication before the upgrade (no socket opens
+ * for a bad token), the protocol size limit (close 1009), a message rate (token bucket), a bound
+ * on messages in flight, and strictly ordered processing. Every send is guarded: a closed socket
+ * or one over its backpressure limit drops the message and counts it, never throws.
+ */
+import uWS from 'uWebSockets.js';
+import { CloseCode, ErrorCode, decodeClientMessage, encodeMessage, protocolLimits, type Encoding, type ServerMessage } from '@titrate/shared';
+import type { Logger } from 'pino';
+import type { HttpRoutes } from '../http/routes.js';
+import type { HttpRequest, HttpResponse } from '../http/types.js';
+import { limits } from '../limits.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Outbox, StreamSession } from '../stream/session.js';
+import { TokenBucket } from './tokenBucket.js';
+
+export type Authentication =
+  | { ok: true; userId: string; expiresAtMs: number }
+  | { ok: false; status: 401 | 403 | 503; code: string; message: string };
+
+export type GatewayOptions = {
+  host: string;
+  port: number;
+  routes: HttpRoutes;
+  authenticate: (token: string | null) => Promise<Authentication>;
+  openSession: (userId: string, outbox: Outbox) => StreamSession;
+  metrics: Metrics;
+  log: Logger;
+  now?: () => number;
+};
+
+type Connection = {
+  id: number;
+  userId: string;
+  expiresAtMs: number;
+  socket: uWS.WebSocket<SocketData> | null;
+  open: boolean;
+  session: StreamSession | null;
+  /** The encoding answers use: the one of `hello`, or of the last message before it. */
+  encoding: Encoding;
+  helloEncoding: Encoding | null;
+  rate: TokenBucket;
+  inFlight: number;
+  chain: Promise<void>;
+  expiryTimer: NodeJS.Timeout | null;
+};
+type SocketData = { connection: Connection };
+
+export type Gateway = {
+  port: number;
+  connectionCount: () => number;
+  /** Stops accepting connections and HTTP requests. */
+  stopAccepting: () => void;
+  /** Closes every socket with `code` (4000-4099 tells clients to reconnect). */
+  closeAll: (code: number, reason: string) => void;
+  /** Waits until in-flight messages are processed, or `timeoutMs` passes. */
+  drain: (timeoutMs: number) => Promise<void>;
+  close: () => void;
+};
+
+const statusText: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 426: 'Upgrade Required',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+const status = (code: number) => `${code} ${statusText[code] ?? 'Unknown'}`;
+const timerDelayMax = 2_147_483_647;
+
+/** The token from `?token=` or `Authorization: Bearer`. */
+function tokenFrom(query: string, authorization: string): string | null {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (bearer !== null) return bearer[1]!;
+  const fromQuery = new URLSearchParams(query).get('token');
+  return fromQuery === null || fromQuery.length === 0 ? null : fromQuery;
+}
+
+export function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { metrics, log } = options;
+  const now = options.now ?? Date.now;
+  const connections = new Set<Connection>();
+  let accepting = true;
+  let nextConnectionId = 1;
+  const app = uWS.App();
+
+  const send = (connection: Connection, message: ServerMessage) => {
+    const socket = connection.socket;
+    if (!connection.open || socket === null) {
+      metrics.sendsDropped.inc();
+      return;
+    }
+    const payload = encodeMessage(message, connection.encoding);
+    const result = socket.send(payload, typeof payload !== 'string');
+    if (result === 2) metrics.sendsDropped.inc();
+    else metrics.messagesOut.inc({ type: message.t });
+    if (message.t === 'error') metrics.errors.inc({ code: message.code });
+  };
+
+  const end = (connection: Connection, code: number, reason: string) => {
+    if (!connection.open || connection.socket === null) return;
+    connection.open = false;
+    connection.socket.end(code, reason);
+  };
+
+  const process = async (connection: Connection, data: Uint8Array, encoding: Encoding) => {
+    const session = connection.session;
+    if (session === null || !connection.open) return;
+    const decoded = decodeClientMessage(data, encoding);
+    if (!decoded.ok) {
+      metrics.messagesIn.inc({ type: 'invalid' });
+      return session.error(decoded.code, decoded.message, decoded.req);
+    }
+    const message = decoded.value;
+    metrics.messagesIn.inc({ type: message.t });
+    if (message.t === 'hello' && connection.helloEncoding === null) {
+      connection.helloEncoding = encoding;
+      connection.encoding = encoding;
+    }
+    try {
+      await session.handle(message);
+    } catch (error) {
+      log.error({ err: error, connection: connection.id, type: message.t }, 'message handling failed');
+      session.error(ErrorCode.internal, 'the server could not process this message; try again', 'id' in message ? message.id : undefined);
+    }
+  };
+
+  const onMessage = (socket: uWS.WebSocket<SocketData>, buffer: ArrayBuffer, isBinary: boolean) => {
+    const { connection } = socket.getUserData();
+    if (!connection.open || connection.session === null) return;
+    if (buffer.byteLength > protocolLimits.messageBytesMax) {
+      metrics.messagesIn.inc({ type: 'too_large' });
+      return end(connection, CloseCode.messageTooBig, 'message too big');
+    }
+    const encoding: Encoding = isBinary ? 'msgpack' : 'json';
+    if (connection.helloEncoding === null) connection.encoding = encoding;
+    if (!connection.rate.take(now())) {
+      metrics.messagesIn.inc({ type: 'rate_limited' });
+      return connection.session.error(ErrorCode.rateLimited, `more than ${limits.messagesPerSecondMax} messages per second; message dropped`);
+    }
+    if (connection.inFlight >= limits.pendingMessagesPerConnectionMax) {
+      metrics.messagesIn.inc({ type: 'overloaded' });
+      return connection.session.error(ErrorCode.overloaded, 'too many requests in flight; message dropped');
+    }
+    // uWS neuters the buffer when this callback returns: copy before going async.
+    const data = new Uint8Array(buffer.slice(0));
+    connection.inFlight += 1;
+    connection.chain = connection.chain
+      .then(() => process(connection, data, encoding))
+      .catch((error: unknown) => log.error({ err: error }, 'unexpected failure in message chain'))
+      .finally(() => {
+        connection.inFlight -= 1;
+      });
+  };
+
+  const upgrade = (response: uWS.HttpResponse, request: uWS.HttpRequest, context: uWS.us_socket_context_t) => {
+    let aborted = false;
+    response.onAborted(() => {
+      aborted = true;
+    });
+    // Everything needed from the request must be read now: it is invalid after the first await.
+    const key = request.getHeader('sec-websocket-key');
+    const protocol = request.getHeader('sec-websocket-protocol');
+    const extensions = request.getHeader('sec-websocket-extensions');
+    const authorization = request.getHeader('authorization');
+    const query = request.getQuery() ?? '';
+    const refuse = (code: number, body: { code: string; message: string }) => {
+      metrics.upgradesRefused.inc({ status: String(code) });
+      if (aborted) return;
+      response.cork(() => {
+        response.writeStatus(status(code)).writeHeader('content-type', 'application/json').writeHeader('connection', 'close').end(JSON.stringify({ error: body }), true);
+      });
+    };
+    if (!accepting) return refuse(503, { code: 'shutting_down', message: 'the server is shutting down; reconnect shortly' });
+    if (connections.size >= limits.connectionsMax) return refuse(503, { code: 'at_capacity', message: 'too many connections on this server' });
+    if (authorization.length + query.length > limits.tokenBytesMax) return refuse(401, { code: 'invalid_token', message: 'token too long' });
+    options
+      .authenticate(tokenFrom(query, authorization))
+      .then((result) => {
+        if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
+        if (aborted) return;
+        const connection: Connection = {
+          id: nextConnectionId++, userId: result.userId, expiresAtMs: result.expiresAtMs, socket: null, open: false, session: null,
+          encoding: 'json', helloEncoding: null, rate: new TokenBucket(limits.messagesPerSecondMax, limits.messagesBurstMax, now()),
+          inFlight: 0, chain: Promise.resolve(), expiryTimer: null,
+        };
+        response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context));
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'authentication failed unexpectedly');
+        refuse(503, { code: 'unavailable', message: 'authentication is unavailable; try again' });
+      });
+  };
+
+  app.ws<SocketData>('/v1/stream', {
+    maxPayloadLength: limits.transportPayloadBytesMax,
+    idleTimeout: limits.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    maxBackpressure: limits.backpressureBytesMax,
+    // The typings say number; the native addon takes a boolean.
+    closeOnBackpressureLimit: true as unknown as number,
+    compression: uWS.DISABLED,
+    upgrade,
+    open: (socket) => {
+      const { connection } = socket.getUserData();
+      connection.socket = socket;
+      connection.open = true;
+      connections.add(connection);
+      metrics.connections.inc();
+      const outbox: Outbox = {
+        send: (message) => send(connection, message),
+        close: (code, reason) => end(connection, code, reason),
+      };
+      connection.session = options.openSession(connection.userId, outbox);
+      const untilExpiryMs = Math.min(timerDelayMax, Math.max(0, connection.expiresAtMs - now()));
+      connection.expiryTimer = setTimeout(() => end(connection, CloseCode.sessionExpired, 'token expired'), untilExpiryMs);
+      connection.expiryTimer.unref();
+    },
+    message: onMessage,
+    close: (socket, code) => {
+      const { connection } = socket.getUserData();
+      connection.open = false;
+      connection.socket = null;
+      connection.session?.closed();
+      if (connection.expiryTimer !== null) clearTimeout(connection.expiryTimer);
+      connections.delete(connection);
+      metrics.connections.dec();
+      metrics.closes.inc({ code: String(code) });
+    },
+  });
+
+  app.any('/*', (response, request) => serveHttp(response, request));
+
+  function serveHttp(response: uWS.HttpResponse, request: uWS.HttpRequest): void {
+    let aborted = false;
+    response.onAborted(() => {
+      aborted = true;
+    });
+    const method = request.getCaseSensitiveMethod().toUpperCase();
+    const headers = new Map<string, string>();
+    request.forEach((name, value) => headers.set(name.toLowerCase(), value));
+    const httpRequest: Omit<HttpRequest, 'body'> = {
+      method,
+      path: request.getUrl(),
+      query: new URLSearchParams(request.getQuery() ?? ''),
+      header: (name) => headers.get(name) ?? '',
+    };
+    const reply = (result: HttpResponse) => {
+      if (aborted) return;
+      response.cork(() => {
+        response.writeStatus(status(result.status));
+        for (const [name, value] of Object.entries(result.headers)) response.writeHeader(name, value);
+        response.end(result.body);
+      });
+    };
+    const run = (body: Buffer | null) => {
+      if (!accepting) return reply({ status: 503, headers: { 'content-type': 'application/json', connection: 'close' }, body: '{"error":{"code":"shutting_down","message":"the server is shutting down"}}' });
+      options.routes.handle({ ...httpRequest, body }).then(reply, (error: unknown) => {
+        log.error({ err: error, path: httpRequest.path }, 'HTTP route failed');
+        reply({ status: 500, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"internal","message":"internal error"}}' });
+      });
+    };
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE') return run(null);
+    readBody(response, limits.adminBodyBytesMax, (body) => {
+      if (body === null) return reply({ status: 413, headers: { 'content-type': 'application/json', connection: 'close' }, body: `{"error":{"code":"too_large","message":"bodies are limited to ${limits.adminBodyBytesMax} bytes"}}` });
+      run(body);
+    });
+  }
+
+  return new Promise((resolve, reject) => {
+    app.listen(options.host, options.port, (listenSocket) => {
+      if (listenSocket === false) return reject(new Error(`cannot listen on ${options.host}:${options.port}`));
+      const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+      resolve({
+        port,
+        connectionCount: () => connections.size,
+        stopAccepting: () => {
+          if (!accepting) return;
+          accepting = false;
+          uWS.us_listen_socket_close(listenSocket);
+        },
+        closeAll: (code, reason) => {
+          for (const connection of connections) end(connection, code, reason);
+        },
+        drain: async (timeoutMs) => {
+          const chains = Promise.allSettled([...connections].map((connection) => connection.chain));
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([chains, new Promise((done) => (timer = setTimeout(done, timeoutMs)))]);
+          clearTimeout(timer);
+        },
+        close: () => (app as unknown as { close: () => void }).close(),
+      });
+    });
+  });
+}
+
+/** Collects a request body up to `bytesMax`; hands `null` when it is larger. */
+function readBody(response: uWS.HttpResponse, bytesMax: number, done: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let overflowed = false;
+  response.onData((chunk, isLast) => {
+    if (overflowed) return;
+    size += chunk.byteLength;
+    if (size > bytesMax) {
+      overflowed = true;
+      return done(null);
+    }
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) done(Buffer.concat(chunks));
+  });
+}

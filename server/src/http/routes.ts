@@ -1,0 +1,91 @@
+/**
+ * Every HTTP route of the server, as a function from request to response. The gateway adapts the
+ * socket to `HttpRequest` and back; nothing here knows which HTTP server is underneath.
+ */
+import type { Registry } from 'prom-client';
+import type { Metrics } from '../metrics/metrics.js';
+import type { FrameStore } from '../pantry/store.js';
+import type { AdminRoutes } from './admin.js';
+import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
+
+export type Readiness = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+
+const frameIdPattern = /^[a-z0-9_-]{8,128}$/;
+
+export class HttpRoutes {
+  readonly #frames: FrameStore;
+  readonly #admin: AdminRoutes;
+  readonly #registry: Registry;
+  readonly #metrics: Metrics;
+  readonly #readiness: Readiness;
+
+  constructor(options: { frames: FrameStore; admin: AdminRoutes; metrics: Metrics; readiness: Readiness }) {
+    this.#frames = options.frames;
+    this.#admin = options.admin;
+    this.#metrics = options.metrics;
+    this.#registry = options.metrics.registry;
+    this.#readiness = options.readiness;
+  }
+
+  async handle(request: HttpRequest): Promise<HttpResponse> {
+    const { route, response } = await this.#route(request);
+    this.#metrics.httpRequests.inc({ route, status: String(response.status) });
+    return response;
+  }
+
+  async #route(request: HttpRequest): Promise<{ route: string; response: HttpResponse }> {
+    const segments = request.path.split('/').filter((segment) => segment.length > 0);
+    let decoded: string[];
+    try {
+      decoded = segments.map((segment) => decodeURIComponent(segment));
+    } catch {
+      return { route: 'invalid', response: failure(400, 'invalid_path', 'the path is not valid percent-encoding') };
+    }
+    const [first, second, third] = decoded;
+    const isRead = request.method === 'GET' || request.method === 'HEAD';
+    if (first === 'healthz' && decoded.length === 1 && isRead) return { route: 'healthz', response: json(200, { status: 'ok' }) };
+    if (first === 'readyz' && decoded.length === 1 && isRead) return { route: 'readyz', response: await this.#ready() };
+    if (first === 'metrics' && decoded.length === 1 && isRead) {
+      const body = await this.#registry.metrics();
+      return { route: 'metrics', response: { status: 200, headers: { 'content-type': this.#registry.contentType }, body } };
+    }
+    if (first === 'v1' && second === 'frames' && third !== undefined && decoded.length === 3 && isRead) {
+      return { route: 'frames', response: await this.#frame(third, request) };
+    }
+    if (first === 'v1' && second === 'admin') return { route: 'admin', response: await this.#admin.handle(request, decoded.slice(2)) };
+    if (first === 'v1' && second === 'stream' && decoded.length === 2) {
+      return { route: 'stream', response: failure(426, 'upgrade_required', 'GET /v1/stream is a WebSocket endpoint') };
+    }
+    if ((decoded.length === 0 || (first === 'player' && decoded.length === 1)) && isRead) return { route: 'player', response: landingPage() };
+    return { route: 'unknown', response: failure(404, 'not_found', `no route ${request.method} ${request.path}`) };
+  }
+
+  async #ready(): Promise<HttpResponse> {
+    const { ready, checks } = await this.#readiness();
+    return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
+  }
+
+  async #frame(id: string, request: HttpRequest): Promise<HttpResponse> {
+    if (!frameIdPattern.test(id)) return failure(404, 'frame_not_found', `frame "${id.slice(0, 64)}" does not exist`);
+    const frame = await this.#frames.get(id);
+    if (frame === null) return failure(404, 'frame_not_found', `frame "${id}" does not exist`);
+    // Frames are content-addressed: the bytes behind an id never change.
+    const headers = { 'content-type': frame.contentType, 'cache-control': 'public, max-age=31536000, immutable', etag: `"${frame.id}"` };
+    if (request.header('if-none-match').split(',').some((tag) => tag.trim() === `"${frame.id}"`)) {
+      return { status: 304, headers, body: '' };
+    }
+    const data = await this.#frames.readData(frame).catch(() => null);
+    if (data === null) return failure(404, 'frame_not_found', `the file of frame "${id}" is missing`);
+    return { status: 200, headers, body: request.method === 'HEAD' ? '' : data };
+  }
+}
+
+function landingPage(): HttpResponse {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Titrate</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;background:#111;color:#eee;max-width:40rem;margin:4rem auto;line-height:1.5">
+<h1>Titrate</h1><p>The server is running. Players connect to <code>/v1/stream</code> over WebSocket with a token
+(<code>npm run token -- --user demo</code>); frames are served from <code>/v1/frames/{id}</code>.</p>
+<p>Health: <a style="color:#8cf" href="/readyz">/readyz</a> · Metrics: <a style="color:#8cf" href="/metrics">/metrics</a></p></body></html>`;
+  return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, body: html };
+}

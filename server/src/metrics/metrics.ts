@@ -1,0 +1,76 @@
+/**
+ * Prometheus metrics on a registry of Titrate's own (never the global one, so that two servers in
+ * one process — as in tests — do not collide). Label values come from closed sets (message types,
+ * error codes), never from user input, so the series count is bounded.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'titrate_process_' });
+  return {
+    registry,
+    connections: new Gauge({ name: 'titrate_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    upgradesRefused: new Counter({
+      name: 'titrate_upgrades_refused_total',
+      help: 'WebSocket upgrades refused before the socket opened, by HTTP status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    messagesIn: new Counter({
+      name: 'titrate_messages_in_total',
+      help: 'Client messages received, by type ("invalid" when undecodable)',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    messagesOut: new Counter({
+      name: 'titrate_messages_out_total',
+      help: 'Server messages sent, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    sendsDropped: new Counter({
+      name: 'titrate_sends_dropped_total',
+      help: 'Messages not sent because the socket had closed or was over its backpressure limit',
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'titrate_errors_total',
+      help: 'Error messages sent to clients, by code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    closes: new Counter({
+      name: 'titrate_closes_total',
+      help: 'WebSocket closes, by close code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    decisionLatency: new Histogram({
+      name: 'titrate_decision_latency_seconds',
+      help: 'Time from a next request to its decision, by source',
+      labelNames: ['source'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    decisions: new Counter({
+      name: 'titrate_decisions_total',
+      help: 'Decisions made, by source and fallback',
+      labelNames: ['source', 'fallback'] as const,
+      registers: [registry],
+    }),
+    decisionReplays: new Counter({
+      name: 'titrate_decision_replays_total',
+      help: 'next requests answered from an earlier decision with the same id',
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'titrate_http_requests_total',
+      help: 'HTTP requests, by route and status',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+  };
+}

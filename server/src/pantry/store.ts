@@ -1,0 +1,88 @@
+/**
+ * Frame storage: image files content-addressed under `DATA_DIR/frames/` (the id is the first 128
+ * bits of the SHA-256 of the bytes, so storing the same image twice stores it once), and their
+ * rows in the `frames` table. This module owns every query on that table.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type pg from 'pg';
+import type { Orientation } from '@titrate/shared';
+
+export type FrameRow = {
+  id: string;
+  source: 'library' | 'fresh';
+  genre: string;
+  mood: string;
+  style: string;
+  orientation: Orientation;
+  energy: number | null;
+  width: number;
+  height: number;
+  contentType: string;
+  bytes: number;
+  path: string;
+};
+
+export type NewFrame = Omit<FrameRow, 'id' | 'bytes' | 'path'> & { data: Buffer; prompt: string | null };
+
+const extensionByType: Record<string, string> = { 'image/webp': 'webp', 'image/jpeg': 'jpg', 'image/png': 'png' };
+
+const selectColumns = `id, source, genre, mood, style, orientation, energy, width, height,
+  content_type AS "contentType", bytes, path`;
+
+export class FrameStore {
+  readonly #pool: pg.Pool;
+  readonly #dataDir: string;
+
+  constructor(pool: pg.Pool, dataDir: string) {
+    this.#pool = pool;
+    this.#dataDir = dataDir;
+  }
+
+  /** Writes the file (atomically, once) and its row (once); returns the stored row. */
+  async add(frame: NewFrame): Promise<FrameRow> {
+    const sha256 = createHash('sha256').update(frame.data).digest('hex');
+    const id = sha256.slice(0, 32);
+    const extension = extensionByType[frame.contentType];
+    if (extension === undefined) throw new Error(`unsupported content type ${frame.contentType}`);
+    const relative = path.join('frames', id.slice(0, 2), `${id}.${extension}`);
+    const absolute = path.join(this.#dataDir, relative);
+    await mkdir(path.dirname(absolute), { recursive: true });
+    const temporary = `${absolute}.${process.pid}.tmp`;
+    await writeFile(temporary, frame.data);
+    await rename(temporary, absolute);
+    const { rows } = await this.#pool.query<FrameRow>(
+      `INSERT INTO frames (id, source, genre, mood, style, orientation, energy, width, height, content_type, bytes, sha256, path, prompt)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::real, $8::int, $9::int, $10, $11::int, $12, $13, $14)
+       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+       RETURNING ${selectColumns}`,
+      [id, frame.source, frame.genre, frame.mood, frame.style, frame.orientation, frame.energy, frame.width, frame.height,
+        frame.contentType, frame.data.byteLength, sha256, relative, frame.prompt],
+    );
+    return rows[0]!;
+  }
+
+  async get(id: string): Promise<FrameRow | null> {
+    const { rows } = await this.#pool.query<FrameRow>(`SELECT ${selectColumns} FROM frames WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async countLibrary(): Promise<number> {
+    const { rows } = await this.#pool.query<{ count: string }>(`SELECT count(*) AS count FROM frames WHERE source = 'library'`);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /** Library frames for the in-memory catalog, in a stable order, at most `max`. */
+  async listLibrary(max: number): Promise<FrameRow[]> {
+    const { rows } = await this.#pool.query<FrameRow>(
+      `SELECT ${selectColumns} FROM frames WHERE source = 'library' ORDER BY created_at, id LIMIT $1::int`,
+      [max],
+    );
+    return rows;
+  }
+
+  async readData(frame: FrameRow): Promise<Buffer> {
+    return readFile(path.join(this.#dataDir, frame.path));
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The session-state engine: short-lived, per-session state that must be fast and may be shared
+ * between server processes — the session record (for resume), the session's fresh/library mix,
+ * the frames a scope has seen, and decisions replayable by request id.
+ *
+ * Two implementations share this interface and one contract test: `MemoryEngine` (one process,
+ * the default) and `RedisEngine` (several processes, `REDIS_URL`). Everything here is bounded
+ * in size and in time; nothing here is money (credits live in PostgreSQL).
+ */
+import type { Context, FrameSource, Mix, Orientation } from '@titrate/shared';
+
+export type SessionRecord = {
+  id: string;
+  userId: string;
+  orientation: Orientation;
+  context: Context;
+  conserve: boolean;
+  device: string | null;
+  createdAtMs: number;
+};
+
+export interface SessionStateEngine {
+  readonly kind: 'memory' | 'redis';
+  /** Stores (or replaces) a session record; it expires `ttlMs` after the last write or touch. */
+  putSession(record: SessionRecord, ttlMs: number): Promise<void>;
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Extends the session's lifetime (record, mix, seen frames and decisions) by `ttlMs`. */
+  touchSession(sessionId: string, ttlMs: number): Promise<void>;
+  /** Counts one delivered frame into the session's mix and returns the new mix. */
+  addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix>;
+  getMix(sessionId: string): Promise<Mix>;
+  /** Remembers that `scope` (a session, later a user) saw `frameId`; keeps the newest `max`. */
+  markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void>;
+  /** The frames `scope` saw, newest last, at most the `max` given to `markSeen`. */
+  listSeen(scope: string): Promise<string[]>;
+  /**
+   * Stores `value` for (session, request id) unless one is stored already, and returns the value
+   * that is stored now: ours if we were first, the earlier one otherwise. Atomic across processes.
+   */
+  putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string>;
+  getDecision(sessionId: string, requestId: string): Promise<string | null>;
+  /** Throws when the engine cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const emptyMix = (): Mix => ({ fresh: 0, library: 0 });

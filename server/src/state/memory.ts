@@ -1,0 +1,141 @@
+/**
+ * In-process session-state engine for a single node. Entries expire by time (swept periodically
+ * and checked on read) and by count: the least recently used session is evicted past
+ * `memorySessionsMax`, and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
+ */
+import type { FrameSource, Mix } from '@titrate/shared';
+import { limits } from '../limits.js';
+import { emptyMix, type SessionRecord, type SessionStateEngine } from './engine.js';
+
+type SessionEntry = {
+  record: SessionRecord | null;
+  mix: Mix;
+  decisions: Map<string, { value: string; expiresAtMs: number }>;
+  expiresAtMs: number;
+};
+type SeenEntry = { frames: Set<string>; expiresAtMs: number };
+
+export class MemoryEngine implements SessionStateEngine {
+  readonly kind = 'memory' as const;
+  // Map iteration order is insertion order; re-inserting on use makes the first entry the LRU one.
+  readonly #sessions = new Map<string, SessionEntry>();
+  readonly #seen = new Map<string, SeenEntry>();
+  readonly #now: () => number;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #sessionsMax: number;
+
+  constructor(options: { now?: () => number; sessionsMax?: number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
+    this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);
+    this.#sweeper.unref();
+  }
+
+  /** Drops every expired entry. */
+  sweep(): void {
+    const now = this.#now();
+    for (const [id, entry] of this.#sessions) if (entry.expiresAtMs <= now) this.#sessions.delete(id);
+    for (const [scope, entry] of this.#seen) if (entry.expiresAtMs <= now) this.#seen.delete(scope);
+  }
+
+  #entry(sessionId: string, ttlMs: number | null): SessionEntry | null {
+    const now = this.#now();
+    let entry = this.#sessions.get(sessionId);
+    if (entry !== undefined && entry.expiresAtMs <= now) {
+      this.#sessions.delete(sessionId);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      if (ttlMs === null) return null;
+      entry = { record: null, mix: emptyMix(), decisions: new Map(), expiresAtMs: now + ttlMs };
+    } else {
+      this.#sessions.delete(sessionId);
+      if (ttlMs !== null) entry.expiresAtMs = now + ttlMs;
+    }
+    this.#sessions.set(sessionId, entry);
+    this.#evictBeyond(this.#sessions, this.#sessionsMax);
+    return entry;
+  }
+
+  #evictBeyond<V>(map: Map<string, V>, max: number): void {
+    while (map.size > max) {
+      const oldest = map.keys().next();
+      if (oldest.done === true) return;
+      map.delete(oldest.value);
+    }
+  }
+
+  async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
+    this.#entry(record.id, ttlMs)!.record = structuredClone(record);
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | null> {
+    const record = this.#entry(sessionId, null)?.record;
+    return record === undefined || record === null ? null : structuredClone(record);
+  }
+
+  async touchSession(sessionId: string, ttlMs: number): Promise<void> {
+    if (this.#entry(sessionId, null) !== null) this.#entry(sessionId, ttlMs);
+    const seen = this.#seen.get(sessionId);
+    if (seen !== undefined) seen.expiresAtMs = this.#now() + ttlMs;
+  }
+
+  async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
+    const entry = this.#entry(sessionId, ttlMs)!;
+    entry.mix[source] += 1;
+    return { ...entry.mix };
+  }
+
+  async getMix(sessionId: string): Promise<Mix> {
+    const entry = this.#entry(sessionId, null);
+    return entry === null ? emptyMix() : { ...entry.mix };
+  }
+
+  async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
+    const now = this.#now();
+    let entry = this.#seen.get(scope);
+    if (entry === undefined || entry.expiresAtMs <= now) {
+      entry = { frames: new Set(), expiresAtMs: now + ttlMs };
+    }
+    this.#seen.delete(scope);
+    this.#seen.set(scope, entry);
+    entry.expiresAtMs = now + ttlMs;
+    entry.frames.delete(frameId);
+    entry.frames.add(frameId);
+    while (entry.frames.size > max) {
+      const oldest = entry.frames.values().next();
+      if (oldest.done === true) break;
+      entry.frames.delete(oldest.value);
+    }
+    this.#evictBeyond(this.#seen, this.#sessionsMax);
+  }
+
+  async listSeen(scope: string): Promise<string[]> {
+    const entry = this.#seen.get(scope);
+    if (entry === undefined || entry.expiresAtMs <= this.#now()) return [];
+    return [...entry.frames];
+  }
+
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
+    const entry = this.#entry(sessionId, ttlMs)!;
+    const existing = entry.decisions.get(requestId);
+    if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
+    entry.decisions.delete(requestId);
+    entry.decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    this.#evictBeyond(entry.decisions, limits.memoryDecisionsPerSessionMax);
+    return value;
+  }
+
+  async getDecision(sessionId: string, requestId: string): Promise<string | null> {
+    const decision = this.#entry(sessionId, null)?.decisions.get(requestId);
+    return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#sessions.clear();
+    this.#seen.clear();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Redis session-state engine, for several server processes behind one load balancer. Keys are
+ * namespaced by a prefix and all carry a TTL, so Redis holds nothing forever:
+ *
+ *   {prefix}s:{session}          hash    the session record (JSON in field `r`) and mix counters
+ *   {prefix}seen:{scope}         zset    frame id → time seen; trimmed to the newest `max`
+ *   {prefix}d:{session}:{req}    string  a decision, set with NX so the first writer wins
+ */
+import { Redis } from 'ioredis';
+import type { FrameSource, Mix } from '@titrate/shared';
+import { limits } from '../limits.js';
+import type { SessionRecord, SessionStateEngine } from './engine.js';
+
+export class RedisEngine implements SessionStateEngine {
+  readonly kind = 'redis' as const;
+  readonly #redis: Redis;
+  readonly #now: () => number;
+
+  constructor(url: string, options: { keyPrefix?: string; now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#redis = new Redis(url, {
+      keyPrefix: options.keyPrefix ?? 'titrate:',
+      commandTimeout: limits.stateCommandTimeoutMs,
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+      lazyConnect: false,
+    });
+    // Connection errors surface on commands (and in readiness); the event must not crash us.
+    this.#redis.on('error', () => undefined);
+  }
+
+  async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
+    const key = `s:${record.id}`;
+    await this.#redis.multi().hset(key, 'r', JSON.stringify(record)).pexpire(key, ttlMs).exec();
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | null> {
+    const raw = await this.#redis.hget(`s:${sessionId}`, 'r');
+    return raw === null ? null : (JSON.parse(raw) as SessionRecord);
+  }
+
+  async touchSession(sessionId: string, ttlMs: number): Promise<void> {
+    await this.#redis.multi().pexpire(`s:${sessionId}`, ttlMs).pexpire(`seen:${sessionId}`, ttlMs).exec();
+  }
+
+  async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
+    const key = `s:${sessionId}`;
+    const results = await this.#redis.multi().hincrby(key, source, 1).pexpire(key, ttlMs).hmget(key, 'fresh', 'library').exec();
+    const counts = results?.[2]?.[1] as Array<string | null> | undefined;
+    return { fresh: Number(counts?.[0] ?? 0), library: Number(counts?.[1] ?? 0) };
+  }
+
+  async getMix(sessionId: string): Promise<Mix> {
+    const [fresh, library] = await this.#redis.hmget(`s:${sessionId}`, 'fresh', 'library');
+    return { fresh: Number(fresh ?? 0), library: Number(library ?? 0) };
+  }
+
+  async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
+    const key = `seen:${scope}`;
+    await this.#redis
+      .multi()
+      .zadd(key, this.#now(), frameId)
+      .zremrangebyrank(key, 0, -(max + 1))
+      .pexpire(key, ttlMs)
+      .exec();
+  }
+
+  async listSeen(scope: string): Promise<string[]> {
+    return this.#redis.zrange(`seen:${scope}`, 0, -1);
+  }
+
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
+    const key = `d:${sessionId}:${requestId}`;
+    const stored = await this.#redis.set(key, value, 'PX', ttlMs, 'NX');
+    if (stored === 'OK') return value;
+    return (await this.#redis.get(key)) ?? value;
+  }
+
+  async getDecision(sessionId: string, requestId: string): Promise<string | null> {
+    return this.#redis.get(`d:${sessionId}:${requestId}`);
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * One player's stream, independent of the transport: it receives validated client messages and
+ * answers through an `Outbox`. The gateway owns sockets; this owns the protocol's meaning.
+ *
+ * States:
+ *   awaiting_hello  the socket is open and authenticated; only `hello` is accepted.
+ *   live            the session exists (new or resumed); every command is accepted.
+ *   closed          the socket is gone; late results of in-flight work are dropped.
+ */
+import {
+  ErrorCode,
+  NoticeCode,
+  protocolVersion,
+  type ClientMessage,
+  type Context,
+  type ErrorMessage,
+  type FrameMessage,
+  type Hello,
+  type Next,
+  type ServerMessage,
+} from '@titrate/shared';
+import type { Logger } from 'pino';
+import type { CreditView } from '../credits/view.js';
+import type { Decider, Decision } from '../decision/decider.js';
+import { limits } from '../limits.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
+import type { UserAccount, UserDirectory } from '../users/directory.js';
+
+export const sessionStates = ['awaiting_hello', 'live', 'closed'] as const;
+export type SessionState = (typeof sessionStates)[number];
+
+const transitions: Record<SessionState, readonly SessionState[]> = {
+  awaiting_hello: ['live', 'closed'],
+  live: ['closed'],
+  closed: [],
+};
+
+export interface Outbox {
+  send(message: ServerMessage): void;
+  close(code: number, reason: string): void;
+}
+
+export type StreamServices = {
+  engine: SessionStateEngine;
+  users: UserDirectory;
+  credits: CreditView;
+  decider: Decider;
+  metrics: Metrics;
+  log: Logger;
+  now: () => number;
+  newId: () => string;
+  /** Builds the URL a player fetches a frame from. */
+  frameUrl: (frameId: string) => string;
+};
+
+/** What is stored per (session, next.id): the request's fingerprint and the decision. */
+type StoredDecision = { fingerprint: string; decision: Decision };
+
+export class StreamSession {
+  #state: SessionState = 'awaiting_hello';
+  #record: SessionRecord | null = null;
+  #account: UserAccount | null = null;
+  readonly #services: StreamServices;
+  readonly #userId: string;
+  readonly #outbox: Outbox;
+
+  constructor(services: StreamServices, userId: string, outbox: Outbox) {
+    this.#services = services;
+    this.#userId = userId;
+    this.#outbox = outbox;
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get sessionId(): string | null {
+    return this.#record?.id ?? null;
+  }
+
+  #setState(next: SessionState): void {
+    if (!transitions[this.#state].includes(next)) throw new Error(`illegal session transition ${this.#state} → ${next}`);
+    this.#state = next;
+  }
+
+  /** The socket closed; nothing more is sent. */
+  closed(): void {
+    if (this.#state !== 'closed') this.#setState('closed');
+  }
+
+  error(code: ErrorCode, message: string, req?: string): void {
+    const error: ErrorMessage = req === undefined ? { t: 'error', code, message } : { t: 'error', code, message, req };
+    this.#send(error);
+  }
+
+  #send(message: ServerMessage): void {
+    if (this.#state !== 'closed') this.#outbox.send(message);
+  }
+
+  async handle(message: ClientMessage): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (message.t === 'hello') return this.#hello(message);
+    if (this.#state !== 'live') {
+      const req = 'id' in message ? message.id : undefined;
+      return this.error(ErrorCode.outOfOrder, `${message.t} before hello: send hello first`, req);
+    }
+    switch (message.t) {
+      case 'next':
+        return this.#next(message);
+      case 'context':
+        return this.#updateRecord({ context: message.context });
+      case 'beacon':
+        // Dwell and likes feed the bandit; until it exists a valid beacon is accepted and counted.
+        return;
+      case 'conserve':
+        await this.#updateRecord({ conserve: message.on });
+        return this.#send({
+          t: 'notice',
+          code: message.on ? NoticeCode.conserveOn : NoticeCode.conserveOff,
+          text: message.on ? 'Fresh reduced ~50% – saving for later' : 'Conserve mode off',
+        });
+      case 'burst':
+        return this.#send({ t: 'ack', req: message.id, ok: false, code: ErrorCode.notSupported });
+    }
+  }
+
+  async #hello(hello: Hello): Promise<void> {
+    if (this.#state !== 'awaiting_hello') return this.error(ErrorCode.outOfOrder, 'hello was already received on this socket');
+    if (hello.v !== protocolVersion) {
+      return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
+    }
+    const { engine, users, credits, now, newId } = this.#services;
+    const account = await users.getAccount(this.#userId);
+    if (account === null) return this.#outbox.close(1008, 'unknown user');
+    let resumed = false;
+    let record: SessionRecord | null = null;
+    if (hello.resume !== undefined) {
+      const earlier = await engine.getSession(hello.resume);
+      if (earlier !== null && earlier.userId === this.#userId) {
+        record = { ...earlier, orientation: hello.orientation, context: hello.context, device: hello.device ?? earlier.device };
+        resumed = true;
+      }
+    }
+    record ??= {
+      id: newId(),
+      userId: this.#userId,
+      orientation: hello.orientation,
+      context: hello.context,
+      conserve: false,
+      device: hello.device ?? null,
+      createdAtMs: now(),
+    };
+    await engine.putSession(record, limits.sessionTtlMs);
+    if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
+    if (this.#state !== 'awaiting_hello') return;
+    this.#record = record;
+    this.#account = account;
+    this.#setState('live');
+    const [mix, summary] = await Promise.all([engine.getMix(record.id), credits.summaryOf(account, now())]);
+    this.#send({
+      t: 'welcome',
+      v: protocolVersion,
+      session: record.id,
+      resumed,
+      tier: account.tier,
+      unlimited: account.unlimited,
+      balance: summary.balance,
+      forecast: summary.forecast,
+      mix,
+      conserve: record.conserve,
+      burstUntil: null,
+      orientation: record.orientation,
+      context: record.context,
+    });
+    if (hello.resume !== undefined && !resumed) {
+      this.#send({ t: 'notice', code: NoticeCode.resumeUnavailable, text: 'The earlier session could not be resumed; a new one started.' });
+    }
+  }
+
+  async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
+    const record = { ...this.#record!, ...change };
+    this.#record = record;
+    await this.#services.engine.putSession(record, limits.sessionTtlMs);
+  }
+
+  async #next(next: Next): Promise<void> {
+    const { engine, decider, metrics, now } = this.#services;
+    const started = performance.now();
+    if (next.context !== undefined) await this.#updateRecord({ context: next.context });
+    const record = this.#record!;
+    const fingerprint = fingerprintOf(next.context);
+    const earlier = await engine.getDecision(record.id, next.id);
+    if (earlier !== null) return this.#replay(next, fingerprint, JSON.parse(earlier) as StoredDecision);
+
+    const seen = await engine.listSeen(record.id);
+    const decision = await decider.decide({
+      sessionId: record.id, requestId: next.id, account: this.#account!, context: record.context, orientation: record.orientation, seen,
+    });
+    if (decision === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
+    const ours: StoredDecision = { fingerprint, decision };
+    const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(ours), limits.decisionTtlMs);
+    if (stored !== JSON.stringify(ours)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
+
+    const [mix] = await Promise.all([
+      engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
+      engine.markSeen(record.id, decision.frameId, limits.seenFramesMax, limits.sessionTtlMs),
+    ]);
+    const summary = await this.#services.credits.summaryOf(this.#account!, now());
+    metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
+    metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
+    this.#send(this.#frameMessage(next.id, decision, summary.balance, mix));
+  }
+
+  async #replay(next: Next, fingerprint: string, stored: StoredDecision): Promise<void> {
+    if (stored.fingerprint !== fingerprint) {
+      return this.error(ErrorCode.idempotencyMismatch, `next id "${next.id}" was already used with a different context`, next.id);
+    }
+    const { engine, credits, metrics, now } = this.#services;
+    const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), credits.summaryOf(this.#account!, now())]);
+    metrics.decisionReplays.inc();
+    this.#send(this.#frameMessage(next.id, stored.decision, summary.balance, mix));
+  }
+
+  #frameMessage(req: string, decision: Decision, balance: FrameMessage['balance'], mix: FrameMessage['mix']): FrameMessage {
+    return {
+      t: 'frame',
+      id: decision.id,
+      req,
+      source: decision.source,
+      frameId: decision.frameId,
+      url: this.#services.frameUrl(decision.frameId),
+      width: decision.width,
+      height: decision.height,
+      orientation: decision.orientation,
+      fallback: decision.fallback,
+      charged: decision.charged,
+      p: decision.p,
+      balance,
+      mix,
+      genre: decision.genre,
+      mood: decision.mood,
+      style: decision.style,
+      reasons: decision.reasons,
+    };
+  }
+}
+
+/** The parameters of a `next` that must match on a retry with the same id. */
+function fingerprintOf(context: Context | undefined): string {
+  return context === undefined ? '-' : JSON.stringify([context.genre, context.mood, context.energy]);
+}

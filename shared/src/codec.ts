@@ -1,0 +1,178 @@
+/**
+ * Wire codec of protocol v1: MessagePack on binary frames, JSON on text frames.
+ *
+ * Decoding is done in three steps, each with its own error code, so that a client learns exactly
+ * what was wrong: bytes → value (`bad_encoding`), value → plain bounded object with a string `t`
+ * (`bad_message`), object → typed message (`unknown_type` / `invalid_message`). The size limit is
+ * checked first, before any parsing, so a hostile message costs at most `messageBytesMax` bytes of
+ * work; the structural walk is iterative (no recursion over input) and bounded by the limits.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { ErrorCode } from './codes.js';
+import { protocolLimits } from './limits.js';
+import { clientMessageSchemas, describeIssues, type ClientMessage, type ServerMessage } from './protocol.js';
+
+export const encodings = ['msgpack', 'json'] as const;
+export type Encoding = (typeof encodings)[number];
+
+export type Limits = {
+  messageBytesMax: number;
+  depthMax: number;
+  stringLengthMax: number;
+  collectionSizeMax: number;
+};
+
+const defaultLimits: Limits = protocolLimits;
+
+// Records and structured clones are msgpackr extensions that other MessagePack peers do not speak.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type DecodeFailure = {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  /** The message exceeded the size limit: the transport closes the socket with 1009. */
+  tooLarge: boolean;
+  /** The request id, when the message was readable enough to carry one. */
+  req?: string;
+};
+export type Decoded<T> = { ok: true; value: T } | DecodeFailure;
+
+function failure(code: ErrorCode, message: string, extra: Partial<DecodeFailure> = {}): DecodeFailure {
+  return { ok: false, code, message, tooLarge: false, ...extra };
+}
+
+/** Bytes (or text) → a plain value, enforcing the size limit and the codec's structure limits. */
+export function decodeValue(data: Uint8Array | string, encoding: Encoding, limits: Limits = defaultLimits): Decoded<unknown> {
+  const size = typeof data === 'string' ? utf8ByteLength(data) : data.byteLength;
+  if (size > limits.messageBytesMax) {
+    return failure(ErrorCode.badMessage, `message of ${size} bytes exceeds the limit of ${limits.messageBytesMax}`, {
+      tooLarge: true,
+    });
+  }
+  if (size === 0) return failure(ErrorCode.badEncoding, 'empty message');
+  let value: unknown;
+  try {
+    if (encoding === 'msgpack') {
+      if (typeof data === 'string') return failure(ErrorCode.badEncoding, 'MessagePack needs a binary frame');
+      value = unpackr.unpack(data);
+    } else {
+      value = JSON.parse(typeof data === 'string' ? data : utf8.decode(data));
+    }
+  } catch {
+    const name = encoding === 'msgpack' ? 'MessagePack' : 'JSON';
+    return failure(ErrorCode.badEncoding, `message is not valid ${name}`);
+  }
+  const problem = structureProblem(value, limits);
+  if (problem !== null) return failure(ErrorCode.badMessage, problem);
+  return { ok: true, value };
+}
+
+/**
+ * Returns why a decoded value is not a plain, bounded tree of JSON-like values, or null.
+ * Walks with an explicit stack so that depth is checked before it can hurt.
+ */
+export function structureProblem(root: unknown, limits: Limits = defaultLimits): string | null {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 0 }];
+  let visited = 0;
+  const visitedMax = limits.collectionSizeMax * (limits.depthMax + 1);
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    visited += 1;
+    if (visited > visitedMax) return 'message has too many values';
+    if (value === null || typeof value === 'boolean') continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return 'numbers must be finite';
+      continue;
+    }
+    if (typeof value === 'string') {
+      if (value.length > limits.stringLengthMax) return `a string exceeds ${limits.stringLengthMax} characters`;
+      continue;
+    }
+    if (typeof value !== 'object') return `values of type ${typeof value} are not allowed`;
+    if (depth >= limits.depthMax) return `message nests deeper than ${limits.depthMax} levels`;
+    if (Array.isArray(value)) {
+      if (value.length > limits.collectionSizeMax) return `an array exceeds ${limits.collectionSizeMax} items`;
+      for (const item of value) stack.push({ value: item, depth: depth + 1 });
+      continue;
+    }
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) return 'only plain objects, arrays and scalars are allowed';
+    const keys = Object.keys(value);
+    if (keys.length > limits.collectionSizeMax) return `an object exceeds ${limits.collectionSizeMax} keys`;
+    for (const key of keys) {
+      if (key.length > limits.stringLengthMax) return `a key exceeds ${limits.stringLengthMax} characters`;
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+/** UTF-8 length of a string without encoding it (the codec also runs in browsers: no Buffer). */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length) {
+      bytes += 4;
+      index += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function requestIdOf(value: Record<string, unknown>): string | undefined {
+  const id = value['id'];
+  return typeof id === 'string' && id.length > 0 && id.length <= protocolLimits.requestIdLengthMax ? id : undefined;
+}
+
+/** A decoded value → a validated client message. */
+export function parseClientMessage(value: unknown): Decoded<ClientMessage> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return failure(ErrorCode.badMessage, 'a message must be an object with a string field "t"');
+  }
+  const record = value as Record<string, unknown>;
+  const type = record['t'];
+  if (typeof type !== 'string') return failure(ErrorCode.badMessage, 'a message must have a string field "t"');
+  const req = requestIdOf(record);
+  if (!Object.hasOwn(clientMessageSchemas, type)) {
+    return failure(ErrorCode.unknownType, `unknown message type "${type.slice(0, 32)}"`, req === undefined ? {} : { req });
+  }
+  const schema = clientMessageSchemas[type as keyof typeof clientMessageSchemas];
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    return failure(ErrorCode.invalidMessage, `invalid ${type}: ${describeIssues(parsed.error)}`, req === undefined ? {} : { req });
+  }
+  return { ok: true, value: parsed.data as ClientMessage };
+}
+
+/** Bytes → a validated client message, in one call. */
+export function decodeClientMessage(data: Uint8Array | string, encoding: Encoding, limits: Limits = defaultLimits): Decoded<ClientMessage> {
+  const decoded = decodeValue(data, encoding, limits);
+  return decoded.ok ? parseClientMessage(decoded.value) : decoded;
+}
+
+/** A message → bytes (MessagePack) or text (JSON). Undefined fields are left out in both. */
+export function encodeMessage(message: ServerMessage | ClientMessage | Record<string, unknown>, encoding: Encoding): Uint8Array | string {
+  if (encoding === 'json') return JSON.stringify(message);
+  return packr.pack(withoutUndefined(message));
+}
+
+function withoutUndefined(message: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message)) if (value !== undefined) copy[key] = value;
+  return copy;
+}
+
+/** Decodes a server message on the client side (SDK, tests, load test). */
+export function decodeServerMessage(data: Uint8Array | string, encoding: Encoding): unknown {
+  if (encoding === 'msgpack') {
+    if (typeof data === 'string') throw new Error('MessagePack needs binary data');
+    return unpackr.unpack(data);
+  }
+  return JSON.parse(typeof data === 'string' ? data : utf8.decode(data));
+}
