@@ -65,6 +65,8 @@ export function decodeValue(data: Uint8Array | string, encoding: Encoding, limit
     const name = encoding === 'msgpack' ? 'MessagePack' : 'JSON';
     return failure(ErrorCode.badEncoding, `message is not valid ${name}`);
   }
+  // MessagePack's reserved byte 0xc1 decodes to undefined: that is not a message either.
+  if (value === undefined) return failure(ErrorCode.badEncoding, 'message is not valid MessagePack');
   const problem = structureProblem(value, limits);
   if (problem !== null) return failure(ErrorCode.badMessage, problem);
   return { ok: true, value };

@@ -4,14 +4,14 @@
  *
  * - PostgreSQL refuses to run as root. When we are root, the cluster runs as the `postgres` system
  *   user (created if missing) and its data directory is owned by that user, so every directory
- *   above it must be traversable by others; we check that up front and say so clearly.
+ *   above it must be traversable by that user (see `grantTraversal`).
  * - The first start runs initdb; later starts find `PG_VERSION` and reuse the data.
  * - It listens on 127.0.0.1 only, on a free port chosen at each start, with no Unix socket.
  * - The package installs SIGINT/SIGTERM hooks that stop the cluster at once; we remove them so that
  *   our own shutdown can drain first, and keep its `exit` hook as a safety net.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -31,15 +31,18 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function assertTraversableByOthers(directory: string): Promise<void> {
+/**
+ * The `postgres` user must be able to walk down to its data directory. Directories above it that
+ * other users cannot traverse (a 0700 home or temporary directory) get the traverse-only bit
+ * (o+x: enter, not list), and we say so; without it PostgreSQL cannot start at all.
+ */
+async function grantTraversal(directory: string, log: Logger): Promise<void> {
   let current = path.dirname(directory);
   while (true) {
     const info = await stat(current);
     if ((info.mode & 0o001) === 0) {
-      throw new Error(
-        `PostgreSQL runs as the "postgres" user and cannot reach ${directory}: ${current} is not traversable by other users. ` +
-          `Run "chmod o+x ${current}" or set DATA_DIR elsewhere.`,
-      );
+      await chmod(current, (info.mode & 0o7777) | 0o001);
+      log.warn({ directory: current }, 'granted traverse-only permission (o+x) so that the postgres user can reach its data directory');
     }
     const parent = path.dirname(current);
     if (parent === current) return;
@@ -55,7 +58,7 @@ export async function startEmbeddedDatabase(options: { dataDir: string; password
   const databaseDir = path.join(options.dataDir, 'postgres');
   const asRoot = process.getuid?.() === 0;
   await mkdir(options.dataDir, { recursive: true, mode: 0o755 });
-  if (asRoot) await assertTraversableByOthers(databaseDir);
+  if (asRoot) await grantTraversal(databaseDir, options.log);
 
   const port = await freePort();
   const recent: string[] = [];

@@ -1,0 +1,41 @@
+/** Starts a real Titrate server for a test: real PostgreSQL, the chosen engine, a free port. */
+import { pino } from 'pino';
+import type { Test } from 'tap';
+import { loadConfig } from '../../src/config.js';
+import { startTitrate, type Titrate } from '../../src/main.js';
+import type { DemoPlan } from '../../src/pantry/demo.js';
+import { testDatabaseUrl, testDirectory, testRedisUrl, uniquePrefix } from './services.js';
+
+export type EngineKind = 'memory' | 'redis';
+
+/** A small pantry: 2 genres × 2 moods × 3 orientations × 3 frames, rendered in a few seconds. */
+export const testDemoPlan: DemoPlan = {
+  genres: ['techno', 'ambient'],
+  moods: ['calm', 'energetic'],
+  orientations: ['landscape', 'portrait', 'square'],
+  perBucket: 3,
+};
+
+export async function startTestServer(t: Test, engine: EngineKind, environment: Record<string, string> = {}): Promise<Titrate> {
+  const dataDir = await testDirectory(t);
+  const config = loadConfig(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      DATABASE_URL: await testDatabaseUrl(t),
+      ...(engine === 'redis' ? { REDIS_URL: testRedisUrl() } : {}),
+      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+      ...environment,
+    },
+    process.cwd(),
+  );
+  const titrate = await startTitrate({
+    config,
+    log: pino({ level: config.logLevel }),
+    demoPlan: testDemoPlan,
+    redisKeyPrefix: uniquePrefix('server'),
+  });
+  t.teardown(() => titrate.stop());
+  return titrate;
+}

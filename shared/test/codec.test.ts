@@ -1,0 +1,154 @@
+import fc from 'fast-check';
+import { Packr } from 'msgpackr';
+import t from 'tap';
+import {
+  ClientMessage,
+  ErrorCode,
+  ServerMessage,
+  decodeClientMessage,
+  decodeServerMessage,
+  decodeValue,
+  encodeMessage,
+  protocolLimits,
+  utf8ByteLength,
+  type Encoding,
+} from '@titrate/shared';
+
+const encodings: Encoding[] = ['json', 'msgpack'];
+const context = { genre: 'techno', mood: 'dark', energy: 0.7 };
+const clientExamples: ClientMessage[] = [
+  { t: 'hello', v: 1, orientation: 'portrait', context, resume: 'session-1', device: 'tv' },
+  { t: 'hello', v: 1, orientation: 'square', context },
+  { t: 'next', id: 'req-1' },
+  { t: 'next', id: 'x'.repeat(64), context },
+  { t: 'context', context: { genre: 'jazz', mood: 'calm', energy: 0 } },
+  { t: 'beacon', frame: 'abcdef0123456789', dwellMs: 5400, liked: true, skipped: false },
+  { t: 'conserve', on: true },
+  { t: 'burst', id: 'burst-1' },
+];
+const balance = { available: 180, used: 20, rollover: 0, cycleEnd: '2026-12-01T00:00:00.000Z' };
+const serverExamples: ServerMessage[] = [
+  {
+    t: 'welcome', v: 1, session: 's', resumed: false, tier: 'basic', unlimited: false, balance,
+    forecast: { freshPerDayLow: 5, freshPerDayHigh: 6.5, runOutRisk: 'low' }, mix: { fresh: 0, library: 0 }, conserve: false,
+    burstUntil: null, orientation: 'landscape', context,
+  },
+  {
+    t: 'frame', id: 'd', req: 'r', source: 'library', frameId: 'f', url: '/v1/frames/f', width: 1280, height: 720,
+    orientation: 'landscape', fallback: 'exact', charged: 0, p: 0.25, balance, mix: { fresh: 1, library: 2 },
+    genre: 'techno', mood: 'dark', style: 'grid', reasons: ['library frame not seen in this session'],
+  },
+  { t: 'pending', req: 'r', etaMs: 1200 },
+  { t: 'ack', req: 'b', ok: false, code: 'insufficient_credits' },
+  { t: 'notice', code: 'conserve_on', text: 'saving' },
+  { t: 'error', code: 'invalid_message', message: 'bad', req: 'r' },
+];
+
+t.test('every client message survives a round trip in both encodings', async (t) => {
+  for (const encoding of encodings) {
+    for (const message of clientExamples) {
+      const decoded = decodeClientMessage(encodeMessage(message, encoding), encoding);
+      t.same(decoded, { ok: true, value: message }, `${message.t} via ${encoding}`);
+    }
+  }
+});
+
+t.test('every server message survives a round trip and validates', async (t) => {
+  for (const encoding of encodings) {
+    for (const message of serverExamples) {
+      const value = decodeServerMessage(encodeMessage(message, encoding), encoding);
+      t.same(ServerMessage.parse(value), message, `${message.t} via ${encoding}`);
+    }
+  }
+});
+
+t.test('any valid next survives a round trip (property)', async (t) => {
+  const nextArbitrary = fc.record({
+    t: fc.constant('next' as const),
+    id: fc.string({ minLength: 1, maxLength: 64 }),
+  });
+  fc.assert(
+    fc.property(nextArbitrary, fc.constantFrom(...encodings), (message, encoding) => {
+      const decoded = decodeClientMessage(encodeMessage(message, encoding), encoding);
+      return decoded.ok && decoded.value.t === 'next' && decoded.value.id === message.id;
+    }),
+  );
+  t.pass('property held');
+});
+
+t.test('arbitrary bytes never throw, and are either a message or a coded failure (property)', async (t) => {
+  const codes = new Set<string>(Object.values(ErrorCode));
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...encodings), (bytes, encoding) => {
+      const decoded = decodeClientMessage(bytes, encoding);
+      return decoded.ok || codes.has(decoded.code);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('property held');
+});
+
+t.test('a message over the size limit is refused before parsing, as too large', async (t) => {
+  const big = JSON.stringify({ t: 'next', id: 'a', pad: 'x'.repeat(protocolLimits.messageBytesMax) });
+  const decoded = decodeValue(big, 'json');
+  t.equal(decoded.ok, false);
+  t.equal(!decoded.ok && decoded.tooLarge, true);
+  t.equal(decodeValue(new Uint8Array(protocolLimits.messageBytesMax + 1), 'msgpack').ok, false);
+});
+
+t.test('undecodable bytes are a bad_encoding error', async (t) => {
+  const cases: Array<[string | Uint8Array, Encoding]> = [
+    ['{"t": "next",', 'json'],
+    [new Uint8Array([0xff, 0xfe, 0x7b]), 'json'],
+    [new Uint8Array([0xa5, 0x61]), 'msgpack'],
+    [new Uint8Array([0x92, 0x01]), 'msgpack'],
+    ['text in a binary encoding', 'msgpack'],
+    ['', 'json'],
+  ];
+  for (const [data, encoding] of cases) {
+    const decoded = decodeClientMessage(data, encoding);
+    t.equal(!decoded.ok && decoded.code, ErrorCode.badEncoding, `${String(data).slice(0, 20)} via ${encoding}`);
+  }
+});
+
+t.test('values that are not bounded plain trees are a bad_message error', async (t) => {
+  const deep = JSON.stringify({ t: 'next', id: 'a', x: [[[[[[[[1]]]]]]]] });
+  const longString = JSON.stringify({ t: 'next', id: 'a', x: 'y'.repeat(protocolLimits.stringLengthMax + 1) });
+  const wideArray = JSON.stringify({ t: 'next', id: 'a', x: Array.from({ length: protocolLimits.collectionSizeMax + 1 }, () => 0) });
+  const manyKeys = JSON.stringify(Object.fromEntries([['t', 'next'], ...Array.from({ length: 70 }, (_, index) => [`k${index}`, 0])]));
+  for (const [label, text] of Object.entries({ deep, longString, wideArray, manyKeys })) {
+    const decoded = decodeClientMessage(text, 'json');
+    t.equal(!decoded.ok && decoded.code, ErrorCode.badMessage, label);
+  }
+  for (const [label, value] of Object.entries({ array: [1, 2], string: 'next', number: 3, noType: { id: 'a' }, numericType: { t: 4 } })) {
+    const decoded = decodeClientMessage(JSON.stringify(value), 'json');
+    t.equal(!decoded.ok && decoded.code, ErrorCode.badMessage, label);
+  }
+  const withExtensions = new Packr({ useRecords: false, moreTypes: true });
+  const date = decodeClientMessage(withExtensions.pack({ t: 'next', id: 'a', at: new Date() }), 'msgpack');
+  t.equal(!date.ok && date.code, ErrorCode.badMessage, 'a MessagePack timestamp is not a plain value');
+  const binary = decodeClientMessage(withExtensions.pack({ t: 'next', id: new Uint8Array([1, 2]) }), 'msgpack');
+  t.equal(!binary.ok && binary.code, ErrorCode.badMessage, 'MessagePack bin is not a plain value');
+  const reserved = decodeClientMessage(new Uint8Array([0xc1]), 'msgpack');
+  t.equal(!reserved.ok && reserved.code, ErrorCode.badMessage, 'the reserved byte 0xc1 is not a plain value');
+  const infinity = decodeClientMessage(new Packr().pack({ t: 'context', context: { genre: 'a', mood: 'b', energy: Infinity } }), 'msgpack');
+  t.equal(!infinity.ok && infinity.code, ErrorCode.badMessage, 'non-finite numbers are refused');
+});
+
+t.test('an unknown type is named, and keeps the request id for the answer', async (t) => {
+  const decoded = decodeClientMessage(JSON.stringify({ t: 'teleport', id: 'r9' }), 'json');
+  t.same(decoded.ok ? null : { code: decoded.code, req: decoded.req }, { code: ErrorCode.unknownType, req: 'r9' });
+  t.match(!decoded.ok && decoded.message, /teleport/);
+});
+
+t.test('a failed validation names the field and keeps the request id', async (t) => {
+  const decoded = decodeClientMessage(JSON.stringify({ t: 'next', id: 'r1', context: { genre: 'techno', mood: 'dark', energy: 1.5 } }), 'json');
+  t.equal(!decoded.ok && decoded.code, ErrorCode.invalidMessage);
+  t.equal(!decoded.ok && decoded.req, 'r1');
+  t.match(!decoded.ok && decoded.message, /context\.energy/);
+});
+
+t.test('utf8ByteLength agrees with the UTF-8 encoder', async (t) => {
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (text) => utf8ByteLength(text) === new TextEncoder().encode(text).byteLength));
+  t.equal(utf8ByteLength('é😀a'), 7);
+});
