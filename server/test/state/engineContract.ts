@@ -1,0 +1,109 @@
+/**
+ * The behaviour every session-state engine must have. Each engine's test file runs this suite
+ * against a real instance (the in-process engine, and Redis against a real redis-server).
+ */
+import type { Test } from 'tap';
+import type { SessionRecord, SessionStateEngine } from '../../src/state/engine.js';
+
+export type EngineFactory = (t: Test) => Promise<SessionStateEngine>;
+
+const record = (id: string, userId = 'user-1'): SessionRecord => ({
+  id,
+  userId,
+  orientation: 'portrait',
+  context: { genre: 'jazz', mood: 'calm', energy: 0.3 },
+  conserve: false,
+  device: 'phone',
+  createdAtMs: 1_700_000_000_000,
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function engineContract(t: Test, makeEngine: EngineFactory): void {
+  t.test('stores a session record and reads it back unchanged', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putSession(record('s1'), 60_000);
+    t.same(await engine.getSession('s1'), record('s1'));
+    t.equal(await engine.getSession('missing'), null);
+  });
+
+  t.test('replacing a session record keeps its mix', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putSession(record('s1'), 60_000);
+    await engine.addToMix('s1', 'library', 60_000);
+    await engine.putSession({ ...record('s1'), conserve: true }, 60_000);
+    t.equal((await engine.getSession('s1'))?.conserve, true);
+    t.same(await engine.getMix('s1'), { fresh: 0, library: 1 });
+  });
+
+  t.test('a session expires after its time to live', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putSession(record('short'), 50);
+    await sleep(120);
+    t.equal(await engine.getSession('short'), null);
+  });
+
+  t.test('touching a session extends its life', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putSession(record('touched'), 150);
+    await sleep(80);
+    await engine.touchSession('touched', 60_000);
+    await sleep(120);
+    t.not(await engine.getSession('touched'), null);
+  });
+
+  t.test('counts the mix per session and source', async (t) => {
+    const engine = await makeEngine(t);
+    t.same(await engine.getMix('s2'), { fresh: 0, library: 0 });
+    await engine.addToMix('s2', 'library', 60_000);
+    await engine.addToMix('s2', 'fresh', 60_000);
+    t.same(await engine.addToMix('s2', 'library', 60_000), { fresh: 1, library: 2 });
+    t.same(await engine.getMix('other'), { fresh: 0, library: 0 });
+  });
+
+  t.test('concurrent mix increments are all counted', async (t) => {
+    const engine = await makeEngine(t);
+    await Promise.all(Array.from({ length: 50 }, () => engine.addToMix('busy', 'library', 60_000)));
+    t.same(await engine.getMix('busy'), { fresh: 0, library: 50 });
+  });
+
+  t.test('remembers seen frames per scope, newest last, keeping only the newest max', async (t) => {
+    const engine = await makeEngine(t);
+    for (const frame of ['a', 'b', 'c', 'd']) {
+      await engine.markSeen('viewer', frame, 3, 60_000);
+      await sleep(2);
+    }
+    t.same(await engine.listSeen('viewer'), ['b', 'c', 'd']);
+    await engine.markSeen('viewer', 'b', 3, 60_000);
+    t.same(await engine.listSeen('viewer'), ['c', 'd', 'b'], 'seeing a frame again makes it the newest');
+    t.same(await engine.listSeen('nobody'), []);
+  });
+
+  t.test('the first decision stored for a request id wins', async (t) => {
+    const engine = await makeEngine(t);
+    t.equal(await engine.putDecisionIfAbsent('s3', 'r1', 'first', 60_000), 'first');
+    t.equal(await engine.putDecisionIfAbsent('s3', 'r1', 'second', 60_000), 'first');
+    t.equal(await engine.getDecision('s3', 'r1'), 'first');
+    t.equal(await engine.getDecision('s3', 'r2'), null);
+    t.equal(await engine.getDecision('s4', 'r1'), null, 'request ids are per session');
+  });
+
+  t.test('of many concurrent writers of one request id, exactly one wins', async (t) => {
+    const engine = await makeEngine(t);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, index) => engine.putDecisionIfAbsent('race', 'r', `v${index}`, 60_000)));
+    t.equal(new Set(results).size, 1);
+  });
+
+  t.test('a decision expires after its time to live', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putDecisionIfAbsent('s5', 'r', 'value', 50);
+    await sleep(120);
+    t.equal(await engine.getDecision('s5', 'r'), null);
+    t.equal(await engine.putDecisionIfAbsent('s5', 'r', 'again', 60_000), 'again');
+  });
+
+  t.test('answers a ping', async (t) => {
+    const engine = await makeEngine(t);
+    await t.resolves(engine.ping());
+  });
+}

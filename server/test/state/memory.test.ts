@@ -1,0 +1,34 @@
+import t from 'tap';
+import { MemoryEngine } from '../../src/state/memory.js';
+import { engineContract } from './engineContract.js';
+
+engineContract(t, async (t) => {
+  const engine = new MemoryEngine();
+  t.teardown(() => engine.close());
+  return engine;
+});
+
+t.test('evicts the least recently used session beyond its bound', async (t) => {
+  const engine = new MemoryEngine({ sessionsMax: 2 });
+  t.teardown(() => engine.close());
+  const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+  await engine.putSession(record('a'), 60_000);
+  await engine.putSession(record('b'), 60_000);
+  await engine.getSession('a');
+  await engine.putSession(record('c'), 60_000);
+  t.not(await engine.getSession('a'), null, 'recently read');
+  t.equal(await engine.getSession('b'), null, 'least recently used is evicted');
+  t.not(await engine.getSession('c'), null);
+});
+
+t.test('sweeping drops expired entries', async (t) => {
+  let now = 0;
+  const engine = new MemoryEngine({ now: () => now });
+  t.teardown(() => engine.close());
+  await engine.addToMix('s', 'library', 1000);
+  await engine.markSeen('s', 'f', 10, 1000);
+  now = 5000;
+  engine.sweep();
+  t.same(await engine.getMix('s'), { fresh: 0, library: 0 });
+  t.same(await engine.listSeen('s'), []);
+});

@@ -1,0 +1,4 @@
+import t from 'tap';
+import { streamSuite } from './streamSuite.js';
+
+streamSuite(t, 'redis');

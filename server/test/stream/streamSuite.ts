@@ -1,0 +1,212 @@
+/**
+ * The WebSocket contract, spoken over a real socket to a real server (real PostgreSQL, the given
+ * session-state engine). Run once per engine.
+ */
+import { SignJWT, UnsecuredJWT } from 'jose';
+import sharp from 'sharp';
+import type { Test } from 'tap';
+import { CloseCode, ErrorCode, FrameMessage, Welcome, protocolLimits } from '@titrate/shared';
+import { TestClient, upgradeStatus } from '../support/client.js';
+import { startTestServer, type EngineKind } from '../support/server.js';
+
+export function streamSuite(t: Test, engine: EngineKind): void {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let demoToken: string;
+
+  t.before(async () => {
+    server = await startTestServer(t, engine);
+    demoToken = await server.tokens.issue('demo', 600);
+  });
+
+  const connect = async (t: Test, options: Parameters<typeof TestClient.connect>[2] = {}) => {
+    const client = await TestClient.connect(server.url, demoToken, options);
+    t.teardown(() => client.close());
+    return client;
+  };
+
+  t.test('refuses missing, forged, expired, unsigned and unknown-user tokens before the upgrade', async (t) => {
+    t.match(await upgradeStatus(server.url, {}), { status: 401, body: /missing_token/ });
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('demo').setExpirationTime('1h')
+      .sign(new TextEncoder().encode('not-the-server-secret-not-the-server-secret'));
+    t.match(await upgradeStatus(server.url, { query: `?token=${forged}` }), { status: 401, body: /invalid_token/ });
+    const expired = await server.tokens.issue('demo', 1, Date.now() - 60_000);
+    t.match(await upgradeStatus(server.url, { query: `?token=${expired}` }), { status: 401, body: /expired/ });
+    const unsigned = new UnsecuredJWT({}).setSubject('demo').setExpirationTime('1h').encode();
+    t.match(await upgradeStatus(server.url, { query: `?token=${unsigned}` }), { status: 401 });
+    const stranger = await server.tokens.issue('nobody-knows-me', 600);
+    t.match(await upgradeStatus(server.url, { query: `?token=${stranger}` }), { status: 403, body: /unknown_user/ });
+    t.match(await upgradeStatus(server.url, { headers: { authorization: 'Bearer garbage' } }), { status: 401 });
+  });
+
+  t.test('accepts a token in the Authorization header', async (t) => {
+    const client = await connect(t, { viaHeader: true });
+    const welcome = await client.hello();
+    t.equal(welcome['tier'], 'basic');
+  });
+
+  t.test('hello is answered with a welcome that matches the contract', async (t) => {
+    const client = await connect(t);
+    const welcome = Welcome.parse(await client.hello());
+    t.match(welcome, { tier: 'basic', unlimited: false, conserve: false, burstUntil: null, mix: { fresh: 0, library: 0 }, resumed: false });
+    t.equal(welcome.balance.available, 200);
+    t.ok(Date.parse(welcome.balance.cycleEnd) > Date.now());
+  });
+
+  t.test('next is answered with a library frame that is fetchable over HTTP', async (t) => {
+    const client = await connect(t);
+    await client.hello({ orientation: 'portrait' });
+    const frame = FrameMessage.parse(await client.next('n1'));
+    t.match(frame, { req: 'n1', source: 'library', charged: 0, orientation: 'portrait', fallback: 'exact', p: 0, mix: { library: 1, fresh: 0 } });
+    const response = await fetch(new URL(frame.url, server.url));
+    t.equal(response.status, 200);
+    t.equal(response.headers.get('content-type'), 'image/webp');
+    t.match(response.headers.get('cache-control'), /immutable/);
+    const metadata = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+    t.same([metadata.width, metadata.height], [frame.width, frame.height]);
+  });
+
+  t.test('MessagePack clients are answered in MessagePack', async (t) => {
+    const client = await connect(t, { encoding: 'msgpack' });
+    await client.hello();
+    const frame = await client.next('m1');
+    t.equal(frame.t, 'frame');
+  });
+
+  t.test('the same next id returns the same decision and counts once', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    const first = await client.next('same');
+    const again = await client.next('same');
+    t.equal(again['id'], first['id']);
+    t.equal(again['frameId'], first['frameId']);
+    t.same(again['mix'], { fresh: 0, library: 1 });
+    const mismatch = await client.next('same', { context: { genre: 'ambient', mood: 'calm', energy: 0.1 } });
+    t.match(mismatch, { t: 'error', code: ErrorCode.idempotencyMismatch, req: 'same' });
+  });
+
+  t.test('a session does not see a frame twice until its bucket is exhausted', async (t) => {
+    const client = await connect(t);
+    await client.hello({ orientation: 'square', context: { genre: 'ambient', mood: 'calm', energy: 0.2 } });
+    const frames = [];
+    for (let index = 0; index < 3; index += 1) frames.push((await client.next(`u${index}`))['frameId']);
+    t.equal(new Set(frames).size, 3, 'three different frames from a bucket of three');
+    const fourth = await client.next('u3');
+    t.ok(frames.includes(fourth['frameId']), 'then frames come back');
+  });
+
+  t.test('a context change moves the show to the new bucket', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    client.send({ t: 'context', context: { genre: 'Ambient', mood: 'chill', energy: 0.1 } });
+    const frame = await client.next('c1');
+    t.match(frame, { genre: 'ambient', mood: 'calm' });
+  });
+
+  t.test('commands before hello are out of order; the socket stays open', async (t) => {
+    const client = await connect(t);
+    client.send({ t: 'next', id: 'early' });
+    t.match(await client.takeType('error'), { code: ErrorCode.outOfOrder, req: 'early' });
+    await client.hello();
+    client.send({ t: 'hello', v: 1, orientation: 'landscape', context: { genre: 'a', mood: 'b', energy: 0 } });
+    t.match(await client.takeType('error'), { code: ErrorCode.outOfOrder });
+    t.equal((await client.next('after')).t, 'frame');
+  });
+
+  t.test('an unsupported protocol version is refused and hello can be retried', async (t) => {
+    const client = await connect(t);
+    client.send({ t: 'hello', v: 2, orientation: 'landscape', context: { genre: 'a', mood: 'b', energy: 0 } });
+    t.match(await client.takeType('error'), { code: ErrorCode.unsupportedVersion });
+    t.equal((await client.hello()).t, 'welcome');
+  });
+
+  t.test('bad bytes, unknown types and invalid fields get coded errors and the session goes on', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    client.sendRaw('{"t":', false);
+    t.match(await client.takeType('error'), { code: ErrorCode.badEncoding });
+    client.sendRaw(new Uint8Array([0xa5, 0x61]), true);
+    t.match(await client.takeType('error'), { code: ErrorCode.badEncoding });
+    client.send({ t: 'dance', id: 'd1' });
+    t.match(await client.takeType('error'), { code: ErrorCode.unknownType, req: 'd1' });
+    client.send({ t: 'next', id: 'e1', context: { genre: 'techno', mood: 'dark', energy: 3 } });
+    t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage, req: 'e1' });
+    client.send({ t: 'next', id: 'x'.repeat(65) });
+    t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage });
+    client.send({ t: 'beacon', frame: 'f', dwellMs: -5 });
+    t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage });
+    t.equal((await client.next('still-alive')).t, 'frame');
+  });
+
+  t.test('a message over the protocol size limit closes the socket with 1009', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    client.sendRaw(JSON.stringify({ t: 'next', id: 'big', pad: 'x'.repeat(protocolLimits.messageBytesMax) }), false);
+    const closed = await client.closed;
+    t.equal(closed.code, CloseCode.messageTooBig);
+  });
+
+  t.test('a misbehaving client does not disturb another one', async (t) => {
+    const calm = await connect(t);
+    await calm.hello();
+    const rude = await connect(t);
+    rude.sendRaw(new Uint8Array([0xc1, 0xc1, 0xc1]), true);
+    for (let index = 0; index < 100; index += 1) rude.sendRaw('nonsense', false);
+    rude.sendRaw('y'.repeat(100_000), false);
+    for (let index = 0; index < 5; index += 1) t.equal((await calm.next(`calm${index}`)).t, 'frame');
+    t.equal((await rude.closed).code, CloseCode.messageTooBig);
+    t.equal((await calm.next('calm-after')).t, 'frame');
+  });
+
+  t.test('a flood is rate limited with a coded error, not a crash', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    for (let index = 0; index < 150; index += 1) client.send({ t: 'beacon', frame: 'f', dwellMs: index });
+    const limited = await client.take((message) => message.t === 'error' && (message['code'] === ErrorCode.rateLimited || message['code'] === ErrorCode.overloaded));
+    t.ok(limited);
+  });
+
+  t.test('a session resumes with its id and its mix', async (t) => {
+    const first = await connect(t);
+    const welcome = await first.hello();
+    await first.next('r1');
+    await first.next('r2');
+    first.close();
+    await first.closed;
+    const second = await connect(t);
+    const resumed = await second.hello({ resume: welcome['session'] });
+    t.match(resumed, { session: welcome['session'], resumed: true, mix: { library: 2 } });
+    const replay = await second.next('r1');
+    t.equal(replay['req'], 'r1', 'decisions survive the reconnect');
+    const unknown = await connect(t);
+    const fresh = await unknown.hello({ resume: 'no-such-session' });
+    t.equal(fresh['resumed'], false);
+    t.not(fresh['session'], 'no-such-session');
+    t.match(await unknown.takeType('notice'), { code: 'resume_unavailable' });
+  });
+
+  t.test('another user cannot resume a session that is not theirs', async (t) => {
+    const owner = await connect(t);
+    const welcome = await owner.hello();
+    const intruder = await TestClient.connect(server.url, await server.tokens.issue('demo-dj', 600));
+    t.teardown(() => intruder.close());
+    const other = await intruder.hello({ resume: welcome['session'] });
+    t.not(other['session'], welcome['session']);
+  });
+
+  t.test('conserve is acknowledged with a notice and remembered by the session', async (t) => {
+    const client = await connect(t);
+    const welcome = await client.hello();
+    client.send({ t: 'conserve', on: true });
+    t.match(await client.takeType('notice'), { code: 'conserve_on', text: /saving for later/ });
+    client.close();
+    const again = await connect(t);
+    t.match(await again.hello({ resume: welcome['session'] }), { conserve: true });
+  });
+
+  t.test('burst says plainly that it is not available yet, and charges nothing', async (t) => {
+    const client = await connect(t);
+    await client.hello();
+    client.send({ t: 'burst', id: 'b1' });
+    t.match(await client.takeType('ack'), { req: 'b1', ok: false, code: ErrorCode.notSupported });
+  });
+}
