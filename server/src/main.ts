@@ -11,11 +11,13 @@ import { pino, type Logger } from 'pino';
 import { CloseCode } from '@titrate/shared';
 import { TokenAuthority } from './auth/token.js';
 import type { Config } from './config.js';
-import { QuotaCreditView } from './credits/view.js';
+import { LedgerCreditView } from './credits/view.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
 import { createPool } from './db/pool.js';
 import { LibraryDecider } from './decision/decider.js';
+import { startMaintenance, partitionMonthsAhead, type Maintenance } from './jobs/maintenance.js';
+import { Ledger } from './ledger/ledger.js';
 import { startGateway, type Authentication } from './gateway/gateway.js';
 import { AdminRoutes } from './http/admin.js';
 import { HttpRoutes } from './http/routes.js';
@@ -41,6 +43,8 @@ export type TitrateOptions = {
   demoPlan?: DemoPlan;
   /** Namespaces Redis keys (tests share one redis-server). */
   redisKeyPrefix?: string;
+  /** Runs the scheduled maintenance jobs (default true; tests that drive cycles by hand turn it off). */
+  maintenance?: boolean;
 };
 
 export type Titrate = {
@@ -49,6 +53,7 @@ export type Titrate = {
   adminToken: string;
   tokens: TokenAuthority;
   databaseUrl: string;
+  ledger: Ledger;
   engine: SessionStateEngine['kind'];
   stop: () => Promise<void>;
 };
@@ -74,8 +79,16 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => pool.end());
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
+    const metrics = createMetrics();
+    const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc() });
+    await ledger.ensurePartitions(partitionMonthsAhead);
     const users = new UserDirectory(pool);
-    await users.seed();
+    for (const userId of await users.seed()) await ledger.openAccount(userId);
+    let maintenance: Maintenance | null = null;
+    if (options.maintenance ?? true) {
+      maintenance = await startMaintenance({ databaseUrl, ledger, metrics, log });
+      cleanups.push(() => maintenance!.stop());
+    }
     const frames = new FrameStore(pool, config.dataDir);
     if ((await frames.countLibrary()) === 0) {
       await seedDemoPantry(frames, options.demoPlan ?? defaultDemoPlan(config.demoFramesPerBucket), log);
@@ -89,9 +102,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => engine.close());
     await engine.ping();
 
-    const metrics = createMetrics();
     const tokens = new TokenAuthority(secrets.jwtSecret);
-    const credits = new QuotaCreditView();
+    const credits = new LedgerCreditView(ledger);
     const decider = new LibraryDecider(catalog, Math.random, randomUUID);
     let ready = false;
 
@@ -107,7 +119,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const routes = new HttpRoutes({
       frames,
       metrics,
-      admin: new AdminRoutes(users, secrets.adminToken),
+      admin: new AdminRoutes(users, ledger, secrets.adminToken),
       readiness: async () => {
         const checks: Record<string, string> = {};
         const database = pool.query('SELECT 1').then(() => 'ok', (error: Error) => `failed: ${error.message}`);
@@ -127,7 +139,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       log,
       openSession: (userId, outbox) =>
         new StreamSession(
-          { engine, users, credits, decider, metrics, log, now: Date.now, newId: randomUUID, frameUrl: (frameId) => `/v1/frames/${frameId}` },
+          { engine, users, credits, decider, ledger, metrics, log, now: Date.now, newId: randomUUID, frameUrl: (frameId) => `/v1/frames/${frameId}` },
           userId,
           outbox,
         ),
@@ -152,7 +164,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       })();
       return stopping;
     };
-    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, engine: engine.kind, stop };
+    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, stop };
   } catch (error) {
     await cleanUp();
     throw error;

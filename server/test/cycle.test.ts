@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isTimeZone, monthlyCycle } from '../src/users/cycle.js';
+import { isTimeZone, monthlyCycle } from '../src/ledger/cycle.js';
 import { forecastFor } from '../src/credits/view.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,14 +1,12 @@
 /**
- * What a player is told about credits: the balance and a forecast of fresh frames per day.
- *
- * Until the ledger exists nothing is ever debited, so the balance of a cycle is exactly the tier's
- * base quota; `QuotaCreditView` states that. The ledger replaces it behind the same interface.
+ * What a player is told about credits: the balance and a forecast of fresh frames per day, read
+ * from the ledger's snapshot of the user's account (or team pool).
  */
 import type { Balance, Forecast } from '@titrate/shared';
-import { monthlyCycle } from '../users/cycle.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { UserAccount } from '../users/directory.js';
 
-export type CreditSummary = { balance: Balance; forecast: Forecast };
+export type CreditSummary = { balance: Balance; forecast: Forecast; burstUntil: string | null };
 
 export interface CreditView {
   summaryOf(account: UserAccount, nowMs: number): Promise<CreditSummary>;
@@ -18,7 +16,7 @@ const dayMs = 86_400_000;
 
 /**
  * Fresh frames per day that finish the cycle on pace: available credits spread over the days
- * left. The low end allows for a busier-than-usual rest of the month (15% margin).
+ * left. The low end allows for a busier-than-usual rest of the cycle (15% margin).
  */
 export function forecastFor(available: number, nowMs: number, cycleEndMs: number, unlimited: boolean): Forecast {
   if (unlimited) return { freshPerDayLow: 0, freshPerDayHigh: 0, runOutRisk: 'low' };
@@ -28,13 +26,20 @@ export function forecastFor(available: number, nowMs: number, cycleEndMs: number
   return { freshPerDayLow: round(perDay * 0.85), freshPerDayHigh: round(perDay), runOutRisk: available > 0 ? 'low' : 'high' };
 }
 
-export class QuotaCreditView implements CreditView {
+export class LedgerCreditView implements CreditView {
+  readonly #ledger: Ledger;
+
+  constructor(ledger: Ledger) {
+    this.#ledger = ledger;
+  }
+
   async summaryOf(account: UserAccount, nowMs: number): Promise<CreditSummary> {
-    const cycle = monthlyCycle(nowMs, account.tz);
-    const available = account.unlimited ? 0 : account.baseQuota;
+    const credits = await this.#ledger.credits(account.id);
+    if (credits === null) throw new Error(`user ${account.id} vanished`);
     return {
-      balance: { available, used: 0, rollover: 0, cycleEnd: new Date(cycle.endMs).toISOString() },
-      forecast: forecastFor(available, nowMs, cycle.endMs, account.unlimited),
+      balance: { available: credits.available, used: credits.used, rollover: credits.rollover, cycleEnd: credits.cycleEnd },
+      forecast: forecastFor(credits.available, nowMs, Date.parse(credits.cycleEnd), credits.unlimited),
+      burstUntil: credits.burstUntil,
     };
   }
 }

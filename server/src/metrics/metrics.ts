@@ -66,6 +66,22 @@ export function createMetrics() {
       help: 'next requests answered from an earlier decision with the same id',
       registers: [registry],
     }),
+    debits: new Counter({
+      name: 'titrate_debits_total',
+      help: 'Credit debits, by kind and result',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    ledgerDrift: new Counter({
+      name: 'titrate_ledger_drift_total',
+      help: 'Credit snapshots found to disagree with the ledger (and repaired)',
+      registers: [registry],
+    }),
+    ledgerDriftRatio: new Gauge({
+      name: 'titrate_ledger_drift_ratio',
+      help: 'Share of accounts whose snapshot drifted at the last reconcile (alert above 0.01)',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'titrate_http_requests_total',
       help: 'HTTP requests, by route and status',

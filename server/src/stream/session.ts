@@ -22,6 +22,7 @@ import {
 import type { Logger } from 'pino';
 import type { CreditView } from '../credits/view.js';
 import type { Decider, Decision } from '../decision/decider.js';
+import { Ledger } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
@@ -50,9 +51,13 @@ export type StreamServices = {
   log: Logger;
   now: () => number;
   newId: () => string;
+  ledger: Ledger;
   /** Builds the URL a player fetches a frame from. */
   frameUrl: (frameId: string) => string;
 };
+
+/** How long one burst purchase keeps the show always fresh. */
+export const burstMinutes = 15;
 
 /** What is stored per (session, next.id): the request's fingerprint and the decision. */
 type StoredDecision = { fingerprint: string; decision: Decision };
@@ -121,7 +126,7 @@ export class StreamSession {
           text: message.on ? 'Fresh reduced ~50% – saving for later' : 'Conserve mode off',
         });
       case 'burst':
-        return this.#send({ t: 'ack', req: message.id, ok: false, code: ErrorCode.notSupported });
+        return this.#burst(message.id);
     }
   }
 
@@ -169,13 +174,33 @@ export class StreamSession {
       forecast: summary.forecast,
       mix,
       conserve: record.conserve,
-      burstUntil: null,
+      burstUntil: summary.burstUntil,
       orientation: record.orientation,
       context: record.context,
     });
     if (hello.resume !== undefined && !resumed) {
       this.#send({ t: 'notice', code: NoticeCode.resumeUnavailable, text: 'The earlier session could not be resumed; a new one started.' });
     }
+  }
+
+  /**
+   * Buys "always fresh for 15 minutes" at the tier's burst price: one debit per burst id, and
+   * buying again while a burst runs extends it. A short balance is refused and charges nothing.
+   */
+  async #burst(id: string): Promise<void> {
+    const { ledger, credits, now } = this.#services;
+    const account = this.#account!;
+    const result = await ledger.debit(
+      { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
+      async (client) => ({ until: await Ledger.extendBurst(client, account.id, burstMinutes) }),
+    );
+    if (result.status === 'insufficient') {
+      return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.insufficientCredits, charged: 0, price: account.burstPrice, available: result.available });
+    }
+    if (result.status === 'mismatch') return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.idempotencyMismatch, charged: 0 });
+    if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
+    const summary = await credits.summaryOf(account, now());
+    this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {

@@ -4,14 +4,23 @@
  */
 import type pg from 'pg';
 
-export type Tier = { name: string; baseQuota: number; rolloverCap: number; unlimited: boolean };
-export type User = { id: string; tier: string; tz: string; annual: boolean; team: string | null };
-export type UserAccount = User & { baseQuota: number; rolloverCap: number; unlimited: boolean };
+export type Tier = {
+  name: string;
+  baseQuota: number;
+  rolloverCap: number;
+  unlimited: boolean;
+  annualRolloverCap: number;
+  regionMultipliers: Record<string, number>;
+  burstPrice: number;
+};
+export type User = { id: string; tier: string; tz: string; annual: boolean; team: string | null; region: string | null; anchorDay: number };
+export type UserAccount = User & { baseQuota: number; rolloverCap: number; unlimited: boolean; burstPrice: number };
 
+const tierDefaults = { annualRolloverCap: 6, regionMultipliers: {}, burstPrice: 5 };
 export const seedTiers: Tier[] = [
-  { name: 'basic', baseQuota: 200, rolloverCap: 3, unlimited: false },
-  { name: 'premium', baseQuota: 600, rolloverCap: 3, unlimited: false },
-  { name: 'unlimited', baseQuota: 0, rolloverCap: 0, unlimited: true },
+  { name: 'basic', baseQuota: 200, rolloverCap: 3, unlimited: false, ...tierDefaults },
+  { name: 'premium', baseQuota: 600, rolloverCap: 3, unlimited: false, ...tierDefaults },
+  { name: 'unlimited', baseQuota: 0, rolloverCap: 0, unlimited: true, ...tierDefaults },
 ];
 export const demoUsers: Array<Pick<User, 'id' | 'tier'>> = [
   { id: 'demo', tier: 'basic' },
@@ -22,7 +31,9 @@ export class TierNotFoundError extends Error {
   override readonly name = 'TierNotFoundError';
 }
 
-const tierColumns = `name, base_quota AS "baseQuota", rollover_cap::float8 AS "rolloverCap", unlimited`;
+const tierColumns = `name, base_quota AS "baseQuota", rollover_cap::float8 AS "rolloverCap", unlimited,
+  annual_rollover_cap::float8 AS "annualRolloverCap", region_multipliers AS "regionMultipliers", burst_price AS "burstPrice"`;
+const userColumns = `id, tier, tz, annual, team, region, anchor_day AS "anchorDay"`;
 
 export class UserDirectory {
   readonly #pool: pg.Pool;
@@ -31,8 +42,8 @@ export class UserDirectory {
     this.#pool = pool;
   }
 
-  /** Creates the standard tiers and the demo users unless they exist (operator edits win). */
-  async seed(): Promise<void> {
+  /** Creates the standard tiers and the demo users unless they exist (operator edits win); returns new users. */
+  async seed(): Promise<string[]> {
     for (const tier of seedTiers) {
       await this.#pool.query(
         `INSERT INTO tiers (name, base_quota, rollover_cap, unlimited) VALUES ($1, $2::int, $3::numeric, $4::boolean)
@@ -40,14 +51,18 @@ export class UserDirectory {
         [tier.name, tier.baseQuota, tier.rolloverCap, tier.unlimited],
       );
     }
+    const created: string[] = [];
     for (const user of demoUsers) {
-      await this.#pool.query(`INSERT INTO users (id, tier) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [user.id, user.tier]);
+      const result = await this.#pool.query(`INSERT INTO users (id, tier) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [user.id, user.tier]);
+      if (result.rowCount === 1) created.push(user.id);
     }
+    return created;
   }
 
   async getAccount(userId: string): Promise<UserAccount | null> {
     const { rows } = await this.#pool.query<UserAccount>(
-      `SELECT u.id, u.tier, u.tz, u.annual, u.team, t.base_quota AS "baseQuota", t.rollover_cap::float8 AS "rolloverCap", t.unlimited
+      `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay", t.base_quota AS "baseQuota",
+         t.rollover_cap::float8 AS "rolloverCap", t.unlimited, t.burst_price AS "burstPrice"
        FROM users u JOIN tiers t ON t.name = u.tier WHERE u.id = $1`,
       [userId],
     );
@@ -62,31 +77,44 @@ export class UserDirectory {
   /** Creates or replaces a tier; `created` tells which. */
   async putTier(tier: Tier): Promise<{ tier: Tier; created: boolean }> {
     const { rows } = await this.#pool.query<Tier & { created: boolean }>(
-      `INSERT INTO tiers (name, base_quota, rollover_cap, unlimited) VALUES ($1, $2::int, $3::numeric, $4::boolean)
+      `INSERT INTO tiers (name, base_quota, rollover_cap, unlimited, annual_rollover_cap, region_multipliers, burst_price)
+       VALUES ($1, $2::int, $3::numeric, $4::boolean, $5::numeric, $6::jsonb, $7::int)
        ON CONFLICT (name) DO UPDATE SET base_quota = EXCLUDED.base_quota, rollover_cap = EXCLUDED.rollover_cap,
-         unlimited = EXCLUDED.unlimited, updated_at = now()
+         unlimited = EXCLUDED.unlimited, annual_rollover_cap = EXCLUDED.annual_rollover_cap,
+         region_multipliers = EXCLUDED.region_multipliers, burst_price = EXCLUDED.burst_price, updated_at = now()
        RETURNING ${tierColumns}, (xmax = 0) AS created`,
-      [tier.name, tier.baseQuota, tier.rolloverCap, tier.unlimited],
+      [tier.name, tier.baseQuota, tier.rolloverCap, tier.unlimited, tier.annualRolloverCap, JSON.stringify(tier.regionMultipliers), tier.burstPrice],
     );
     const { created, ...stored } = rows[0]!;
     return { tier: stored, created };
   }
 
-  /** Creates or replaces a user; throws `TierNotFoundError` for an unknown tier. */
-  async putUser(user: User): Promise<{ user: User; created: boolean }> {
+  async getUser(userId: string): Promise<User | null> {
+    const { rows } = await this.#pool.query<User>(`SELECT ${userColumns} FROM users WHERE id = $1`, [userId]);
+    return rows[0] ?? null;
+  }
+
+  /** Creates a user; throws `TierNotFoundError` for an unknown tier. The tier is set here only. */
+  async createUser(user: User): Promise<User> {
     try {
-      const { rows } = await this.#pool.query<User & { created: boolean }>(
-        `INSERT INTO users (id, tier, tz, annual, team) VALUES ($1, $2, $3, $4::boolean, $5)
-         ON CONFLICT (id) DO UPDATE SET tier = EXCLUDED.tier, tz = EXCLUDED.tz, annual = EXCLUDED.annual,
-           team = EXCLUDED.team, updated_at = now()
-         RETURNING id, tier, tz, annual, team, (xmax = 0) AS created`,
-        [user.id, user.tier, user.tz, user.annual, user.team],
+      const { rows } = await this.#pool.query<User>(
+        `INSERT INTO users (id, tier, tz, annual, team, region, anchor_day) VALUES ($1, $2, $3, $4::boolean, $5, $6, $7::smallint)
+         RETURNING ${userColumns}`,
+        [user.id, user.tier, user.tz, user.annual, user.team, user.region, user.anchorDay],
       );
-      const { created, ...stored } = rows[0]!;
-      return { user: stored, created };
+      return rows[0]!;
     } catch (error) {
       if ((error as { code?: string }).code === '23503') throw new TierNotFoundError(`tier "${user.tier}" does not exist`);
       throw error;
     }
+  }
+
+  /** Updates a user's profile (not tier or team: those move credits and go through the ledger). */
+  async updateProfile(userId: string, profile: Pick<User, 'tz' | 'annual' | 'region'>): Promise<User | null> {
+    const { rows } = await this.#pool.query<User>(
+      `UPDATE users SET tz = $2, annual = $3::boolean, region = $4, updated_at = now() WHERE id = $1 RETURNING ${userColumns}`,
+      [userId, profile.tz, profile.annual, profile.region],
+    );
+    return rows[0] ?? null;
   }
 }

@@ -203,10 +203,21 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.match(await again.hello({ resume: welcome['session'] }), { conserve: true });
   });
 
-  t.test('burst says plainly that it is not available yet, and charges nothing', async (t) => {
-    const client = await connect(t);
-    await client.hello();
+  t.test('burst is charged once per id and extends while active', async (t) => {
+    const client = await TestClient.connect(server.url, await server.tokens.issue('demo-dj', 600));
+    t.teardown(() => client.close());
+    const welcome = await client.hello();
+    const before = (welcome['balance'] as { available: number }).available;
     client.send({ t: 'burst', id: 'b1' });
-    t.match(await client.takeType('ack'), { req: 'b1', ok: false, code: ErrorCode.notSupported });
+    const first = await client.takeType('ack');
+    t.match(first, { req: 'b1', ok: true, charged: 5, balance: { available: before - 5 } });
+    const firstUntil = Date.parse(String(first['until']));
+    t.ok(firstUntil > Date.now() + 14 * 60_000 && firstUntil <= Date.now() + 15 * 60_000 + 1000);
+    client.send({ t: 'burst', id: 'b1' });
+    t.match(await client.takeType('ack'), { req: 'b1', ok: true, charged: 5, replayed: true, until: first['until'], balance: { available: before - 5 } });
+    client.send({ t: 'burst', id: 'b2' });
+    const second = await client.takeType('ack');
+    t.match(second, { ok: true, charged: 5, balance: { available: before - 10 } });
+    t.ok(Date.parse(String(second['until'])) >= firstUntil + 15 * 60_000 - 1000, 'a second burst extends the first');
   });
 }

@@ -16,14 +16,19 @@ export const testDemoPlan: DemoPlan = {
   perBucket: 3,
 };
 
-export async function startTestServer(t: Test, engine: EngineKind, environment: Record<string, string> = {}): Promise<Titrate> {
-  const dataDir = await testDirectory(t);
+export async function startTestServer(
+  t: Test,
+  engine: EngineKind,
+  environment: Record<string, string> = {},
+  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string } = {},
+): Promise<Titrate> {
+  const dataDir = options.dataDir ?? (await testDirectory(t));
   const config = loadConfig(
     {
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
-      DATABASE_URL: await testDatabaseUrl(t),
+      DATABASE_URL: options.databaseUrl ?? (await testDatabaseUrl(t)),
       ...(engine === 'redis' ? { REDIS_URL: testRedisUrl() } : {}),
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
       ...environment,
@@ -35,6 +40,7 @@ export async function startTestServer(t: Test, engine: EngineKind, environment: 
     log: pino({ level: config.logLevel }),
     demoPlan: testDemoPlan,
     redisKeyPrefix: uniquePrefix('server'),
+    maintenance: options.maintenance ?? false,
   });
   t.teardown(() => titrate.stop());
   return titrate;

@@ -1,0 +1,77 @@
+/**
+ * Billing cycles in the account's own time zone, anchored on a day of the month: a cycle with
+ * anchor day `a` starts at local midnight on day min(a, days in that month) and ends where the
+ * next one starts. An account anchored on the 31st therefore renews on Feb 28 (29), Apr 30, …
+ * and on the 31st again whenever the month has one. Pure functions of (instant, zone, anchor).
+ */
+
+export type Cycle = { startMs: number; endMs: number };
+
+/** True when `zone` is an IANA time zone name this runtime knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(zone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    // Bounded by the number of IANA zones (~600).
+    formatters.set(zone, formatter);
+  }
+  return formatter;
+}
+
+/** Local calendar date of an instant, and the zone's UTC offset at that instant. */
+export function localDate(instantMs: number, zone: string): { year: number; month: number; day: number; offsetMs: number } {
+  const parts = formatterFor(zone).formatToParts(new Date(instantMs));
+  const value = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(value('year'), value('month') - 1, value('day'), value('hour'), value('minute'), value('second'));
+  return { year: value('year'), month: value('month'), day: value('day'), offsetMs: asUtc - Math.floor(instantMs / 1000) * 1000 };
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** The instant of local midnight on (year, month, day) in `zone`; month is 1-based and may overflow. */
+export function localMidnight(year: number, month: number, day: number, zone: string): number {
+  const guess = Date.UTC(year, month - 1, day);
+  const first = guess - localDate(guess, zone).offsetMs;
+  // One correction handles an offset change (DST) between the guess and the result.
+  return guess - localDate(first, zone).offsetMs;
+}
+
+/** Where the cycle of (year, month) starts, for an anchor day 1..31. */
+export function cycleStartIn(year: number, month: number, anchorDay: number, zone: string): number {
+  const normalised = new Date(Date.UTC(year, month - 1, 1));
+  const y = normalised.getUTCFullYear();
+  const m = normalised.getUTCMonth() + 1;
+  return localMidnight(y, m, Math.min(anchorDay, daysInMonth(y, m)), zone);
+}
+
+/** The cycle containing `instantMs`. */
+export function cycleAt(instantMs: number, zone: string, anchorDay: number): Cycle {
+  const { year, month } = localDate(instantMs, zone);
+  const thisMonth = cycleStartIn(year, month, anchorDay, zone);
+  if (instantMs >= thisMonth) return { startMs: thisMonth, endMs: cycleStartIn(year, month + 1, anchorDay, zone) };
+  return { startMs: cycleStartIn(year, month - 1, anchorDay, zone), endMs: thisMonth };
+}
+
+/** The cycle that follows one ending at `endMs`. */
+export function cycleAfter(endMs: number, zone: string, anchorDay: number): Cycle {
+  return cycleAt(endMs, zone, anchorDay);
+}
+
+/** A calendar-month cycle (anchor day 1). */
+export function monthlyCycle(nowMs: number, zone: string): Cycle {
+  return cycleAt(nowMs, zone, 1);
+}

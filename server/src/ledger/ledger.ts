@@ -1,0 +1,562 @@
+/**
+ * The credit ledger: the only code that moves credits. Every operation is one PostgreSQL
+ * transaction that takes the account's advisory lock (a user's own account, or the team pool it
+ * shares), appends ledger entries first, then updates the snapshot in `user_credits`.
+ *
+ * Invariants (checked by the database where it can, by reconcile and by property tests):
+ * - the entries of an account sum to its available balance, and `balance_after` is that running
+ *   sum, never negative;
+ * - a (user, request id) is used once: a retry with the same parameters replays the original
+ *   outcome, a retry with other parameters is refused and changes nothing;
+ * - a debit is refunded at most once (primary key of `credit_refunds`);
+ * - a cycle is closed at most once (primary key of `credit_cycles`).
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { accountTerms, closeCycle, downgradeClamp, fingerprint, type MemberTerms, type TierTerms } from './arithmetic.js';
+import { cycleAfter, cycleAt } from './cycle.js';
+
+export type EntryType = 'generation' | 'burst' | 'refund' | 'refill' | 'grant' | 'expire' | 'rollover' | 'decay' | 'downgrade';
+export type DebitKind = 'generation' | 'burst';
+
+export type LedgerEntry = {
+  id: string;
+  ts: string;
+  userId: string | null;
+  type: EntryType;
+  amount: number;
+  balanceAfter: number;
+  requestId: string | null;
+  details: Record<string, unknown>;
+};
+
+export type CreditState = {
+  accountId: string;
+  kind: 'user' | 'team';
+  available: number;
+  used: number;
+  rollover: number;
+  cycleStart: string;
+  cycleEnd: string;
+};
+
+export type DebitRequest = {
+  userId: string;
+  kind: DebitKind;
+  /** The caller's idempotency key; stored as `${kind}:${requestId}`. */
+  requestId: string;
+  amount: number;
+  /** Parameters that must match when the request is retried (besides kind and amount). */
+  parameters?: Record<string, string | number | boolean | null>;
+  details?: Record<string, unknown>;
+};
+
+export type DebitResult =
+  | { status: 'debited'; replayed: boolean; ledgerId: string | null; charged: number; balanceAfter: number | null; outcome: Record<string, unknown> }
+  | { status: 'insufficient'; available: number; required: number }
+  | { status: 'mismatch' }
+  | { status: 'unknown_user' };
+
+/** Work that must commit or roll back with the debit (e.g. enqueueing the generation job). */
+export type InsideDebit = (client: pg.PoolClient, debit: { ledgerId: string | null; charged: number }) => Promise<Record<string, unknown> | void>;
+
+export class UnknownUserError extends Error {
+  override readonly name = 'UnknownUserError';
+}
+
+type Snapshot = {
+  accountId: string;
+  kind: 'user' | 'team';
+  tz: string;
+  anchorDay: number;
+  available: number;
+  used: number;
+  rollover: number;
+  cycleStartMs: number;
+  cycleEndMs: number;
+};
+
+type MemberRow = {
+  id: string;
+  tier: string;
+  tz: string;
+  annual: boolean;
+  team: string | null;
+  region: string | null;
+  anchorDay: number;
+  terms: TierTerms;
+  burstPrice: number;
+};
+
+/** Closing more cycles than this in one call means the clock or the data is wrong. */
+const cyclesPerCallMax = 240;
+
+export const teamAccountId = (team: string) => `team:${team}`;
+
+const memberSelect = `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay",
+    t.base_quota AS "baseQuota", t.rollover_cap::float8 AS "rolloverCap", t.annual_rollover_cap::float8 AS "annualRolloverCap",
+    t.region_multipliers AS "regionMultipliers", t.unlimited, t.burst_price AS "burstPrice"
+  FROM users u JOIN tiers t ON t.name = u.tier`;
+
+type RawMember = Omit<MemberRow, 'terms'> & { baseQuota: number; rolloverCap: number; annualRolloverCap: number; regionMultipliers: Record<string, number>; unlimited: boolean };
+
+function toMember(row: RawMember): MemberRow {
+  const { baseQuota, rolloverCap, annualRolloverCap, regionMultipliers, unlimited, ...rest } = row;
+  return { ...rest, terms: { baseQuota, rolloverCap, annualRolloverCap, regionMultipliers, unlimited } };
+}
+
+const memberTerms = (member: MemberRow): MemberTerms => ({ tier: member.terms, region: member.region, annual: member.annual });
+
+export class Ledger {
+  readonly #pool: pg.Pool;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #onDrift: (accountId: string) => void;
+
+  constructor(pool: pg.Pool, log: Logger, options: { now?: () => number; onDrift?: (accountId: string) => void } = {}) {
+    this.#pool = pool;
+    this.#log = log;
+    this.#now = options.now ?? Date.now;
+    this.#onDrift = options.onDrift ?? (() => undefined);
+  }
+
+  // --- transactions and locks ------------------------------------------------------------------
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #lock(client: pg.PoolClient, accountId: string): Promise<void> {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:' || $1, 0))`, [accountId]);
+  }
+
+  async #member(client: pg.PoolClient, userId: string): Promise<MemberRow | null> {
+    const { rows } = await client.query<RawMember>(`${memberSelect} WHERE u.id = $1`, [userId]);
+    return rows[0] === undefined ? null : toMember(rows[0]);
+  }
+
+  async #members(client: pg.PoolClient, snapshot: Snapshot): Promise<MemberRow[]> {
+    const { rows } =
+      snapshot.kind === 'user'
+        ? await client.query<RawMember>(`${memberSelect} WHERE u.id = $1`, [snapshot.accountId])
+        : await client.query<RawMember>(`${memberSelect} JOIN credit_pool_members m ON m.user_id = u.id WHERE m.account_id = $1`, [snapshot.accountId]);
+    return rows.map(toMember);
+  }
+
+  async #snapshot(client: pg.PoolClient, accountId: string): Promise<Snapshot | null> {
+    const { rows } = await client.query<Snapshot & { cycleStartMs: string; cycleEndMs: string }>(
+      `SELECT account_id AS "accountId", kind, tz, anchor_day AS "anchorDay", available, used, rollover,
+         (extract(epoch FROM cycle_start) * 1000)::bigint AS "cycleStartMs", (extract(epoch FROM cycle_end) * 1000)::bigint AS "cycleEndMs"
+       FROM user_credits WHERE account_id = $1 FOR UPDATE`,
+      [accountId],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { ...row, cycleStartMs: Number(row.cycleStartMs), cycleEndMs: Number(row.cycleEndMs) };
+  }
+
+  async #saveSnapshot(client: pg.PoolClient, snapshot: Snapshot): Promise<void> {
+    await client.query(
+      `UPDATE user_credits SET available = $2::int, used = $3::int, rollover = $4::int, cycle_start = to_timestamp($5::float8 / 1000),
+         cycle_end = to_timestamp($6::float8 / 1000), version = version + 1, updated_at = now() WHERE account_id = $1`,
+      [snapshot.accountId, snapshot.available, snapshot.used, snapshot.rollover, snapshot.cycleStartMs, snapshot.cycleEndMs],
+    );
+  }
+
+  /** The running balance as the ledger has it: the last entry's `balance_after`, 0 without entries. */
+  async #ledgerBalance(client: pg.PoolClient, accountId: string): Promise<number> {
+    const { rows } = await client.query<{ balance: number }>(
+      `SELECT balance_after AS balance FROM credit_ledger WHERE account_id = $1 ORDER BY ts DESC, id DESC LIMIT 1`,
+      [accountId],
+    );
+    return rows[0]?.balance ?? 0;
+  }
+
+  /** Appends one entry after `balanceBefore` and returns its id and the new balance. */
+  async #append(
+    client: pg.PoolClient,
+    entry: { accountId: string; userId: string | null; type: EntryType; amount: number; requestId?: string | null; details?: Record<string, unknown> },
+    balanceBefore: number,
+  ): Promise<{ id: string; balanceAfter: number }> {
+    const balanceAfter = balanceBefore + entry.amount;
+    if (!Number.isInteger(entry.amount) || entry.amount === 0) throw new Error(`ledger amounts are non-zero integers, got ${entry.amount}`);
+    if (balanceAfter < 0) throw new Error(`entry would take ${entry.accountId} below zero (${balanceBefore} ${entry.amount})`);
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO credit_ledger (account_id, user_id, type, amount, balance_after, request_id, details)
+       VALUES ($1, $2, $3, $4::int, $5::int, $6, $7::jsonb) RETURNING id::text`,
+      [entry.accountId, entry.userId, entry.type, entry.amount, balanceAfter, entry.requestId ?? null, JSON.stringify(entry.details ?? {})],
+    );
+    return { id: rows[0]!.id, balanceAfter };
+  }
+
+  // --- accounts --------------------------------------------------------------------------------
+
+  /**
+   * The user's credit account, opened if needed, locked, with due cycles closed and its balance
+   * checked against the ledger. Must run inside a transaction.
+   */
+  async #openAndLock(client: pg.PoolClient, member: MemberRow): Promise<Snapshot> {
+    const nowMs = this.#now();
+    const accountId = member.team === null ? member.id : teamAccountId(member.team);
+    await this.#lock(client, accountId);
+    let snapshot = await this.#snapshot(client, accountId);
+    if (snapshot === null) {
+      const cycle = cycleAt(nowMs, member.tz, member.anchorDay);
+      await client.query(
+        `INSERT INTO user_credits (account_id, kind, tz, anchor_day, available, cycle_start, cycle_end)
+         VALUES ($1, $2, $3, $4::smallint, 0, to_timestamp($5::float8 / 1000), to_timestamp($6::float8 / 1000))`,
+        [accountId, member.team === null ? 'user' : 'team', member.tz, member.anchorDay, cycle.startMs, cycle.endMs],
+      );
+      snapshot = (await this.#snapshot(client, accountId))!;
+      if (member.team === null) {
+        const base = accountTerms([memberTerms(member)]).base;
+        if (base > 0) {
+          const refill = await this.#append(client, { accountId, userId: member.id, type: 'refill', amount: base, details: { reason: 'account_opened', cycleStart: new Date(cycle.startMs).toISOString() } }, 0);
+          snapshot = { ...snapshot, available: refill.balanceAfter };
+          await this.#saveSnapshot(client, snapshot);
+        }
+      }
+    }
+    if (member.team !== null) snapshot = await this.#joinPool(client, snapshot, member);
+    snapshot = await this.#closeDueCycles(client, snapshot, nowMs);
+    return this.#checkAgainstLedger(client, snapshot);
+  }
+
+  async #joinPool(client: pg.PoolClient, snapshot: Snapshot, member: MemberRow): Promise<Snapshot> {
+    const joined = await client.query(
+      `INSERT INTO credit_pool_members (user_id, account_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`,
+      [member.id, snapshot.accountId],
+    );
+    if (joined.rowCount === 0) return snapshot;
+    const base = accountTerms([memberTerms(member)]).base;
+    if (base === 0) return snapshot;
+    const balance = await this.#ledgerBalance(client, snapshot.accountId);
+    const refill = await this.#append(client, { accountId: snapshot.accountId, userId: member.id, type: 'refill', amount: base, details: { reason: 'member_joined' } }, balance);
+    const updated = { ...snapshot, available: refill.balanceAfter };
+    await this.#saveSnapshot(client, updated);
+    return updated;
+  }
+
+  /** The ledger is the truth: a snapshot that disagrees is repaired and reported. */
+  async #checkAgainstLedger(client: pg.PoolClient, snapshot: Snapshot): Promise<Snapshot> {
+    const balance = await this.#ledgerBalance(client, snapshot.accountId);
+    if (balance === snapshot.available) return snapshot;
+    this.#log.error({ account: snapshot.accountId, snapshot: snapshot.available, ledger: balance }, 'credit snapshot drifted from the ledger; repairing');
+    this.#onDrift(snapshot.accountId);
+    const repaired = { ...snapshot, available: balance };
+    await this.#saveSnapshot(client, repaired);
+    return repaired;
+  }
+
+  async #closeDueCycles(client: pg.PoolClient, snapshot: Snapshot, asOfMs: number): Promise<Snapshot> {
+    let current = snapshot;
+    for (let closed = 0; current.cycleEndMs <= asOfMs; closed += 1) {
+      if (closed >= cyclesPerCallMax) throw new Error(`more than ${cyclesPerCallMax} cycles due for ${current.accountId}`);
+      const members = await this.#members(client, current);
+      const { base, cap } = accountTerms(members.map(memberTerms));
+      const balance = await this.#ledgerBalance(client, current.accountId);
+      const close = closeCycle(balance, base, cap);
+      const inserted = await client.query(
+        `INSERT INTO credit_cycles (account_id, cycle_start, cycle_end, unused, carried, decay, rollover, refill)
+         VALUES ($1, to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), $4::int, $5::int, $6::int, $7::int, $8::int)
+         ON CONFLICT DO NOTHING`,
+        [current.accountId, current.cycleStartMs, current.cycleEndMs, close.unused, close.carried, close.decay, close.rollover, close.refill],
+      );
+      if (inserted.rowCount === 0) throw new Error(`cycle ${current.accountId}@${current.cycleStartMs} was already closed`);
+      const cycleDetails = { cycleStart: new Date(current.cycleStartMs).toISOString(), cycleEnd: new Date(current.cycleEndMs).toISOString() };
+      let running = balance;
+      for (const entry of close.entries) {
+        const details = entry.type === 'rollover' ? { ...cycleDetails, unused: close.unused, carried: close.carried } : cycleDetails;
+        running = (await this.#append(client, { accountId: current.accountId, userId: current.kind === 'user' ? current.accountId : null, ...entry, details }, running)).balanceAfter;
+      }
+      const next = cycleAfter(current.cycleEndMs, current.tz, current.anchorDay);
+      current = { ...current, available: running, used: 0, rollover: close.rollover, cycleStartMs: next.startMs, cycleEndMs: next.endMs };
+      await this.#saveSnapshot(client, current);
+    }
+    return current;
+  }
+
+  // --- operations ------------------------------------------------------------------------------
+
+  /**
+   * Debits `amount` credits for (user, request id), then runs `inside` in the same transaction.
+   * A retry with the same parameters replays the stored outcome without running `inside` again.
+   */
+  async debit(request: DebitRequest, inside?: InsideDebit): Promise<DebitResult> {
+    if (!Number.isInteger(request.amount) || request.amount <= 0) throw new Error(`debit amounts are positive integers, got ${request.amount}`);
+    const requestId = `${request.kind}:${request.requestId}`;
+    const print = fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) });
+    return this.#transaction(async (client) => {
+      const member = await this.#member(client, request.userId);
+      if (member === null) return { status: 'unknown_user' as const };
+      const lockedAccount = member.terms.unlimited ? null : await this.#openAndLock(client, member);
+      if (lockedAccount === null) await this.#lock(client, member.id);
+      const earlier = await this.#request(client, request.userId, requestId);
+      if (earlier !== null) {
+        if (earlier.fingerprint !== print) return { status: 'mismatch' as const };
+        const outcome = earlier.outcome;
+        return { status: 'debited' as const, replayed: true, ledgerId: earlier.ledgerId, charged: Number(outcome['charged'] ?? 0), balanceAfter: (outcome['balanceAfter'] as number | null) ?? null, outcome };
+      }
+      let ledgerId: string | null = null;
+      let charged = 0;
+      let balanceAfter: number | null = null;
+      if (lockedAccount !== null) {
+        if (lockedAccount.available < request.amount) {
+          return { status: 'insufficient' as const, available: lockedAccount.available, required: request.amount };
+        }
+        const entry = await this.#append(
+          client,
+          { accountId: lockedAccount.accountId, userId: request.userId, type: request.kind, amount: -request.amount, requestId, details: request.details ?? {} },
+          lockedAccount.available,
+        );
+        await this.#saveSnapshot(client, { ...lockedAccount, available: entry.balanceAfter, used: lockedAccount.used + request.amount });
+        ledgerId = entry.id;
+        charged = request.amount;
+        balanceAfter = entry.balanceAfter;
+      }
+      const extra = (await inside?.(client, { ledgerId, charged })) ?? {};
+      const outcome = { ...extra, charged, balanceAfter, ledgerId, unlimited: lockedAccount === null };
+      await client.query(
+        `INSERT INTO credit_requests (user_id, request_id, kind, fingerprint, ledger_id, outcome) VALUES ($1, $2, $3, $4, $5::bigint, $6::jsonb)`,
+        [request.userId, requestId, request.kind, print, ledgerId, JSON.stringify(outcome)],
+      );
+      return { status: 'debited' as const, replayed: false, ledgerId, charged, balanceAfter, outcome };
+    });
+  }
+
+  async #request(client: pg.PoolClient, userId: string, requestId: string) {
+    const { rows } = await client.query<{ fingerprint: string; ledgerId: string | null; outcome: Record<string, unknown> }>(
+      `SELECT fingerprint, ledger_id::text AS "ledgerId", outcome FROM credit_requests WHERE user_id = $1 AND request_id = $2`,
+      [userId, requestId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Refunds a debit once; a second call returns the first refund. */
+  async refund(debitId: string, reason: string): Promise<{ refundId: string; amount: number; replayed: boolean } | null> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<{ accountId: string; userId: string | null; amount: number; ts: Date; requestId: string | null }>(
+        `SELECT account_id AS "accountId", user_id AS "userId", amount, ts, request_id AS "requestId" FROM credit_ledger
+         WHERE id = $1::bigint AND type IN ('generation', 'burst')`,
+        [debitId],
+      );
+      const debit = rows[0];
+      if (debit === undefined) return null;
+      await this.#lock(client, debit.accountId);
+      const earlier = await client.query<{ refundId: string }>(`SELECT refund_id::text AS "refundId" FROM credit_refunds WHERE debit_id = $1::bigint`, [debitId]);
+      if (earlier.rows[0] !== undefined) return { refundId: earlier.rows[0].refundId, amount: -debit.amount, replayed: true };
+      const snapshot = await this.#checkAgainstLedger(client, (await this.#snapshot(client, debit.accountId))!);
+      const amount = -debit.amount;
+      const entry = await this.#append(
+        client,
+        { accountId: debit.accountId, userId: debit.userId, type: 'refund', amount, requestId: debit.requestId, details: { debitId, reason } },
+        snapshot.available,
+      );
+      await client.query(`INSERT INTO credit_refunds (debit_id, refund_id) VALUES ($1::bigint, $2::bigint)`, [debitId, entry.id]);
+      const sameCycle = debit.ts.getTime() >= snapshot.cycleStartMs;
+      await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter, used: sameCycle ? Math.max(0, snapshot.used - amount) : snapshot.used });
+      return { refundId: entry.id, amount, replayed: false };
+    });
+  }
+
+  /** Adds credits to the user's account, once per grant id. */
+  async grant(userId: string, amount: number, grantId: string, reason: string | null): Promise<
+    { status: 'granted'; replayed: boolean; ledgerId: string; balanceAfter: number } | { status: 'mismatch' } | { status: 'unknown_user' }
+  > {
+    if (!Number.isInteger(amount) || amount <= 0) throw new Error(`grants are positive integers, got ${amount}`);
+    const requestId = `grant:${grantId}`;
+    const print = fingerprint('grant', { amount });
+    return this.#transaction(async (client) => {
+      const member = await this.#member(client, userId);
+      if (member === null) return { status: 'unknown_user' as const };
+      const snapshot = await this.#openAndLock(client, member);
+      const earlier = await this.#request(client, userId, requestId);
+      if (earlier !== null) {
+        if (earlier.fingerprint !== print) return { status: 'mismatch' as const };
+        return { status: 'granted' as const, replayed: true, ledgerId: earlier.ledgerId!, balanceAfter: Number(earlier.outcome['balanceAfter']) };
+      }
+      const entry = await this.#append(client, { accountId: snapshot.accountId, userId, type: 'grant', amount, requestId, details: reason === null ? {} : { reason } }, snapshot.available);
+      await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter });
+      await client.query(
+        `INSERT INTO credit_requests (user_id, request_id, kind, fingerprint, ledger_id, outcome) VALUES ($1, $2, 'grant', $3, $4::bigint, $5::jsonb)`,
+        [userId, requestId, print, entry.id, JSON.stringify({ amount, balanceAfter: entry.balanceAfter })],
+      );
+      return { status: 'granted' as const, replayed: false, ledgerId: entry.id, balanceAfter: entry.balanceAfter };
+    });
+  }
+
+  /**
+   * Moves a user to another tier. An upgrade applies at once (the difference in base quota is
+   * refilled now); a lower rollover cap clamps the rollover carried into this cycle, with a
+   * `downgrade` entry holding the before and after.
+   */
+  async changeTier(userId: string, tierName: string): Promise<
+    { status: 'changed'; from: string; to: string; refilled: number; clamped: number } | { status: 'unknown_user' } | { status: 'unknown_tier' }
+  > {
+    return this.#transaction(async (client) => {
+      const before = await this.#member(client, userId);
+      if (before === null) return { status: 'unknown_user' as const };
+      const tierExists = await client.query(`SELECT 1 FROM tiers WHERE name = $1`, [tierName]);
+      if (tierExists.rowCount === 0) return { status: 'unknown_tier' as const };
+      if (before.tier === tierName) return { status: 'changed' as const, from: before.tier, to: tierName, refilled: 0, clamped: 0 };
+      const account = await this.#openAndLock(client, before);
+      await client.query(`UPDATE users SET tier = $2, updated_at = now() WHERE id = $1`, [userId, tierName]);
+      const members = await this.#members(client, account);
+      const termsAfter = accountTerms(members.map(memberTerms));
+      const termsBefore = accountTerms(members.map((member) => (member.id === userId ? memberTerms(before) : memberTerms(member))));
+      let current = account;
+      const refilled = Math.max(0, termsAfter.base - termsBefore.base);
+      if (refilled > 0) {
+        const entry = await this.#append(client, { accountId: current.accountId, userId, type: 'refill', amount: refilled, details: { reason: 'upgrade', fromTier: before.tier, toTier: tierName } }, current.available);
+        current = { ...current, available: entry.balanceAfter };
+      }
+      const clamped = downgradeClamp(current.rollover, current.available, termsAfter.cap);
+      if (clamped > 0) {
+        const entry = await this.#append(
+          client,
+          {
+            accountId: current.accountId, userId, type: 'downgrade', amount: -clamped,
+            details: {
+              before: { tier: before.tier, rollover: current.rollover, available: current.available, cap: termsBefore.cap },
+              after: { tier: tierName, rollover: current.rollover - clamped, available: current.available - clamped, cap: termsAfter.cap },
+            },
+          },
+          current.available,
+        );
+        current = { ...current, available: entry.balanceAfter, rollover: current.rollover - clamped };
+      }
+      await this.#saveSnapshot(client, current);
+      return { status: 'changed' as const, from: before.tier, to: tierName, refilled, clamped };
+    });
+  }
+
+  /** Closes every cycle that ended by `asOfMs`; running it again for the same moment changes nothing. */
+  async runCycles(asOfMs: number): Promise<{ accounts: number; cyclesClosed: number }> {
+    const { rows } = await this.#pool.query<{ accountId: string }>(
+      `SELECT account_id AS "accountId" FROM user_credits WHERE cycle_end <= to_timestamp($1::float8 / 1000) ORDER BY account_id`,
+      [asOfMs],
+    );
+    let cyclesClosed = 0;
+    for (const { accountId } of rows) {
+      cyclesClosed += await this.#transaction(async (client) => {
+        await this.#lock(client, accountId);
+        const snapshot = await this.#snapshot(client, accountId);
+        if (snapshot === null) return 0;
+        const before = await client.query(`SELECT count(*)::int AS count FROM credit_cycles WHERE account_id = $1`, [accountId]);
+        await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs);
+        const after = await client.query(`SELECT count(*)::int AS count FROM credit_cycles WHERE account_id = $1`, [accountId]);
+        return Number(after.rows[0].count) - Number(before.rows[0].count);
+      });
+    }
+    return { accounts: rows.length, cyclesClosed };
+  }
+
+  /** Recomputes every snapshot from the ledger and repairs the ones that drifted. */
+  async reconcile(): Promise<{ checked: number; drifted: Array<{ accountId: string; snapshot: CreditState; ledger: Omit<CreditState, 'accountId' | 'kind' | 'cycleStart' | 'cycleEnd'> }> }> {
+    const { rows } = await this.#pool.query<{ accountId: string }>(`SELECT account_id AS "accountId" FROM user_credits ORDER BY account_id`);
+    const drifted: Awaited<ReturnType<Ledger['reconcile']>>['drifted'] = [];
+    for (const { accountId } of rows) {
+      await this.#transaction(async (client) => {
+        await this.#lock(client, accountId);
+        const snapshot = (await this.#snapshot(client, accountId))!;
+        const truth = await this.#derive(client, snapshot);
+        if (truth.available === snapshot.available && truth.used === snapshot.used && truth.rollover === snapshot.rollover) return;
+        drifted.push({ accountId, snapshot: stateOf(snapshot), ledger: truth });
+        this.#onDrift(accountId);
+        await this.#saveSnapshot(client, { ...snapshot, ...truth });
+      });
+    }
+    return { checked: rows.length, drifted };
+  }
+
+  /** What the ledger says an account's snapshot should hold. */
+  async #derive(client: pg.PoolClient, snapshot: Snapshot): Promise<{ available: number; used: number; rollover: number }> {
+    const { rows } = await client.query<{ available: number; spent: number; adjusted: number }>(
+      `SELECT coalesce(sum(amount), 0)::int AS available,
+         coalesce(sum(-amount) FILTER (WHERE type IN ('generation', 'burst', 'refund') AND ts >= to_timestamp($2::float8 / 1000)), 0)::int AS spent,
+         coalesce(sum(amount) FILTER (WHERE type = 'downgrade' AND ts >= to_timestamp($2::float8 / 1000)), 0)::int AS adjusted
+       FROM credit_ledger WHERE account_id = $1`,
+      [snapshot.accountId, snapshot.cycleStartMs],
+    );
+    const carried = await client.query<{ rollover: number }>(
+      `SELECT rollover FROM credit_cycles WHERE account_id = $1 ORDER BY cycle_start DESC LIMIT 1`,
+      [snapshot.accountId],
+    );
+    const row = rows[0]!;
+    return { available: row.available, used: Math.max(0, row.spent), rollover: Math.max(0, (carried.rows[0]?.rollover ?? 0) + row.adjusted) };
+  }
+
+  /** The user's credits (their own account or their team's pool), opening it when needed. */
+  async credits(userId: string): Promise<(CreditState & { ledgerBalance: number; unlimited: boolean; burstUntil: string | null; burstPrice: number }) | null> {
+    return this.#transaction(async (client) => {
+      const member = await this.#member(client, userId);
+      if (member === null) return null;
+      const burst = await client.query<{ burstUntil: Date | null }>(`SELECT burst_until AS "burstUntil" FROM users WHERE id = $1`, [userId]);
+      const burstUntil = burst.rows[0]?.burstUntil ?? null;
+      const extra = { unlimited: member.terms.unlimited, burstPrice: member.burstPrice, burstUntil: burstUntil === null || burstUntil.getTime() <= this.#now() ? null : burstUntil.toISOString() };
+      const snapshot = await this.#openAndLock(client, member);
+      const sum = await client.query<{ total: number }>(`SELECT coalesce(sum(amount), 0)::int AS total FROM credit_ledger WHERE account_id = $1`, [snapshot.accountId]);
+      return { ...stateOf(snapshot), ledgerBalance: sum.rows[0]!.total, ...extra };
+    });
+  }
+
+  /** The user's account's entries, newest first. */
+  async entries(userId: string, limit: number): Promise<LedgerEntry[] | null> {
+    const member = await this.#pool.query<{ team: string | null }>(`SELECT team FROM users WHERE id = $1`, [userId]);
+    if (member.rows[0] === undefined) return null;
+    const accountId = member.rows[0].team === null ? userId : teamAccountId(member.rows[0].team);
+    const { rows } = await this.#pool.query<LedgerEntry & { ts: Date }>(
+      `SELECT id::text, ts, user_id AS "userId", type, amount, balance_after AS "balanceAfter", request_id AS "requestId", details
+       FROM credit_ledger WHERE account_id = $1 ORDER BY ts DESC, id DESC LIMIT $2::int`,
+      [accountId, limit],
+    );
+    return rows.map((row) => ({ ...row, ts: row.ts.toISOString() }));
+  }
+
+  /** Extends the user's burst by `minutes` from the later of now and its current end. */
+  static async extendBurst(client: pg.PoolClient, userId: string, minutes: number): Promise<string> {
+    const { rows } = await client.query<{ until: Date }>(
+      `UPDATE users SET burst_until = greatest(coalesce(burst_until, now()), now()) + make_interval(mins => $2::int)
+       WHERE id = $1 RETURNING burst_until AS until`,
+      [userId, minutes],
+    );
+    return rows[0]!.until.toISOString();
+  }
+
+  /** Creates the ledger's monthly partitions `monthsAhead` ahead; returns how many were new. */
+  async ensurePartitions(monthsAhead: number): Promise<number> {
+    const { rows } = await this.#pool.query<{ created: number }>(`SELECT ensure_credit_ledger_partitions($1::int) AS created`, [monthsAhead]);
+    return rows[0]?.created ?? 0;
+  }
+
+  /** Opens the user's account (at creation), so that the first cycle starts now. */
+  async openAccount(userId: string): Promise<void> {
+    await this.#transaction(async (client) => {
+      const member = await this.#member(client, userId);
+      if (member === null) throw new UnknownUserError(`user "${userId}" does not exist`);
+      if (!member.terms.unlimited) await this.#openAndLock(client, member);
+    });
+  }
+}
+
+function stateOf(snapshot: Snapshot): CreditState {
+  return {
+    accountId: snapshot.accountId,
+    kind: snapshot.kind,
+    available: snapshot.available,
+    used: snapshot.used,
+    rollover: snapshot.rollover,
+    cycleStart: new Date(snapshot.cycleStartMs).toISOString(),
+    cycleEnd: new Date(snapshot.cycleEndMs).toISOString(),
+  };
+}
