@@ -39,7 +39,8 @@ CREATE SEQUENCE credit_ledger_id_seq AS bigint;
 -- ensure_credit_ledger_partitions, called at start and by a daily job).
 CREATE TABLE credit_ledger (
   id             bigint NOT NULL DEFAULT nextval('credit_ledger_id_seq'),
-  ts             timestamptz NOT NULL DEFAULT now(),
+  -- The moment of the insert (taken after the account lock, unlike now()).
+  ts             timestamptz NOT NULL DEFAULT clock_timestamp(),
   account_id     text NOT NULL REFERENCES user_credits (account_id),
   -- The user whose action or membership caused the entry (null for a team pool's own cycle).
   user_id        text REFERENCES users (id),
@@ -52,7 +53,9 @@ CREATE TABLE credit_ledger (
 ) PARTITION BY RANGE (ts);
 ALTER SEQUENCE credit_ledger_id_seq OWNED BY credit_ledger.id;
 
-CREATE INDEX credit_ledger_account_ts ON credit_ledger (account_id, ts DESC, id DESC);
+-- Ids come from one sequence, drawn under the account's lock: within an account, id order is
+-- the order in which entries were appended, so "the last entry" is the highest id.
+CREATE INDEX credit_ledger_account_id ON credit_ledger (account_id, id DESC);
 CREATE INDEX credit_ledger_user_ts ON credit_ledger (user_id, ts DESC);
 CREATE TABLE credit_ledger_default PARTITION OF credit_ledger DEFAULT;
 

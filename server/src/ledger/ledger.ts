@@ -176,7 +176,7 @@ export class Ledger {
   /** The running balance as the ledger has it: the last entry's `balance_after`, 0 without entries. */
   async #ledgerBalance(client: pg.PoolClient, accountId: string): Promise<number> {
     const { rows } = await client.query<{ balance: number }>(
-      `SELECT balance_after AS balance FROM credit_ledger WHERE account_id = $1 ORDER BY ts DESC, id DESC LIMIT 1`,
+      `SELECT balance_after AS balance FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT 1`,
       [accountId],
     );
     return rows[0]?.balance ?? 0;
@@ -517,7 +517,7 @@ export class Ledger {
     const accountId = member.rows[0].team === null ? userId : teamAccountId(member.rows[0].team);
     const { rows } = await this.#pool.query<LedgerEntry & { ts: Date }>(
       `SELECT id::text, ts, user_id AS "userId", type, amount, balance_after AS "balanceAfter", request_id AS "requestId", details
-       FROM credit_ledger WHERE account_id = $1 ORDER BY ts DESC, id DESC LIMIT $2::int`,
+       FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT $2::int`,
       [accountId, limit],
     );
     return rows.map((row) => ({ ...row, ts: row.ts.toISOString() }));

@@ -1,0 +1,215 @@
+import t from 'tap';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { days, ledgerFixture } from '../support/ledger.js';
+
+t.test('a debit takes credits once per request id and reports the balance', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.user('ann', 'small');
+  const first = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'r1', amount: 3 });
+  t.match(first, { status: 'debited', replayed: false, charged: 3, balanceAfter: 17 });
+  const again = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'r1', amount: 3 });
+  t.match(again, { status: 'debited', replayed: true, charged: 3, balanceAfter: 17 });
+  t.match(await f.balance('ann'), { sum: 17, last: 17, snapshot: 17 });
+  t.match(await f.ledger.credits('ann'), { available: 17, used: 3, ledgerBalance: 17 });
+});
+
+t.test('the same request id with other parameters is refused and debits nothing', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.user('ann', 'small');
+  await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b', amount: 5 });
+  t.same(await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b', amount: 6 }), { status: 'mismatch' });
+  t.same(await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b', amount: 5, parameters: { minutes: 30 } }), { status: 'mismatch' });
+  t.match(await f.balance('ann'), { sum: 15, snapshot: 15 });
+});
+
+t.test('a debit larger than the balance is refused and charges nothing', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 4 });
+  await f.user('ann', 'small');
+  t.same(await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b', amount: 5 }), { status: 'insufficient', available: 4, required: 5 });
+  t.match(await f.balance('ann'), { sum: 4, snapshot: 4 });
+  t.match(await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b2', amount: 4 }), { status: 'debited', balanceAfter: 0 });
+});
+
+t.test('work inside the debit commits with it, or rolls it back', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.user('ann', 'small');
+  await f.pool.query('CREATE TABLE side_effects (note text)');
+  await t.rejects(
+    f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g1', amount: 2 }, async (client) => {
+      await client.query(`INSERT INTO side_effects VALUES ('queued')`);
+      throw new Error('queue unavailable');
+    }),
+    { message: 'queue unavailable' },
+  );
+  t.match(await f.balance('ann'), { sum: 20, snapshot: 20 }, 'no debit');
+  t.equal((await f.pool.query('SELECT * FROM side_effects')).rowCount, 0, 'no side effect');
+  const ok = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g1', amount: 2 }, async (client) => {
+    await client.query(`INSERT INTO side_effects VALUES ('queued')`);
+    return { job: 'j1' };
+  });
+  t.match(ok, { status: 'debited', outcome: { job: 'j1', charged: 2 } });
+  t.equal((await f.pool.query('SELECT * FROM side_effects')).rowCount, 1);
+});
+
+t.test('a debit is refunded exactly once, with the debit in its details', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.user('ann', 'small');
+  const debit = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g', amount: 3 });
+  const ledgerId = debit.status === 'debited' ? debit.ledgerId! : '';
+  const refunds = await Promise.all([f.ledger.refund(ledgerId, 'provider failed'), f.ledger.refund(ledgerId, 'provider failed'), f.ledger.refund(ledgerId, 'again')]);
+  t.equal(refunds.filter((refund) => refund?.replayed === false).length, 1);
+  t.equal(new Set(refunds.map((refund) => refund?.refundId)).size, 1);
+  t.match(await f.balance('ann'), { sum: 20, snapshot: 20 });
+  t.match(await f.ledger.credits('ann'), { used: 0 });
+  const entries = await f.ledger.entries('ann', 10);
+  t.match(entries?.[0], { type: 'refund', amount: 3, details: { debitId: ledgerId, reason: 'provider failed' } });
+  t.equal(await f.ledger.refund(entries![0]!.id, 'refund of a refund'), null, 'only debits can be refunded');
+});
+
+t.test('grants are idempotent by id', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  t.match(await f.ledger.grant('ann', 50, 'promo-1', 'welcome'), { status: 'granted', replayed: false, balanceAfter: 250 });
+  t.match(await f.ledger.grant('ann', 50, 'promo-1', 'welcome'), { status: 'granted', replayed: true, balanceAfter: 250 });
+  t.same(await f.ledger.grant('ann', 60, 'promo-1', null), { status: 'mismatch' });
+  t.match(await f.balance('ann'), { sum: 250, snapshot: 250 });
+  t.same(await f.ledger.grant('nobody', 5, 'x', null), { status: 'unknown_user' });
+});
+
+t.test('unlimited users are never debited, but their requests are recorded', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('whale', 'unlimited');
+  t.match(await f.ledger.debit({ userId: 'whale', kind: 'generation', requestId: 'g', amount: 3 }), { status: 'debited', charged: 0, ledgerId: null });
+  t.match(await f.ledger.debit({ userId: 'whale', kind: 'generation', requestId: 'g', amount: 3 }), { replayed: true, charged: 0 });
+  t.equal((await f.pool.query(`SELECT * FROM credit_requests WHERE user_id = 'whale'`)).rowCount, 1);
+  t.equal((await f.pool.query(`SELECT * FROM credit_ledger WHERE user_id = 'whale'`)).rowCount, 0);
+});
+
+t.test('a cycle end rolls over, decays and refills as the worked example says', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.user('ann', 'basic');
+  await f.ledger.grant('ann', 500, 'big-gift', null);
+  const before = await f.ledger.credits('ann');
+  t.match(before, { available: 700, cycleStart: '2026-11-01T00:00:00.000Z', cycleEnd: '2026-12-01T00:00:00.000Z' });
+  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 1, cyclesClosed: 1 });
+  t.same((await f.entryTypes('ann')).slice(-4), ['expire -700', 'rollover 600', 'decay -20', 'refill 200']);
+  f.clock.nowMs = Date.parse('2026-12-02T00:00:00Z');
+  t.match(await f.ledger.credits('ann'), { available: 780, used: 0, rollover: 580, cycleStart: '2026-12-01T00:00:00.000Z', cycleEnd: '2027-01-01T00:00:00.000Z', ledgerBalance: 780 });
+  const rollover = (await f.ledger.entries('ann', 10))!.find((entry) => entry.type === 'rollover');
+  t.match(rollover?.details, { unused: 700, carried: 600 });
+  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 0, cyclesClosed: 0 }, 'running again changes nothing');
+  t.match(await f.balance('ann'), { sum: 780, snapshot: 780 });
+});
+
+t.test('a debit after the cycle ended closes the cycle first, even without the job', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.user('ann', 'basic');
+  await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g1', amount: 50 });
+  f.clock.nowMs += days(65);
+  const debit = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g2', amount: 1 });
+  // Nov: 150 unused → rollover 150, refill 200 = 350; Dec: 350 unused → 350 carried, no decay (≤ 400), + 200 = 550.
+  t.match(debit, { status: 'debited', balanceAfter: 549 });
+  t.equal((await f.pool.query(`SELECT * FROM credit_cycles WHERE account_id = 'ann'`)).rowCount, 2);
+});
+
+t.test('annual users roll over up to six base quotas', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.user('yearly', 'basic', { annual: true });
+  await f.user('monthly', 'basic');
+  await f.ledger.grant('yearly', 1800, 'g', null);
+  await f.ledger.grant('monthly', 1800, 'g', null);
+  await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z'));
+  const yearly = (await f.pool.query(`SELECT carried, decay, rollover FROM credit_cycles WHERE account_id = 'yearly'`)).rows[0];
+  const monthly = (await f.pool.query(`SELECT carried, decay, rollover FROM credit_cycles WHERE account_id = 'monthly'`)).rows[0];
+  t.same(yearly, { carried: 1200, decay: 80, rollover: 1120 });
+  t.same(monthly, { carried: 600, decay: 20, rollover: 580 });
+});
+
+t.test('an upgrade refills the difference at once; a downgrade clamps the rollover with a recorded entry', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.tier('mini', { baseQuota: 50 });
+  await f.user('ann', 'premium');
+  await f.ledger.grant('ann', 2000, 'g', null);
+  await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z'));
+  f.clock.nowMs = Date.parse('2026-12-10T00:00:00Z');
+  const carried = await f.ledger.credits('ann');
+  // 2600 unused, cap 1800 → carried 1800, decay floor(0.1 × 600) = 60 → rollover 1740, + 600.
+  t.match(carried, { rollover: 1740, available: 2340 });
+  t.match(await f.ledger.changeTier('ann', 'mini'), { status: 'changed', refilled: 0, clamped: 1740 - 150 });
+  t.match(await f.ledger.credits('ann'), { rollover: 150, available: 2340 - 1590 });
+  const downgrade = (await f.ledger.entries('ann', 1))![0]!;
+  t.match(downgrade, { type: 'downgrade', amount: -1590, details: { before: { tier: 'premium', rollover: 1740 }, after: { tier: 'mini', rollover: 150 } } });
+  t.match(await f.ledger.changeTier('ann', 'basic'), { status: 'changed', refilled: 150, clamped: 0 });
+  t.match(await f.ledger.credits('ann'), { available: 750 + 150 });
+  t.match(await f.balance('ann'), { sum: 900, snapshot: 900 });
+  t.same(await f.ledger.changeTier('ann', 'no-such-tier'), { status: 'unknown_tier' });
+});
+
+t.test('team members spend from one shared pool', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 10 });
+  await f.user('ann', 'small', { team: 'crew' });
+  await f.user('bob', 'small', { team: 'crew' });
+  t.match(await f.ledger.credits('ann'), { accountId: 'team:crew', kind: 'team', available: 20 });
+  const debits = await Promise.all(
+    Array.from({ length: 12 }, (_, index) => f.ledger.debit({ userId: index % 2 === 0 ? 'ann' : 'bob', kind: 'burst', requestId: `b${index}`, amount: 3 })),
+  );
+  t.equal(debits.filter((debit) => debit.status === 'debited').length, 6, 'floor(20 / 3) succeed');
+  t.match(await f.balance('team:crew'), { sum: 2, snapshot: 2 });
+  t.match(await f.ledger.credits('bob'), { available: 2 });
+});
+
+t.test('reconcile finds and repairs snapshots that disagree with the ledger', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  await f.user('bob', 'basic');
+  await f.pool.query(`UPDATE user_credits SET available = available + 7 WHERE account_id = 'ann'`);
+  const report = await f.ledger.reconcile();
+  t.ok(report.checked >= 2);
+  t.match(report.drifted, [{ accountId: 'ann', snapshot: { available: 207 }, ledger: { available: 200 } }]);
+  t.match(await f.balance('ann'), { sum: 200, snapshot: 200 });
+  t.same((await f.ledger.reconcile()).drifted, []);
+});
+
+t.test('a debit trusts the ledger over a drifted snapshot', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 5 });
+  await f.user('ann', 'small');
+  await f.pool.query(`UPDATE user_credits SET available = 500 WHERE account_id = 'ann'`);
+  t.match(await f.ledger.debit({ userId: 'ann', kind: 'burst', requestId: 'b', amount: 10 }), { status: 'insufficient', available: 5 });
+  t.equal(f.drifts(), 1);
+  t.match(await f.balance('ann'), { snapshot: 5 });
+});
+
+t.test('the database refuses zero amounts, negative balances and a second refund', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  await t.rejects(f.pool.query(`INSERT INTO credit_ledger (account_id, type, amount, balance_after) VALUES ('ann', 'grant', 0, 200)`));
+  await t.rejects(f.pool.query(`INSERT INTO credit_ledger (account_id, type, amount, balance_after) VALUES ('ann', 'grant', -300, -100)`));
+  await t.rejects(f.pool.query(`INSERT INTO credit_ledger (account_id, type, amount, balance_after) VALUES ('ann', 'bonus', 5, 205)`));
+  await f.pool.query(`INSERT INTO credit_refunds (debit_id, refund_id) VALUES (1, 2)`);
+  await t.rejects(f.pool.query(`INSERT INTO credit_refunds (debit_id, refund_id) VALUES (1, 3)`));
+});
+
+t.test('monthly ledger partitions exist ahead of time', async (t) => {
+  const f = await ledgerFixture(t);
+  t.equal(await f.ledger.ensurePartitions(3), 0, 'the migration already created them');
+  const { rows } = await f.pool.query<{ name: string }>(`SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'credit_ledger'::regclass ORDER BY 1`);
+  t.ok(rows.length >= 5, `${rows.length} partitions`);
+  t.ok(rows.some((row) => row.name === 'credit_ledger_default'));
+});
+
+t.test('extending a burst adds fifteen minutes to the later of now and its end', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  const client = await f.pool.connect();
+  t.teardown(() => client.release());
+  const first = Date.parse(await Ledger.extendBurst(client, 'ann', 15));
+  const second = Date.parse(await Ledger.extendBurst(client, 'ann', 15));
+  t.ok(Math.abs(second - first - 15 * 60_000) < 1000);
+});

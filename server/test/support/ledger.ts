@@ -1,0 +1,56 @@
+/** A real ledger on its own migrated database, with a clock the test moves. */
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Test } from 'tap';
+import { createPool } from '../../src/db/pool.js';
+import { migrate } from '../../src/db/migrator.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { localDate } from '../../src/ledger/cycle.js';
+import { repositoryRoot } from '../../src/main.js';
+import { UserDirectory, type Tier, type User } from '../../src/users/directory.js';
+import { testDatabaseUrl } from './services.js';
+
+export type LedgerFixture = Awaited<ReturnType<typeof ledgerFixture>>;
+
+export async function ledgerFixture(t: Test, startIso = '2026-11-21T12:00:00Z') {
+  const log = pino({ level: 'silent' });
+  const pool = createPool(await testDatabaseUrl(t), log);
+  t.teardown(() => pool.end());
+  await migrate(pool, path.join(repositoryRoot, 'migrations'), log);
+  const clock = { nowMs: Date.parse(startIso) };
+  let drifts = 0;
+  const ledger = new Ledger(pool, log, { now: () => clock.nowMs, onDrift: () => (drifts += 1) });
+  const users = new UserDirectory(pool);
+  await users.seed();
+  const fixture = {
+    pool,
+    ledger,
+    users,
+    clock,
+    drifts: () => drifts,
+    async tier(name: string, terms: Partial<Tier> & { baseQuota: number }) {
+      await users.putTier({ name, rolloverCap: 3, annualRolloverCap: 6, unlimited: false, regionMultipliers: {}, burstPrice: 5, ...terms });
+    },
+    async user(id: string, tier: string, extra: Partial<User> = {}) {
+      const tz = extra.tz ?? 'UTC';
+      await users.createUser({ id, tier, tz, annual: false, team: null, region: null, anchorDay: localDate(clock.nowMs, tz).day, ...extra });
+      await ledger.openAccount(id);
+    },
+    async balance(accountId: string) {
+      const { rows } = await pool.query<{ sum: number; last: number | null; snapshot: number }>(
+        `SELECT (SELECT coalesce(sum(amount), 0)::int FROM credit_ledger WHERE account_id = $1) AS sum,
+                (SELECT balance_after FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT 1) AS last,
+                (SELECT available FROM user_credits WHERE account_id = $1) AS snapshot`,
+        [accountId],
+      );
+      return rows[0]!;
+    },
+    async entryTypes(accountId: string) {
+      const { rows } = await pool.query<{ type: string; amount: number }>(`SELECT type, amount FROM credit_ledger WHERE account_id = $1 ORDER BY id`, [accountId]);
+      return rows.map((row) => `${row.type} ${row.amount}`);
+    },
+  };
+  return fixture;
+}
+
+export const days = (count: number) => count * 86_400_000;
