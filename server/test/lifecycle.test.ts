@@ -2,44 +2,15 @@
  * The process as a newcomer runs it: `serve` with no DATABASE_URL or REDIS_URL (embedded
  * PostgreSQL, memory engine), the printed demo token, SIGTERM, and a second start on the same data.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import t from 'tap';
 import { CloseCode } from '@titrate/shared';
 import { repositoryRoot } from '../src/main.js';
 import { TestClient } from './support/client.js';
+import { baseEnvironment, exited, startProcess as start, titrateBin } from './support/process.js';
 import { testDirectory } from './support/services.js';
 
-type Started = { child: ChildProcessWithoutNullStreams; output: () => string; url: string; demoToken: string };
-
-function startProcess(dataDir: string, environment: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'server/src/bin/titrate.ts'), 'serve'], {
-    cwd: repositoryRoot,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', PORT: '0', DATA_DIR: dataDir, DEMO_FRAMES_PER_BUCKET: '1', ...environment },
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" within 120 s:\n${output}`)), 120_000);
-    const check = () => {
-      const url = /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1];
-      const demoToken = /Demo token\s+(\S+)/.exec(output)?.[1];
-      if (url !== undefined && demoToken !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, output: () => output, url, demoToken });
-      }
-    };
-    child.stdout.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening:\n${output}`));
-    });
-  });
-}
-
-const exited = (child: ChildProcessWithoutNullStreams) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+const startProcess = (dataDir: string) => start({ DATA_DIR: dataDir });
 
 t.test('serves frames with embedded PostgreSQL, drains on SIGTERM, and reuses its data on restart', async (t) => {
   const dataDir = await testDirectory(t);
@@ -72,9 +43,9 @@ t.test('serves frames with embedded PostgreSQL, drains on SIGTERM, and reuses it
 
 t.test('a bad configuration stops the start with a message naming the variable', async (t) => {
   const dataDir = await testDirectory(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'server/src/bin/titrate.ts'), 'serve'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', titrateBin, 'serve'], {
     cwd: repositoryRoot,
-    env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir, PORT: 'not-a-port' },
+    env: { ...baseEnvironment(), DATA_DIR: dataDir, PORT: 'not-a-port' },
   });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -84,9 +55,9 @@ t.test('a bad configuration stops the start with a message naming the variable',
 
 t.test('the token command prints a token the server accepts', async (t) => {
   const dataDir = await testDirectory(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'server/src/bin/titrate.ts'), 'token', '--user', 'demo', '--ttl', '120'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', titrateBin, 'token', '--user', 'demo', '--ttl', '120'], {
     cwd: repositoryRoot,
-    env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir },
+    env: { ...baseEnvironment(), DATA_DIR: dataDir },
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -83,7 +83,7 @@ export class AdminRoutes {
     if (!this.authorized(request)) return failure(401, 'unauthorized', 'admin routes need Authorization: Bearer ADMIN_TOKEN');
     const [collection = '', id, sub, extra] = segments;
     const key = id === undefined ? `${request.method} ${collection}` : sub === undefined ? `${request.method} ${collection}/:id` : `${request.method} ${collection}/:id/${sub}`;
-    const handler = extra === undefined ? this.#routes[key] : undefined;
+    const handler = this.#routes[`${request.method} ${segments.join('/')}`] ?? (extra === undefined ? this.#routes[key] : undefined);
     if (handler === undefined) return failure(404, 'not_found', `no admin route ${request.method} ${request.path}`);
     if (collection === 'users' && id !== undefined && !userIdPattern.test(id)) return failure(400, 'invalid_id', 'user ids are 1-128 printable ASCII characters');
     return handler(request, id ?? '');

@@ -188,8 +188,10 @@ export class StreamSession {
    * buying again while a burst runs extends it. A short balance is refused and charges nothing.
    */
   async #burst(id: string): Promise<void> {
-    const { ledger, credits, now } = this.#services;
-    const account = this.#account!;
+    const { ledger, credits, users, now } = this.#services;
+    // The price is read now, not at hello: an operator may have changed it since.
+    const account = (await users.getAccount(this.#userId)) ?? this.#account!;
+    this.#account = account;
     const result = await ledger.debit(
       { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
       async (client) => ({ until: await Ledger.extendBurst(client, account.id, burstMinutes) }),
