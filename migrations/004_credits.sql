@@ -56,7 +56,6 @@ ALTER SEQUENCE credit_ledger_id_seq OWNED BY credit_ledger.id;
 -- Ids come from one sequence, drawn under the account's lock: within an account, id order is
 -- the order in which entries were appended, so "the last entry" is the highest id.
 CREATE INDEX credit_ledger_account_id ON credit_ledger (account_id, id DESC);
-CREATE INDEX credit_ledger_user_ts ON credit_ledger (user_id, ts DESC);
 CREATE TABLE credit_ledger_default PARTITION OF credit_ledger DEFAULT;
 
 -- Idempotency keys. A unique constraint on a partitioned table must include the partition key,

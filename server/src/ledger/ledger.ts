@@ -291,47 +291,57 @@ export class Ledger {
   /**
    * Debits `amount` credits for (user, request id), then runs `inside` in the same transaction.
    * A retry with the same parameters replays the stored outcome without running `inside` again.
+   * The debit itself is the `credit_debit` function (one round trip); without `inside` and on an
+   * account in good order, that single statement is the whole transaction.
    */
   async debit(request: DebitRequest, inside?: InsideDebit): Promise<DebitResult> {
     if (!Number.isInteger(request.amount) || request.amount <= 0) throw new Error(`debit amounts are positive integers, got ${request.amount}`);
-    const requestId = `${request.kind}:${request.requestId}`;
-    const print = fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) });
+    const call = {
+      userId: request.userId,
+      requestId: `${request.kind}:${request.requestId}`,
+      kind: request.kind,
+      amount: request.amount,
+      fingerprint: fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) }),
+      details: request.details ?? {},
+    };
+    if (inside === undefined) {
+      const fast = await this.#callDebit(this.#pool, call);
+      if (fast.status !== 'prepare') return toDebitResult(fast, request.amount);
+    }
     return this.#transaction(async (client) => {
-      const member = await this.#member(client, request.userId);
-      if (member === null) return { status: 'unknown_user' as const };
-      const lockedAccount = member.terms.unlimited ? null : await this.#openAndLock(client, member);
-      if (lockedAccount === null) await this.#lock(client, member.id);
-      const earlier = await this.#request(client, request.userId, requestId);
-      if (earlier !== null) {
-        if (earlier.fingerprint !== print) return { status: 'mismatch' as const };
-        const outcome = earlier.outcome;
-        return { status: 'debited' as const, replayed: true, ledgerId: earlier.ledgerId, charged: Number(outcome['charged'] ?? 0), balanceAfter: (outcome['balanceAfter'] as number | null) ?? null, outcome };
+      let row = await this.#callDebit(client, call);
+      if (row.status === 'prepare') {
+        const member = await this.#member(client, request.userId);
+        if (member === null) return { status: 'unknown_user' as const };
+        await this.#openAndLock(client, member);
+        row = await this.#callDebit(client, call);
+        if (row.status === 'prepare') throw new Error(`account of ${request.userId} is still not ready after preparing it`);
       }
-      let ledgerId: string | null = null;
-      let charged = 0;
-      let balanceAfter: number | null = null;
-      if (lockedAccount !== null) {
-        if (lockedAccount.available < request.amount) {
-          return { status: 'insufficient' as const, available: lockedAccount.available, required: request.amount };
+      if (row.status === 'debited' && inside !== undefined) {
+        const extra = await inside(client, { ledgerId: row.ledgerId, charged: row.charged });
+        if (extra !== undefined && Object.keys(extra).length > 0) {
+          row = { ...row, outcome: { ...row.outcome, ...extra } };
+          await client.query(`UPDATE credit_requests SET outcome = outcome || $3::jsonb WHERE user_id = $1 AND request_id = $2`, [
+            call.userId, call.requestId, JSON.stringify(extra),
+          ]);
         }
-        const entry = await this.#append(
-          client,
-          { accountId: lockedAccount.accountId, userId: request.userId, type: request.kind, amount: -request.amount, requestId, details: request.details ?? {} },
-          lockedAccount.available,
-        );
-        await this.#saveSnapshot(client, { ...lockedAccount, available: entry.balanceAfter, used: lockedAccount.used + request.amount });
-        ledgerId = entry.id;
-        charged = request.amount;
-        balanceAfter = entry.balanceAfter;
       }
-      const extra = (await inside?.(client, { ledgerId, charged })) ?? {};
-      const outcome = { ...extra, charged, balanceAfter, ledgerId, unlimited: lockedAccount === null };
-      await client.query(
-        `INSERT INTO credit_requests (user_id, request_id, kind, fingerprint, ledger_id, outcome) VALUES ($1, $2, $3, $4, $5::bigint, $6::jsonb)`,
-        [request.userId, requestId, request.kind, print, ledgerId, JSON.stringify(outcome)],
-      );
-      return { status: 'debited' as const, replayed: false, ledgerId, charged, balanceAfter, outcome };
+      return toDebitResult(row, request.amount);
     });
+  }
+
+  async #callDebit(
+    runner: pg.Pool | pg.PoolClient,
+    call: { userId: string; requestId: string; kind: DebitKind; amount: number; fingerprint: string; details: Record<string, unknown> },
+  ): Promise<DebitRow> {
+    // A named statement is parsed and planned once per connection.
+    const { rows } = await runner.query<DebitRow>({
+      name: 'credit_debit',
+      text: `SELECT status, ledger_id::text AS "ledgerId", charged, balance_after AS "balanceAfter", available, outcome
+       FROM credit_debit($1, $2, $3, $4::int, $5, $6::jsonb, to_timestamp($7::float8 / 1000))`,
+      values: [call.userId, call.requestId, call.kind, call.amount, call.fingerprint, JSON.stringify(call.details), this.#now()],
+    });
+    return rows[0]!;
   }
 
   async #request(client: pg.PoolClient, userId: string, requestId: string) {
@@ -546,6 +556,31 @@ export class Ledger {
       if (member === null) throw new UnknownUserError(`user "${userId}" does not exist`);
       if (!member.terms.unlimited) await this.#openAndLock(client, member);
     });
+  }
+}
+
+type DebitRow = {
+  status: 'debited' | 'replayed' | 'mismatch' | 'insufficient' | 'prepare' | 'unknown_user';
+  ledgerId: string | null;
+  charged: number;
+  balanceAfter: number | null;
+  available: number | null;
+  outcome: Record<string, unknown> | null;
+};
+
+function toDebitResult(row: DebitRow, amount: number): DebitResult {
+  switch (row.status) {
+    case 'debited':
+    case 'replayed':
+      return { status: 'debited', replayed: row.status === 'replayed', ledgerId: row.ledgerId, charged: row.charged, balanceAfter: row.balanceAfter, outcome: row.outcome ?? {} };
+    case 'insufficient':
+      return { status: 'insufficient', available: row.available ?? 0, required: amount };
+    case 'mismatch':
+      return { status: 'mismatch' };
+    case 'unknown_user':
+      return { status: 'unknown_user' };
+    case 'prepare':
+      throw new Error('a debit that needs preparing cannot be turned into a result');
   }
 }
 
