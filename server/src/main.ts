@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import { CloseCode } from '@titrate/shared';
 import { TokenAuthority } from './auth/token.js';
 import type { Config } from './config.js';
+import { MemoryCreditNotifier, RedisCreditNotifier, type CreditNotifier } from './credits/notifier.js';
 import { LedgerCreditView } from './credits/view.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
@@ -31,6 +32,7 @@ import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
 import { StreamSession } from './stream/session.js';
+import { BalanceWatchers } from './stream/watchers.js';
 import { UserDirectory } from './users/directory.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,7 +82,15 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
     const metrics = createMetrics();
-    const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc() });
+    const keyPrefix = options.redisKeyPrefix ?? 'titrate:';
+    const notifier: CreditNotifier = config.redisUrl === undefined ? new MemoryCreditNotifier() : new RedisCreditNotifier(config.redisUrl, keyPrefix, log);
+    cleanups.push(() => notifier.close());
+    const watchers = new BalanceWatchers();
+    notifier.subscribe((accountId) => watchers.notify(accountId));
+    const announce = (accountId: string) => {
+      notifier.publish(accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
+    };
+    const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
     await ledger.ensurePartitions(partitionMonthsAhead);
     const users = new UserDirectory(pool);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
@@ -98,7 +108,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     log.info({ frames: catalog.size }, 'pantry catalog loaded');
 
     const engine: SessionStateEngine =
-      config.redisUrl === undefined ? new MemoryEngine() : new RedisEngine(config.redisUrl, { keyPrefix: options.redisKeyPrefix ?? 'titrate:' });
+      config.redisUrl === undefined ? new MemoryEngine() : new RedisEngine(config.redisUrl, { keyPrefix });
     cleanups.push(() => engine.close());
     await engine.ping();
 
@@ -139,7 +149,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       log,
       openSession: (userId, outbox) =>
         new StreamSession(
-          { engine, users, credits, decider, ledger, metrics, log, now: Date.now, newId: randomUUID, frameUrl: (frameId) => `/v1/frames/${frameId}` },
+          {
+            engine, users, credits, decider, ledger, metrics, log, now: Date.now, newId: randomUUID,
+            watchBalance: (accountId, onChange) => watchers.watch(accountId, onChange),
+            announceCreditChange: announce,
+            frameUrl: (frameId) => `/v1/frames/${frameId}`,
+          },
           userId,
           outbox,
         ),

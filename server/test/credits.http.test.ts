@@ -114,3 +114,27 @@ t.test('a short balance refuses a burst and charges nothing', async (t) => {
   t.match(await client.takeType('ack'), { req: 'want', ok: false, code: 'insufficient_credits', charged: 0 });
   t.match((await call('GET', '/v1/admin/users/ivy/credits')).body, { available: 3, ledgerBalance: 3 });
 });
+
+t.test('a grant, a refund and a tier change push the new balance to the live session', async (t) => {
+  await call('PUT', '/v1/admin/users/jay', { tier: 'basic' });
+  const client = await TestClient.connect(server.url, await server.tokens.issue('jay', 60));
+  t.teardown(() => client.close());
+  await client.hello();
+  await call('POST', '/v1/admin/users/jay/grants', { amount: 40, id: 'push-1' });
+  t.match(await client.takeType('balance'), { balance: { available: 240 }, forecast: { runOutRisk: 'low' } });
+  await call('PUT', '/v1/admin/users/jay/tier', { tier: 'premium' });
+  t.match(await client.takeType('balance'), { balance: { available: 640 } });
+});
+
+t.test('a burst bought on one device updates the balance on the other', async (t) => {
+  await call('PUT', '/v1/admin/users/kim', { tier: 'basic' });
+  const token = await server.tokens.issue('kim', 60);
+  const phone = await TestClient.connect(server.url, token);
+  const television = await TestClient.connect(server.url, token);
+  t.teardown(() => (phone.close(), television.close()));
+  await phone.hello();
+  await television.hello();
+  phone.send({ t: 'burst', id: 'party' });
+  await phone.takeType('ack');
+  t.match(await television.takeType('balance'), { balance: { available: 195 } });
+});

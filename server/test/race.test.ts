@@ -87,3 +87,12 @@ t.test('a retry storm of one id across both processes is charged once; another p
   t.match(await admin('GET', '/v1/admin/users/storm-1/credits'), { available: 95, ledgerBalance: 95 });
   t.same((await admin('POST', '/v1/admin/reconcile'))['drifted'], []);
 });
+
+t.test('a grant made through one process reaches sockets on both', async (t) => {
+  await admin('PUT', '/v1/admin/users/pushed-1', { tier: 'basic' });
+  const [left, right] = await socketsFor(t, 'pushed-1');
+  await Promise.all([left.hello(), right.hello()]);
+  await admin('POST', '/v1/admin/users/pushed-1/grants', { amount: 11, id: 'cross-node' });
+  t.match(await left.takeType('balance'), { balance: { available: 211 } });
+  t.match(await right.takeType('balance'), { balance: { available: 211 } });
+});

@@ -112,12 +112,18 @@ export class Ledger {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #onDrift: (accountId: string) => void;
+  readonly #onChange: (accountId: string) => void;
 
-  constructor(pool: pg.Pool, log: Logger, options: { now?: () => number; onDrift?: (accountId: string) => void } = {}) {
+  constructor(
+    pool: pg.Pool,
+    log: Logger,
+    options: { now?: () => number; onDrift?: (accountId: string) => void; onChange?: (accountId: string) => void } = {},
+  ) {
     this.#pool = pool;
     this.#log = log;
     this.#now = options.now ?? Date.now;
     this.#onDrift = options.onDrift ?? (() => undefined);
+    this.#onChange = options.onChange ?? (() => undefined);
   }
 
   // --- transactions and locks ------------------------------------------------------------------
@@ -135,6 +141,13 @@ export class Ledger {
     } finally {
       client.release();
     }
+  }
+
+  /** A transaction that reports the accounts it changed once it has committed. */
+  async #notifying<T>(changed: string[], work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const result = await this.#transaction(work);
+    for (const accountId of changed) this.#onChange(accountId);
+    return result;
   }
 
   async #lock(client: pg.PoolClient, accountId: string): Promise<void> {
@@ -354,7 +367,8 @@ export class Ledger {
 
   /** Refunds a debit once; a second call returns the first refund. */
   async refund(debitId: string, reason: string): Promise<{ refundId: string; amount: number; replayed: boolean } | null> {
-    return this.#transaction(async (client) => {
+    const changed: string[] = [];
+    return this.#notifying(changed, async (client) => {
       const { rows } = await client.query<{ accountId: string; userId: string | null; amount: number; ts: Date; requestId: string | null }>(
         `SELECT account_id AS "accountId", user_id AS "userId", amount, ts, request_id AS "requestId" FROM credit_ledger
          WHERE id = $1::bigint AND type IN ('generation', 'burst')`,
@@ -373,6 +387,7 @@ export class Ledger {
         snapshot.available,
       );
       await client.query(`INSERT INTO credit_refunds (debit_id, refund_id) VALUES ($1::bigint, $2::bigint)`, [debitId, entry.id]);
+      changed.push(debit.accountId);
       const sameCycle = debit.ts.getTime() >= snapshot.cycleStartMs;
       await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter, used: sameCycle ? Math.max(0, snapshot.used - amount) : snapshot.used });
       return { refundId: entry.id, amount, replayed: false };
@@ -386,7 +401,8 @@ export class Ledger {
     if (!Number.isInteger(amount) || amount <= 0) throw new Error(`grants are positive integers, got ${amount}`);
     const requestId = `grant:${grantId}`;
     const print = fingerprint('grant', { amount });
-    return this.#transaction(async (client) => {
+    const changed: string[] = [];
+    return this.#notifying(changed, async (client) => {
       const member = await this.#member(client, userId);
       if (member === null) return { status: 'unknown_user' as const };
       const snapshot = await this.#openAndLock(client, member);
@@ -396,6 +412,7 @@ export class Ledger {
         return { status: 'granted' as const, replayed: true, ledgerId: earlier.ledgerId!, balanceAfter: Number(earlier.outcome['balanceAfter']) };
       }
       const entry = await this.#append(client, { accountId: snapshot.accountId, userId, type: 'grant', amount, requestId, details: reason === null ? {} : { reason } }, snapshot.available);
+      changed.push(snapshot.accountId);
       await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter });
       await client.query(
         `INSERT INTO credit_requests (user_id, request_id, kind, fingerprint, ledger_id, outcome) VALUES ($1, $2, 'grant', $3, $4::bigint, $5::jsonb)`,
@@ -413,7 +430,8 @@ export class Ledger {
   async changeTier(userId: string, tierName: string): Promise<
     { status: 'changed'; from: string; to: string; refilled: number; clamped: number } | { status: 'unknown_user' } | { status: 'unknown_tier' }
   > {
-    return this.#transaction(async (client) => {
+    const changed: string[] = [];
+    return this.#notifying(changed, async (client) => {
       const before = await this.#member(client, userId);
       if (before === null) return { status: 'unknown_user' as const };
       const tierExists = await client.query(`SELECT 1 FROM tiers WHERE name = $1`, [tierName]);
@@ -446,6 +464,7 @@ export class Ledger {
         current = { ...current, available: entry.balanceAfter, rollover: current.rollover - clamped };
       }
       await this.#saveSnapshot(client, current);
+      changed.push(current.accountId);
       return { status: 'changed' as const, from: before.tier, to: tierName, refilled, clamped };
     });
   }
@@ -467,6 +486,7 @@ export class Ledger {
         const after = await client.query(`SELECT count(*)::int AS count FROM credit_cycles WHERE account_id = $1`, [accountId]);
         return Number(after.rows[0].count) - Number(before.rows[0].count);
       });
+      this.#onChange(accountId);
     }
     return { accounts: rows.length, cyclesClosed };
   }

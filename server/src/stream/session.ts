@@ -22,7 +22,7 @@ import {
 import type { Logger } from 'pino';
 import type { CreditView } from '../credits/view.js';
 import type { Decider, Decision } from '../decision/decider.js';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger, teamAccountId } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
@@ -52,6 +52,10 @@ export type StreamServices = {
   now: () => number;
   newId: () => string;
   ledger: Ledger;
+  /** Registers interest in an account's credit changes; returns the way to stop. */
+  watchBalance: (accountId: string, onChange: () => void) => () => void;
+  /** Tells every session of an account (on every node) that its credits changed. */
+  announceCreditChange: (accountId: string) => void;
   /** Builds the URL a player fetches a frame from. */
   frameUrl: (frameId: string) => string;
 };
@@ -66,6 +70,7 @@ export class StreamSession {
   #state: SessionState = 'awaiting_hello';
   #record: SessionRecord | null = null;
   #account: UserAccount | null = null;
+  #stopWatching: (() => void) | null = null;
   readonly #services: StreamServices;
   readonly #userId: string;
   readonly #outbox: Outbox;
@@ -92,6 +97,20 @@ export class StreamSession {
   /** The socket closed; nothing more is sent. */
   closed(): void {
     if (this.#state !== 'closed') this.#setState('closed');
+    this.#stopWatching?.();
+    this.#stopWatching = null;
+  }
+
+  #accountId(): string {
+    const account = this.#account!;
+    return account.team === null ? account.id : teamAccountId(account.team);
+  }
+
+  /** Sends the current balance; called when credits change outside a decision. */
+  async pushBalance(): Promise<void> {
+    if (this.#state !== 'live') return;
+    const summary = await this.#services.credits.summaryOf(this.#account!, this.#services.now());
+    this.#send({ t: 'balance', balance: summary.balance, forecast: summary.forecast });
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -162,6 +181,9 @@ export class StreamSession {
     this.#record = record;
     this.#account = account;
     this.#setState('live');
+    this.#stopWatching = this.#services.watchBalance(this.#accountId(), () => {
+      this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
+    });
     const [mix, summary] = await Promise.all([engine.getMix(record.id), credits.summaryOf(account, now())]);
     this.#send({
       t: 'welcome',
@@ -203,6 +225,7 @@ export class StreamSession {
     if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
     const summary = await credits.summaryOf(account, now());
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
+    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
