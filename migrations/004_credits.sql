@@ -26,6 +26,9 @@ CREATE TABLE user_credits (
   used         integer NOT NULL DEFAULT 0 CHECK (used >= 0),
   -- Credits carried into the current cycle.
   rollover     integer NOT NULL DEFAULT 0 CHECK (rollover >= 0),
+  -- The base quota already refilled for the current cycle: an upgrade refills only above it, so
+  -- switching tiers back and forth within a cycle cannot mint credits.
+  refilled_base integer NOT NULL DEFAULT 0 CHECK (refilled_base >= 0),
   cycle_start  timestamptz NOT NULL,
   cycle_end    timestamptz NOT NULL CHECK (cycle_end > cycle_start),
   version      bigint NOT NULL DEFAULT 0,
@@ -90,10 +93,15 @@ CREATE TABLE credit_cycles (
   decay        integer NOT NULL,
   rollover     integer NOT NULL,
   refill       integer NOT NULL,
+  -- The last ledger entry of the close: entries with a higher id belong to the next cycle.
+  last_entry_id bigint NOT NULL,
   closed_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (account_id, cycle_start)
 );
 
+-- Creates the monthly partitions from last month to `months_ahead` months ahead. A month that
+-- cannot be created (rows for it already sit in the default partition) is reported and skipped;
+-- the others are still created. Concurrent callers are serialised by an advisory lock.
 CREATE FUNCTION ensure_credit_ledger_partitions(months_ahead integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -101,12 +109,17 @@ DECLARE
   created integer := 0;
   name text;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('credit_ledger_partitions', 0));
   FOR step IN 0 .. months_ahead + 1 LOOP
     name := format('credit_ledger_y%sm%s', to_char(month_start, 'YYYY'), to_char(month_start, 'MM'));
     IF to_regclass(name) IS NULL THEN
-      EXECUTE format('CREATE TABLE %I PARTITION OF credit_ledger FOR VALUES FROM (%L) TO (%L)',
-        name, (month_start::timestamp AT TIME ZONE 'UTC'), ((month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
-      created := created + 1;
+      BEGIN
+        EXECUTE format('CREATE TABLE %I PARTITION OF credit_ledger FOR VALUES FROM (%L) TO (%L)',
+          name, (month_start::timestamp AT TIME ZONE 'UTC'), ((month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
+        created := created + 1;
+      EXCEPTION WHEN others THEN
+        RAISE WARNING 'ledger partition % not created: %', name, SQLERRM;
+      END;
     END IF;
     month_start := month_start + interval '1 month';
   END LOOP;

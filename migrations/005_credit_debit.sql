@@ -22,6 +22,9 @@ BEGIN
   IF p_amount IS NULL OR p_amount <= 0 THEN
     RAISE EXCEPTION 'debit amounts are positive integers, got %', p_amount;
   END IF;
+  IF p_user IS NULL OR p_request IS NULL OR p_kind IS NULL OR p_fingerprint IS NULL OR p_now IS NULL THEN
+    RAISE EXCEPTION 'credit_debit needs a user, a request id, a kind, a fingerprint and a time';
+  END IF;
   SELECT u.team, t.unlimited INTO v_team, v_unlimited FROM users u JOIN tiers t ON t.name = u.tier WHERE u.id = p_user;
   IF NOT FOUND THEN
     RETURN QUERY SELECT 'unknown_user'::text, NULL::bigint, 0, NULL::integer, NULL::integer, NULL::jsonb;
@@ -50,12 +53,13 @@ BEGIN
 
   SELECT * INTO v_snapshot FROM user_credits c WHERE c.account_id = v_account FOR UPDATE;
   IF NOT FOUND OR v_snapshot.cycle_end <= p_now
-     OR (v_team IS NOT NULL AND NOT EXISTS (SELECT 1 FROM credit_pool_members m WHERE m.user_id = p_user)) THEN
+     OR (v_team IS NOT NULL AND NOT EXISTS (SELECT 1 FROM credit_pool_members m WHERE m.user_id = p_user AND m.account_id = v_account)) THEN
     RETURN QUERY SELECT 'prepare'::text, NULL::bigint, 0, NULL::integer, NULL::integer, NULL::jsonb;
     RETURN;
   END IF;
-  -- Every account has an entry since its cycle started (the refill), so this reads one or two
-  -- monthly partitions; the full scan below is for accounts whose quota is zero.
+  -- An account with a quota has an entry since its cycle started (the refill), so this usually
+  -- reads one or two monthly partitions; the unrestricted lookup below covers the rest (zero
+  -- quotas, cycles closed ahead of time). Ids and times are both drawn under the lock.
   SELECT l.balance_after INTO v_last FROM credit_ledger l
     WHERE l.account_id = v_account AND l.ts >= v_snapshot.cycle_start ORDER BY l.id DESC LIMIT 1;
   IF NOT FOUND THEN

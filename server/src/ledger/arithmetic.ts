@@ -29,17 +29,25 @@ export type TierTerms = {
 };
 export type MemberTerms = { tier: TierTerms; region: string | null; annual: boolean };
 
+/**
+ * floor(a × b) for a credit count and a decimal factor, immune to binary floating point:
+ * 200 × 1.15 is 229.99999999999997 in doubles, and must give 230.
+ */
+export function floorProduct(credits: number, factor: number): number {
+  return Math.floor(Math.round(credits * factor * 1e6) / 1e6);
+}
+
 /** A member's base quota in credits: the tier's quota times the region's multiplier, floored. */
 export function baseQuotaOf(member: MemberTerms): number {
   if (member.tier.unlimited) return 0;
   const multiplier = member.region === null ? 1 : (member.tier.regionMultipliers[member.region] ?? 1);
-  return Math.floor(member.tier.baseQuota * multiplier);
+  return floorProduct(member.tier.baseQuota, multiplier);
 }
 
 /** The most credits a member may roll over: cap multiple × base quota, floored. */
 export function rolloverCapOf(member: MemberTerms): number {
   const multiple = member.annual ? member.tier.annualRolloverCap : member.tier.rolloverCap;
-  return Math.floor(multiple * baseQuotaOf(member));
+  return floorProduct(baseQuotaOf(member), multiple);
 }
 
 /** An account's terms: a user's own, or a team pool's as the sum over its members. */

@@ -42,12 +42,31 @@ export function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-/** The instant of local midnight on (year, month, day) in `zone`; month is 1-based and may overflow. */
+/**
+ * The first instant of the local day (year, month, day) in `zone`: local midnight, or — in zones
+ * whose clocks skip midnight when daylight saving starts (America/Asuncion, America/Havana…) —
+ * the moment the day begins after the gap. Month is 1-based and may overflow.
+ */
 export function localMidnight(year: number, month: number, day: number, zone: string): number {
   const guess = Date.UTC(year, month - 1, day);
   const first = guess - localDate(guess, zone).offsetMs;
-  // One correction handles an offset change (DST) between the guess and the result.
-  return guess - localDate(first, zone).offsetMs;
+  // One correction handles an offset change between the guess and the result.
+  const candidate = guess - localDate(first, zone).offsetMs;
+  const target = Date.UTC(year, month - 1, day);
+  const dayOf = (instantMs: number) => {
+    const local = localDate(instantMs, zone);
+    return Date.UTC(local.year, local.month - 1, local.day);
+  };
+  if (dayOf(candidate) === target) return candidate;
+  // Midnight does not exist that day: search the gap (at most a few hours) to the second.
+  let before = candidate;
+  let after = candidate + 6 * 3_600_000;
+  while (after - before > 1000) {
+    const middle = before + Math.floor((after - before) / 2000) * 1000;
+    if (dayOf(middle) < target) before = middle;
+    else after = middle;
+  }
+  return after;
 }
 
 /** Where the cycle of (year, month) starts, for an anchor day 1..31. */

@@ -72,6 +72,7 @@ type Snapshot = {
   available: number;
   used: number;
   rollover: number;
+  refilledBase: number;
   cycleStartMs: number;
   cycleEndMs: number;
 };
@@ -169,7 +170,7 @@ export class Ledger {
 
   async #snapshot(client: pg.PoolClient, accountId: string): Promise<Snapshot | null> {
     const { rows } = await client.query<Snapshot & { cycleStartMs: string; cycleEndMs: string }>(
-      `SELECT account_id AS "accountId", kind, tz, anchor_day AS "anchorDay", available, used, rollover,
+      `SELECT account_id AS "accountId", kind, tz, anchor_day AS "anchorDay", available, used, rollover, refilled_base AS "refilledBase",
          (extract(epoch FROM cycle_start) * 1000)::bigint AS "cycleStartMs", (extract(epoch FROM cycle_end) * 1000)::bigint AS "cycleEndMs"
        FROM user_credits WHERE account_id = $1 FOR UPDATE`,
       [accountId],
@@ -181,8 +182,8 @@ export class Ledger {
   async #saveSnapshot(client: pg.PoolClient, snapshot: Snapshot): Promise<void> {
     await client.query(
       `UPDATE user_credits SET available = $2::int, used = $3::int, rollover = $4::int, cycle_start = to_timestamp($5::float8 / 1000),
-         cycle_end = to_timestamp($6::float8 / 1000), version = version + 1, updated_at = now() WHERE account_id = $1`,
-      [snapshot.accountId, snapshot.available, snapshot.used, snapshot.rollover, snapshot.cycleStartMs, snapshot.cycleEndMs],
+         cycle_end = to_timestamp($6::float8 / 1000), refilled_base = $7::int, version = version + 1, updated_at = now() WHERE account_id = $1`,
+      [snapshot.accountId, snapshot.available, snapshot.used, snapshot.rollover, snapshot.cycleStartMs, snapshot.cycleEndMs, snapshot.refilledBase],
     );
   }
 
@@ -193,6 +194,20 @@ export class Ledger {
       [accountId],
     );
     return rows[0]?.balance ?? 0;
+  }
+
+  async #lastEntryId(client: pg.PoolClient, accountId: string): Promise<string> {
+    const { rows } = await client.query<{ id: string }>(`SELECT id::text FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT 1`, [accountId]);
+    return rows[0]?.id ?? '0';
+  }
+
+  /** The id of the last entry of the last closed cycle: later entries belong to the current one. */
+  async #cycleBoundary(client: pg.PoolClient, accountId: string): Promise<string> {
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT last_entry_id::text AS id FROM credit_cycles WHERE account_id = $1 ORDER BY cycle_start DESC LIMIT 1`,
+      [accountId],
+    );
+    return rows[0]?.id ?? '0';
   }
 
   /** Appends one entry after `balanceBefore` and returns its id and the new balance. */
@@ -235,13 +250,14 @@ export class Ledger {
         const base = accountTerms([memberTerms(member)]).base;
         if (base > 0) {
           const refill = await this.#append(client, { accountId, userId: member.id, type: 'refill', amount: base, details: { reason: 'account_opened', cycleStart: new Date(cycle.startMs).toISOString() } }, 0);
-          snapshot = { ...snapshot, available: refill.balanceAfter };
+          snapshot = { ...snapshot, available: refill.balanceAfter, refilledBase: base };
           await this.#saveSnapshot(client, snapshot);
         }
       }
     }
-    if (member.team !== null) snapshot = await this.#joinPool(client, snapshot, member);
+    // Close what has ended first, so that a member joining now adds to the current cycle.
     snapshot = await this.#closeDueCycles(client, snapshot, nowMs);
+    if (member.team !== null) snapshot = await this.#joinPool(client, snapshot, member);
     return this.#checkAgainstLedger(client, snapshot);
   }
 
@@ -255,7 +271,7 @@ export class Ledger {
     if (base === 0) return snapshot;
     const balance = await this.#ledgerBalance(client, snapshot.accountId);
     const refill = await this.#append(client, { accountId: snapshot.accountId, userId: member.id, type: 'refill', amount: base, details: { reason: 'member_joined' } }, balance);
-    const updated = { ...snapshot, available: refill.balanceAfter };
+    const updated = { ...snapshot, available: refill.balanceAfter, refilledBase: snapshot.refilledBase + base };
     await this.#saveSnapshot(client, updated);
     return updated;
   }
@@ -279,21 +295,27 @@ export class Ledger {
       const { base, cap } = accountTerms(members.map(memberTerms));
       const balance = await this.#ledgerBalance(client, current.accountId);
       const close = closeCycle(balance, base, cap);
-      const inserted = await client.query(
-        `INSERT INTO credit_cycles (account_id, cycle_start, cycle_end, unused, carried, decay, rollover, refill)
-         VALUES ($1, to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), $4::int, $5::int, $6::int, $7::int, $8::int)
-         ON CONFLICT DO NOTHING`,
-        [current.accountId, current.cycleStartMs, current.cycleEndMs, close.unused, close.carried, close.decay, close.rollover, close.refill],
-      );
-      if (inserted.rowCount === 0) throw new Error(`cycle ${current.accountId}@${current.cycleStartMs} was already closed`);
       const cycleDetails = { cycleStart: new Date(current.cycleStartMs).toISOString(), cycleEnd: new Date(current.cycleEndMs).toISOString() };
       let running = balance;
+      let lastEntryId = await this.#lastEntryId(client, current.accountId);
       for (const entry of close.entries) {
         const details = entry.type === 'rollover' ? { ...cycleDetails, unused: close.unused, carried: close.carried } : cycleDetails;
-        running = (await this.#append(client, { accountId: current.accountId, userId: current.kind === 'user' ? current.accountId : null, ...entry, details }, running)).balanceAfter;
+        const appended = await this.#append(client, { accountId: current.accountId, userId: current.kind === 'user' ? current.accountId : null, ...entry, details }, running);
+        running = appended.balanceAfter;
+        lastEntryId = appended.id;
       }
+      const inserted = await client.query(
+        `INSERT INTO credit_cycles (account_id, cycle_start, cycle_end, unused, carried, decay, rollover, refill, last_entry_id)
+         VALUES ($1, to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), $4::int, $5::int, $6::int, $7::int, $8::int, $9::bigint)
+         ON CONFLICT DO NOTHING`,
+        [current.accountId, current.cycleStartMs, current.cycleEndMs, close.unused, close.carried, close.decay, close.rollover, close.refill, lastEntryId],
+      );
+      if (inserted.rowCount === 0) throw new Error(`cycle ${current.accountId}@${current.cycleStartMs} was already closed`);
       const next = cycleAfter(current.cycleEndMs, current.tz, current.anchorDay);
-      current = { ...current, available: running, used: 0, rollover: close.rollover, cycleStartMs: next.startMs, cycleEndMs: next.endMs };
+      if (next.startMs !== current.cycleEndMs || next.endMs <= next.startMs) {
+        throw new Error(`cycles of ${current.accountId} do not tile: ${current.cycleEndMs} → ${next.startMs}..${next.endMs}`);
+      }
+      current = { ...current, available: running, used: 0, rollover: close.rollover, refilledBase: base, cycleStartMs: next.startMs, cycleEndMs: next.endMs };
       await this.#saveSnapshot(client, current);
     }
     return current;
@@ -369,8 +391,8 @@ export class Ledger {
   async refund(debitId: string, reason: string): Promise<{ refundId: string; amount: number; replayed: boolean } | null> {
     const changed: string[] = [];
     return this.#notifying(changed, async (client) => {
-      const { rows } = await client.query<{ accountId: string; userId: string | null; amount: number; ts: Date; requestId: string | null }>(
-        `SELECT account_id AS "accountId", user_id AS "userId", amount, ts, request_id AS "requestId" FROM credit_ledger
+      const { rows } = await client.query<{ accountId: string; userId: string | null; amount: number; requestId: string | null }>(
+        `SELECT account_id AS "accountId", user_id AS "userId", amount, request_id AS "requestId" FROM credit_ledger
          WHERE id = $1::bigint AND type IN ('generation', 'burst')`,
         [debitId],
       );
@@ -388,7 +410,7 @@ export class Ledger {
       );
       await client.query(`INSERT INTO credit_refunds (debit_id, refund_id) VALUES ($1::bigint, $2::bigint)`, [debitId, entry.id]);
       changed.push(debit.accountId);
-      const sameCycle = debit.ts.getTime() >= snapshot.cycleStartMs;
+      const sameCycle = BigInt(debitId) > BigInt(await this.#cycleBoundary(client, debit.accountId));
       await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter, used: sameCycle ? Math.max(0, snapshot.used - amount) : snapshot.used });
       return { refundId: entry.id, amount, replayed: false };
     });
@@ -432,8 +454,11 @@ export class Ledger {
   > {
     const changed: string[] = [];
     return this.#notifying(changed, async (client) => {
-      const before = await this.#member(client, userId);
-      if (before === null) return { status: 'unknown_user' as const };
+      const unlocked = await this.#member(client, userId);
+      if (unlocked === null) return { status: 'unknown_user' as const };
+      // Lock the account (a user's team never changes) before reading the tier we change from.
+      await this.#lock(client, unlocked.team === null ? unlocked.id : teamAccountId(unlocked.team));
+      const before = (await this.#member(client, userId))!;
       const tierExists = await client.query(`SELECT 1 FROM tiers WHERE name = $1`, [tierName]);
       if (tierExists.rowCount === 0) return { status: 'unknown_tier' as const };
       if (before.tier === tierName) return { status: 'changed' as const, from: before.tier, to: tierName, refilled: 0, clamped: 0 };
@@ -443,10 +468,11 @@ export class Ledger {
       const termsAfter = accountTerms(members.map(memberTerms));
       const termsBefore = accountTerms(members.map((member) => (member.id === userId ? memberTerms(before) : memberTerms(member))));
       let current = account;
-      const refilled = Math.max(0, termsAfter.base - termsBefore.base);
+      // Refill only above what this cycle already refilled: tier switches cannot mint credits.
+      const refilled = Math.max(0, termsAfter.base - current.refilledBase);
       if (refilled > 0) {
         const entry = await this.#append(client, { accountId: current.accountId, userId, type: 'refill', amount: refilled, details: { reason: 'upgrade', fromTier: before.tier, toTier: tierName } }, current.available);
-        current = { ...current, available: entry.balanceAfter };
+        current = { ...current, available: entry.balanceAfter, refilledBase: termsAfter.base };
       }
       const clamped = downgradeClamp(current.rollover, current.available, termsAfter.cap);
       if (clamped > 0) {
@@ -509,21 +535,34 @@ export class Ledger {
     return { checked: rows.length, drifted };
   }
 
-  /** What the ledger says an account's snapshot should hold. */
+  /**
+   * What the ledger says an account's snapshot should hold. The current cycle is everything after
+   * the last closed cycle's last entry (by id, the order of appends): `used` nets its debits and
+   * the refunds of its own debits; `rollover` is what the last close carried, less downgrades.
+   */
   async #derive(client: pg.PoolClient, snapshot: Snapshot): Promise<{ available: number; used: number; rollover: number }> {
-    const { rows } = await client.query<{ available: number; spent: number; adjusted: number }>(
+    const boundary = await this.#cycleBoundary(client, snapshot.accountId);
+    const { rows } = await client.query<{ available: number; last: number | null; spent: number; refunded: number; adjusted: number }>(
       `SELECT coalesce(sum(amount), 0)::int AS available,
-         coalesce(sum(-amount) FILTER (WHERE type IN ('generation', 'burst', 'refund') AND ts >= to_timestamp($2::float8 / 1000)), 0)::int AS spent,
-         coalesce(sum(amount) FILTER (WHERE type = 'downgrade' AND ts >= to_timestamp($2::float8 / 1000)), 0)::int AS adjusted
+         (SELECT balance_after FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT 1) AS last,
+         coalesce(sum(-amount) FILTER (WHERE type IN ('generation', 'burst') AND id > $2::bigint), 0)::int AS spent,
+         coalesce(sum(amount) FILTER (WHERE type = 'refund' AND id > $2::bigint AND (details ->> 'debitId')::bigint > $2::bigint), 0)::int AS refunded,
+         coalesce(sum(amount) FILTER (WHERE type = 'downgrade' AND id > $2::bigint), 0)::int AS adjusted
        FROM credit_ledger WHERE account_id = $1`,
-      [snapshot.accountId, snapshot.cycleStartMs],
+      [snapshot.accountId, boundary],
     );
     const carried = await client.query<{ rollover: number }>(
       `SELECT rollover FROM credit_cycles WHERE account_id = $1 ORDER BY cycle_start DESC LIMIT 1`,
       [snapshot.accountId],
     );
     const row = rows[0]!;
-    return { available: row.available, used: Math.max(0, row.spent), rollover: Math.max(0, (carried.rows[0]?.rollover ?? 0) + row.adjusted) };
+    // The running balance and the sum are two records of one truth; if they ever disagree the
+    // ledger itself is damaged, which no snapshot repair can fix.
+    if (row.last !== null && row.last !== row.available) {
+      this.#log.fatal({ account: snapshot.accountId, sum: row.available, last: row.last }, 'ledger sum and running balance disagree');
+      throw new Error(`ledger of ${snapshot.accountId} is inconsistent: entries sum to ${row.available}, last balance is ${row.last}`);
+    }
+    return { available: row.available, used: Math.max(0, row.spent - row.refunded), rollover: Math.max(0, (carried.rows[0]?.rollover ?? 0) + row.adjusted) };
   }
 
   /** The user's credits (their own account or their team's pool), opening it when needed. */

@@ -71,3 +71,8 @@ t.test('fingerprints ignore parameter order and change with any value', async (t
   t.not(fingerprint('burst', { amount: 5 }), fingerprint('burst', { amount: 6 }));
   t.not(fingerprint('burst', { amount: 5 }), fingerprint('generation', { amount: 5 }));
 });
+
+t.test('decimal multipliers do not lose a credit to floating point', async (t) => {
+  t.equal(baseQuotaOf({ tier: { ...basic, regionMultipliers: { X: 1.15 } }, region: 'X', annual: false }), 230);
+  t.equal(rolloverCapOf({ tier: { ...basic, baseQuota: 100, rolloverCap: 2.3 }, region: null, annual: false }), 230);
+});

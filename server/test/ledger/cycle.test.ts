@@ -38,3 +38,12 @@ t.test('cycles follow daylight saving changes', async (t) => {
 t.test('days in month', async (t) => {
   t.same([daysInMonth(2026, 2), daysInMonth(2028, 2), daysInMonth(2026, 4), daysInMonth(2026, 12)], [28, 29, 30, 31]);
 });
+
+t.test('in zones whose clocks skip midnight, a cycle starts when the day begins, and cycles still advance', async (t) => {
+  // America/Asuncion moved clocks from 00:00 -04 to 01:00 -03 on 2023-10-01.
+  const september = cycleAt(Date.parse('2023-09-15T12:00:00Z'), 'America/Asuncion', 1);
+  t.equal(iso(september.endMs), '2023-10-01T04:00:00.000Z');
+  const october = cycleAfter(september.endMs, 'America/Asuncion', 1);
+  t.equal(october.startMs, september.endMs);
+  t.ok(october.endMs > october.startMs + 27 * 86_400_000, 'the next cycle is a month, not the same one again');
+});

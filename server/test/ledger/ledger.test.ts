@@ -144,9 +144,11 @@ t.test('an upgrade refills the difference at once; a downgrade clamps the rollov
   t.match(await f.ledger.credits('ann'), { rollover: 150, available: 2340 - 1590 });
   const downgrade = (await f.ledger.entries('ann', 1))![0]!;
   t.match(downgrade, { type: 'downgrade', amount: -1590, details: { before: { tier: 'premium', rollover: 1740 }, after: { tier: 'mini', rollover: 150 } } });
-  t.match(await f.ledger.changeTier('ann', 'basic'), { status: 'changed', refilled: 150, clamped: 0 });
-  t.match(await f.ledger.credits('ann'), { available: 750 + 150 });
-  t.match(await f.balance('ann'), { sum: 900, snapshot: 900 });
+  // This cycle already refilled premium's 600, so moving up to basic refills nothing more.
+  t.match(await f.ledger.changeTier('ann', 'basic'), { status: 'changed', refilled: 0, clamped: 0 });
+  t.match(await f.balance('ann'), { sum: 750, snapshot: 750 });
+  await f.tier('huge', { baseQuota: 1000 });
+  t.match(await f.ledger.changeTier('ann', 'huge'), { status: 'changed', refilled: 400 }, 'only above the 600 already refilled');
   t.same(await f.ledger.changeTier('ann', 'no-such-tier'), { status: 'unknown_tier' });
 });
 
@@ -212,4 +214,45 @@ t.test('extending a burst adds fifteen minutes to the later of now and its end',
   const first = Date.parse(await Ledger.extendBurst(client, 'ann', 15));
   const second = Date.parse(await Ledger.extendBurst(client, 'ann', 15));
   t.ok(Math.abs(second - first - 15 * 60_000) < 1000);
+});
+
+t.test('switching tiers back and forth within a cycle refills the higher quota only once', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  await f.ledger.changeTier('ann', 'premium');
+  await f.ledger.changeTier('ann', 'basic');
+  await f.ledger.changeTier('ann', 'premium');
+  t.match(await f.ledger.credits('ann'), { available: 600 });
+  t.same((await f.entryTypes('ann')), ['refill 200', 'refill 400']);
+});
+
+t.test('concurrent identical upgrades refill once', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  await Promise.all([f.ledger.changeTier('ann', 'premium'), f.ledger.changeTier('ann', 'premium'), f.ledger.changeTier('ann', 'premium')]);
+  t.match(await f.ledger.credits('ann'), { available: 600 });
+  t.match(await f.balance('ann'), { sum: 600, snapshot: 600 });
+});
+
+t.test('a member joining after the pool cycle ended adds to the new cycle', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-05T12:00:00Z');
+  await f.tier('small', { baseQuota: 10 });
+  await f.user('ann', 'small', { team: 'late', anchorDay: 5 });
+  f.clock.nowMs = Date.parse('2026-12-06T12:00:00Z');
+  await f.user('bob', 'small', { team: 'late', anchorDay: 5 });
+  // November closes with ann alone (10 unused → rollover 10, refill 10); bob then joins December.
+  t.match(await f.ledger.credits('bob'), { available: 30, rollover: 10, cycleStart: '2026-12-05T00:00:00.000Z' });
+  t.same((await f.ledger.reconcile()).drifted, []);
+});
+
+t.test('reconcile counts a refund of an earlier cycle debit as no use of this one', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.user('ann', 'basic');
+  const debit = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g', amount: 7 });
+  f.clock.nowMs = Date.parse('2026-12-02T00:00:00Z');
+  await f.ledger.runCycles(f.clock.nowMs);
+  await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g2', amount: 3 });
+  await f.ledger.refund(debit.status === 'debited' ? debit.ledgerId! : '', 'late failure');
+  t.match(await f.ledger.credits('ann'), { used: 3 });
+  t.same((await f.ledger.reconcile()).drifted, []);
 });

@@ -219,5 +219,8 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     const second = await client.takeType('ack');
     t.match(second, { ok: true, charged: 5, balance: { available: before - 10 } });
     t.ok(Date.parse(String(second['until'])) >= firstUntil + 15 * 60_000 - 1000, 'a second burst extends the first');
+    const other = await TestClient.connect(server.url, await server.tokens.issue('demo-dj', 600));
+    t.teardown(() => other.close());
+    t.match(await other.hello(), { burstUntil: second['until'] }, 'another device sees the running burst');
   });
 }
