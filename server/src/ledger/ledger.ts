@@ -13,6 +13,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { inTransaction } from '../db/pool.js';
 import { accountTerms, closeCycle, downgradeClamp, fingerprint, type MemberTerms, type TierTerms } from './arithmetic.js';
 import { cycleAfter, cycleAt } from './cycle.js';
 
@@ -129,19 +130,8 @@ export class Ledger {
 
   // --- transactions and locks ------------------------------------------------------------------
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, work);
   }
 
   /** A transaction that reports the accounts it changed once it has committed. */
