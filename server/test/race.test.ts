@@ -45,17 +45,23 @@ async function socketsFor(t: Test, userId: string): Promise<[TestClient, TestCli
   return clients;
 }
 
+/** Sends bursts from both sockets at once (ids by index) and collects every answer. */
+async function burstFromBoth(left: TestClient, right: TestClient, count: number, idOf: (side: string, index: number) => string): Promise<Received[]> {
+  for (let index = 0; index < count; index += 1) {
+    left.send({ t: 'burst', id: idOf('left', index) });
+    right.send({ t: 'burst', id: idOf('right', index) });
+  }
+  const acks: Received[] = [];
+  for (let index = 0; index < count; index += 1) acks.push(await left.takeType('ack', 20_000), await right.takeType('ack', 20_000));
+  return acks;
+}
+
 t.test('concurrent bursts on two processes never spend more than the balance', async (t) => {
   await admin('PUT', '/v1/admin/tiers/racer', { baseQuota: 23, burstPrice: 5 });
   await admin('PUT', '/v1/admin/users/racer-1', { tier: 'racer' });
   const [left, right] = await socketsFor(t, 'racer-1');
   await Promise.all([left.hello(), right.hello()]);
-  for (let index = 0; index < 30; index += 1) {
-    left.send({ t: 'burst', id: `left-${index}` });
-    right.send({ t: 'burst', id: `right-${index}` });
-  }
-  const acks: Received[] = [];
-  for (let index = 0; index < 30; index += 1) acks.push(await left.takeType('ack', 20_000), await right.takeType('ack', 20_000));
+  const acks = await burstFromBoth(left, right, 30, (side, index) => `${side}-${index}`);
   t.equal(acks.filter((ack) => ack['ok'] === true).length, 4, 'exactly floor(23 / 5) succeed');
   t.ok(acks.filter((ack) => ack['ok'] === false).every((ack) => ack['code'] === 'insufficient_credits'));
   const credits = await admin('GET', '/v1/admin/users/racer-1/credits');
@@ -70,12 +76,7 @@ t.test('a retry storm of one id across both processes is charged once; another p
   await admin('PUT', '/v1/admin/users/storm-1', { tier: 'stormy' });
   const [left, right] = await socketsFor(t, 'storm-1');
   await Promise.all([left.hello(), right.hello()]);
-  for (let index = 0; index < 20; index += 1) {
-    left.send({ t: 'burst', id: 'same' });
-    right.send({ t: 'burst', id: 'same' });
-  }
-  const acks: Received[] = [];
-  for (let index = 0; index < 20; index += 1) acks.push(await left.takeType('ack', 20_000), await right.takeType('ack', 20_000));
+  const acks = await burstFromBoth(left, right, 20, () => 'same');
   t.ok(acks.every((ack) => ack['ok'] === true && ack['charged'] === 5), 'every answer reports the one charge');
   t.equal(new Set(acks.map((ack) => ack['until'])).size, 1, 'every answer reports the same burst');
   t.equal(acks.filter((ack) => ack['replayed'] === false).length, 1);

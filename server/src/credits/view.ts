@@ -34,7 +34,7 @@ export class LedgerCreditView implements CreditView {
   }
 
   async summaryOf(account: UserAccount, nowMs: number): Promise<CreditSummary> {
-    const credits = await this.#ledger.credits(account.id);
+    const credits = await this.#ledger.view(account.id);
     if (credits === null) throw new Error(`user ${account.id} vanished`);
     return {
       balance: { available: credits.available, used: credits.used, rollover: credits.rollover, cycleEnd: credits.cycleEnd },

@@ -41,6 +41,22 @@ export type CreditState = {
   cycleEnd: string;
 };
 
+export type AccountView = CreditState & { unlimited: boolean; burstUntil: string | null; burstPrice: number };
+
+type ViewRow = {
+  accountId: string | null;
+  kind: 'user' | 'team';
+  available: number;
+  used: number;
+  rollover: number;
+  cycleStart: Date;
+  cycleEnd: Date;
+  burstUntil: Date | null;
+  unlimited: boolean;
+  burstPrice: number;
+  joined: boolean;
+};
+
 export type DebitRequest = {
   userId: string;
   kind: DebitKind;
@@ -93,7 +109,8 @@ type MemberRow = {
 /** Closing more cycles than this in one call means the clock or the data is wrong. */
 const cyclesPerCallMax = 240;
 
-export const teamAccountId = (team: string) => `team:${team}`;
+/** A user's credit account: their own (the user id), or their team's pool (`team:<name>`). */
+export const accountIdOf = (user: { id: string; team: string | null }) => (user.team === null ? user.id : `team:${user.team}`);
 
 const memberSelect = `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay",
     t.base_quota AS "baseQuota", t.rollover_cap::float8 AS "rolloverCap", t.annual_rollover_cap::float8 AS "annualRolloverCap",
@@ -225,7 +242,7 @@ export class Ledger {
    */
   async #openAndLock(client: pg.PoolClient, member: MemberRow): Promise<Snapshot> {
     const nowMs = this.#now();
-    const accountId = member.team === null ? member.id : teamAccountId(member.team);
+    const accountId = accountIdOf(member);
     await this.#lock(client, accountId);
     let snapshot = await this.#snapshot(client, accountId);
     if (snapshot === null) {
@@ -246,7 +263,7 @@ export class Ledger {
       }
     }
     // Close what has ended first, so that a member joining now adds to the current cycle.
-    snapshot = await this.#closeDueCycles(client, snapshot, nowMs);
+    snapshot = (await this.#closeDueCycles(client, snapshot, nowMs)).snapshot;
     if (member.team !== null) snapshot = await this.#joinPool(client, snapshot, member);
     return this.#checkAgainstLedger(client, snapshot);
   }
@@ -277,9 +294,10 @@ export class Ledger {
     return repaired;
   }
 
-  async #closeDueCycles(client: pg.PoolClient, snapshot: Snapshot, asOfMs: number): Promise<Snapshot> {
+  async #closeDueCycles(client: pg.PoolClient, snapshot: Snapshot, asOfMs: number): Promise<{ snapshot: Snapshot; closed: number }> {
     let current = snapshot;
-    for (let closed = 0; current.cycleEndMs <= asOfMs; closed += 1) {
+    let closed = 0;
+    for (; current.cycleEndMs <= asOfMs; closed += 1) {
       if (closed >= cyclesPerCallMax) throw new Error(`more than ${cyclesPerCallMax} cycles due for ${current.accountId}`);
       const members = await this.#members(client, current);
       const { base, cap } = accountTerms(members.map(memberTerms));
@@ -308,7 +326,7 @@ export class Ledger {
       current = { ...current, available: running, used: 0, rollover: close.rollover, refilledBase: base, cycleStartMs: next.startMs, cycleEndMs: next.endMs };
       await this.#saveSnapshot(client, current);
     }
-    return current;
+    return { snapshot: current, closed };
   }
 
   // --- operations ------------------------------------------------------------------------------
@@ -447,7 +465,7 @@ export class Ledger {
       const unlocked = await this.#member(client, userId);
       if (unlocked === null) return { status: 'unknown_user' as const };
       // Lock the account (a user's team never changes) before reading the tier we change from.
-      await this.#lock(client, unlocked.team === null ? unlocked.id : teamAccountId(unlocked.team));
+      await this.#lock(client, accountIdOf(unlocked));
       const before = (await this.#member(client, userId))!;
       const tierExists = await client.query(`SELECT 1 FROM tiers WHERE name = $1`, [tierName]);
       if (tierExists.rowCount === 0) return { status: 'unknown_tier' as const };
@@ -497,10 +515,7 @@ export class Ledger {
         await this.#lock(client, accountId);
         const snapshot = await this.#snapshot(client, accountId);
         if (snapshot === null) return 0;
-        const before = await client.query(`SELECT count(*)::int AS count FROM credit_cycles WHERE account_id = $1`, [accountId]);
-        await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs);
-        const after = await client.query(`SELECT count(*)::int AS count FROM credit_cycles WHERE account_id = $1`, [accountId]);
-        return Number(after.rows[0].count) - Number(before.rows[0].count);
+        return (await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs)).closed;
       });
       this.#onChange(accountId);
     }
@@ -555,25 +570,54 @@ export class Ledger {
     return { available: row.available, used: Math.max(0, row.spent - row.refunded), rollover: Math.max(0, (carried.rows[0]?.rollover ?? 0) + row.adjusted) };
   }
 
-  /** The user's credits (their own account or their team's pool), opening it when needed. */
-  async credits(userId: string): Promise<(CreditState & { ledgerBalance: number; unlimited: boolean; burstUntil: string | null; burstPrice: number }) | null> {
+  /**
+   * The user's credits as a player sees them, read without a lock on every frame. An account that
+   * needs work first (not opened yet, its cycle over, a member not yet in its pool) is prepared
+   * under the lock instead.
+   */
+  async view(userId: string): Promise<AccountView | null> {
+    const { rows } = await this.#pool.query<ViewRow>({
+      name: 'credit_view',
+      text: `SELECT c.account_id AS "accountId", c.kind, c.available, c.used, c.rollover, c.cycle_start AS "cycleStart", c.cycle_end AS "cycleEnd",
+          u.burst_until AS "burstUntil", t.unlimited, t.burst_price AS "burstPrice",
+          (u.team IS NULL OR EXISTS (SELECT 1 FROM credit_pool_members m WHERE m.user_id = u.id)) AS joined
+        FROM users u JOIN tiers t ON t.name = u.tier
+        LEFT JOIN user_credits c ON c.account_id = CASE WHEN u.team IS NULL THEN u.id ELSE 'team:' || u.team END
+        WHERE u.id = $1`,
+      values: [userId],
+    });
+    const row = rows[0];
+    if (row === undefined) return null;
+    if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) return this.credits(userId);
+    return {
+      accountId: row.accountId, kind: row.kind, available: row.available, used: row.used, rollover: row.rollover,
+      cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
+    };
+  }
+
+  /** The user's credits with `ledgerBalance` summed from the ledger, opening the account when needed. */
+  async credits(userId: string): Promise<(AccountView & { ledgerBalance: number }) | null> {
     return this.#transaction(async (client) => {
       const member = await this.#member(client, userId);
       if (member === null) return null;
       const burst = await client.query<{ burstUntil: Date | null }>(`SELECT burst_until AS "burstUntil" FROM users WHERE id = $1`, [userId]);
-      const burstUntil = burst.rows[0]?.burstUntil ?? null;
-      const extra = { unlimited: member.terms.unlimited, burstPrice: member.burstPrice, burstUntil: burstUntil === null || burstUntil.getTime() <= this.#now() ? null : burstUntil.toISOString() };
+      const terms = this.#burstTerms({ burstUntil: burst.rows[0]?.burstUntil ?? null, unlimited: member.terms.unlimited, burstPrice: member.burstPrice });
       const snapshot = await this.#openAndLock(client, member);
       const sum = await client.query<{ total: number }>(`SELECT coalesce(sum(amount), 0)::int AS total FROM credit_ledger WHERE account_id = $1`, [snapshot.accountId]);
-      return { ...stateOf(snapshot), ledgerBalance: sum.rows[0]!.total, ...extra };
+      return { ...stateOf(snapshot), ...terms, ledgerBalance: sum.rows[0]!.total };
     });
+  }
+
+  #burstTerms(row: { burstUntil: Date | null; unlimited: boolean; burstPrice: number }) {
+    const running = row.burstUntil !== null && row.burstUntil.getTime() > this.#now();
+    return { unlimited: row.unlimited, burstPrice: row.burstPrice, burstUntil: running ? row.burstUntil!.toISOString() : null };
   }
 
   /** The user's account's entries, newest first. */
   async entries(userId: string, limit: number): Promise<LedgerEntry[] | null> {
     const member = await this.#pool.query<{ team: string | null }>(`SELECT team FROM users WHERE id = $1`, [userId]);
     if (member.rows[0] === undefined) return null;
-    const accountId = member.rows[0].team === null ? userId : teamAccountId(member.rows[0].team);
+    const accountId = accountIdOf({ id: userId, team: member.rows[0].team });
     const { rows } = await this.#pool.query<LedgerEntry & { ts: Date }>(
       `SELECT id::text, ts, user_id AS "userId", type, amount, balance_after AS "balanceAfter", request_id AS "requestId", details
        FROM credit_ledger WHERE account_id = $1 ORDER BY id DESC LIMIT $2::int`,

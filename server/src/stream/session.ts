@@ -22,7 +22,7 @@ import {
 import type { Logger } from 'pino';
 import type { CreditView } from '../credits/view.js';
 import type { Decider, Decision } from '../decision/decider.js';
-import { Ledger, teamAccountId } from '../ledger/ledger.js';
+import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
@@ -102,8 +102,7 @@ export class StreamSession {
   }
 
   #accountId(): string {
-    const account = this.#account!;
-    return account.team === null ? account.id : teamAccountId(account.team);
+    return accountIdOf(this.#account!);
   }
 
   /** Sends the current balance; called when credits change outside a decision. */
