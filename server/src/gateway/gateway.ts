@@ -39,6 +39,8 @@ type Connection = {
   expiresAtMs: number;
   socket: uWS.WebSocket<SocketData> | null;
   open: boolean;
+  /** A protocol violation was seen: nothing more is read, and the socket closes once earlier messages are answered. */
+  closing: boolean;
   session: StreamSession | null;
   /** The encoding answers use: the one of `hello`, or of the last message before it. */
   encoding: Encoding;
@@ -129,10 +131,13 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const onMessage = (socket: uWS.WebSocket<SocketData>, buffer: ArrayBuffer, isBinary: boolean) => {
     const { connection } = socket.getUserData();
-    if (!connection.open || connection.session === null) return;
+    if (!connection.open || connection.closing || connection.session === null) return;
     if (buffer.byteLength > protocolLimits.messageBytesMax) {
       metrics.messagesIn.inc({ type: 'too_large' });
-      return end(connection, CloseCode.messageTooBig, 'message too big');
+      // Answer what came before it, then close: an oversize message ends the session, not its history.
+      connection.closing = true;
+      connection.chain = connection.chain.then(() => end(connection, CloseCode.messageTooBig, 'message too big'));
+      return;
     }
     const encoding: Encoding = isBinary ? 'msgpack' : 'json';
     if (connection.helloEncoding === null) connection.encoding = encoding;
@@ -182,7 +187,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
         const connection: Connection = {
-          id: nextConnectionId++, userId: result.userId, expiresAtMs: result.expiresAtMs, socket: null, open: false, session: null,
+          id: nextConnectionId++, userId: result.userId, expiresAtMs: result.expiresAtMs, socket: null, open: false, closing: false, session: null,
           encoding: 'json', helloEncoding: null, rate: new TokenBucket(limits.messagesPerSecondMax, limits.messagesBurstMax, now()),
           inFlight: 0, chain: Promise.resolve(), expiryTimer: null,
         };

@@ -137,12 +137,14 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.equal((await client.next('still-alive')).t, 'frame');
   });
 
-  t.test('a message over the protocol size limit closes the socket with 1009', async (t) => {
+  t.test('a message over the protocol size limit closes the socket with 1009, after answering what came before', async (t) => {
     const client = await connect(t);
     await client.hello();
+    client.send({ t: 'next', id: 'before-big' });
     client.sendRaw(JSON.stringify({ t: 'next', id: 'big', pad: 'x'.repeat(protocolLimits.messageBytesMax) }), false);
     const closed = await client.closed;
     t.equal(closed.code, CloseCode.messageTooBig);
+    t.ok(client.received.some((message) => message.t === 'frame' && message['req'] === 'before-big'), 'the earlier next was answered');
   });
 
   t.test('a misbehaving client does not disturb another one', async (t) => {
