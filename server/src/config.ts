@@ -5,8 +5,11 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { defaultModels, ModelTable, type ModelSpec } from './generation/models.js';
 
 const providers = ['local', 'openai', 'sd'] as const;
+export const roles = ['all', 'api', 'worker'] as const;
+export type Role = (typeof roles)[number];
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const optionalText = z
@@ -56,6 +59,36 @@ const EnvironmentSchema = z
         message: `must be one of ${logLevels.join(', ')}`,
       }),
     DEMO_FRAMES_PER_BUCKET: integer(8, 1, 64),
+    TITRATE_ROLE: optionalText
+      .transform((value) => value ?? 'all')
+      .refine((value): value is Role => (roles as readonly string[]).includes(value), { message: `must be one of ${roles.join(', ')}` }),
+    REDIS_KEY_PREFIX: optionalText
+      .transform((value) => value ?? 'titrate:')
+      .refine((value) => /^[A-Za-z0-9:_-]{1,64}$/.test(value), { message: 'must be 1-64 letters, digits, ":", "_" or "-"' }),
+    GEN_WORKERS: integer(2, 0, 64),
+    GEN_MODELS: optionalText.transform((value, context) => {
+      if (value === undefined) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be a JSON array of models' });
+        return z.NEVER;
+      }
+      const models = ModelTable.safeParse(parsed);
+      if (!models.success) {
+        context.addIssue({ code: 'custom', message: `is not a valid model table: ${models.error.issues[0]?.path.join('.')} ${models.error.issues[0]?.message}` });
+        return z.NEVER;
+      }
+      return models.data;
+    }),
+    GEN_CONGESTION_MS: integer(30_000, 0, 600_000),
+    GEN_DISPLAY_MIN_MS: integer(5_000, 0, 600_000),
+    GEN_DISPLAY_WINDOW_MS: integer(600_000, 100, 86_400_000),
+    GEN_BEACON_WINDOW_MS: integer(120_000, 100, 86_400_000),
+    GEN_INBOX_HOLD_MS: integer(86_400_000, 100, 7 * 86_400_000),
+    GEN_SWEEP_INTERVAL_MS: integer(5_000, 50, 600_000),
+    GEN_LOCAL_DELAY_MS: integer(0, 0, 600_000),
   })
   .superRefine((env, context) => {
     if (env.GEN_PROVIDER === 'openai' && env.OPENAI_API_KEY === undefined) {
@@ -82,6 +115,18 @@ export type Config = {
   genTimeoutMs: number;
   logLevel: (typeof logLevels)[number];
   demoFramesPerBucket: number;
+  /** Which parts this process runs: everything, only the player-facing server, or only workers. */
+  role: Role;
+  redisKeyPrefix: string;
+  /** Generation worker slots in this process (0: none; `api` processes run none). */
+  generationWorkers: number;
+  models: ModelSpec[];
+  congestionThresholdMs: number;
+  /** The rules that settle held debits (see the saga in the README). */
+  settlement: { displayMinMs: number; displayWindowMs: number; beaconWindowMs: number; inboxHoldMs: number };
+  sweepIntervalMs: number;
+  /** Extra latency of the local renderer, to exercise congestion on a laptop. */
+  localDelayMs: number;
 };
 
 export class ConfigError extends Error {
@@ -116,5 +161,18 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd:
     genTimeoutMs: env.GEN_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     demoFramesPerBucket: env.DEMO_FRAMES_PER_BUCKET,
+    role: env.TITRATE_ROLE,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    generationWorkers: env.TITRATE_ROLE === 'api' ? 0 : env.GEN_WORKERS,
+    models: env.GEN_MODELS ?? defaultModels[env.GEN_PROVIDER],
+    congestionThresholdMs: env.GEN_CONGESTION_MS,
+    settlement: {
+      displayMinMs: env.GEN_DISPLAY_MIN_MS,
+      displayWindowMs: env.GEN_DISPLAY_WINDOW_MS,
+      beaconWindowMs: env.GEN_BEACON_WINDOW_MS,
+      inboxHoldMs: env.GEN_INBOX_HOLD_MS,
+    },
+    sweepIntervalMs: env.GEN_SWEEP_INTERVAL_MS,
+    localDelayMs: env.GEN_LOCAL_DELAY_MS,
   };
 }

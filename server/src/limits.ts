@@ -44,6 +44,26 @@ export const limits = {
   /** A state-engine call slower than this fails the request rather than stalling the show. */
   stateCommandTimeoutMs: 2_000,
 
+  /**
+   * Fresh frames one session may wait for at once. A DJ asking four frames a second from a slow
+   * provider would otherwise queue dozens of paid images it can never watch; past this the
+   * session gets library frames until some arrive.
+   */
+  pendingFreshPerSessionMax: 4,
+
+  // --- Generation ------------------------------------------------------------------------------
+  /** Overdue generations and unsettled debits handled per sweep (the next sweep takes the rest). */
+  sweepBatchMax: 100,
+  /** Prompt-cache entries unused this long are forgotten by the daily eviction job. */
+  promptCacheUnusedMs: 7 * 24 * 3600 * 1000,
+  /**
+   * A ready fresh frame belongs to the `next` waiting for it this long before any other request of
+   * the user may take it from the inbox (covers the bus delivering the news a little late).
+   */
+  inboxHandoffMs: 10_000,
+  /** pg-boss expires an active job this long after GEN_TIMEOUT_MS (our own deadline fires first). */
+  jobExpiryMarginSeconds: 30,
+
   // --- Pantry ----------------------------------------------------------------------------------
   /** Frames the in-memory catalog indexes; far above the demo pantry, bounded all the same. */
   catalogFramesMax: 500_000,

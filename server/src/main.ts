@@ -4,6 +4,7 @@
  * Everything else receives what it needs as arguments.
  */
 import { randomUUID } from 'node:crypto';
+import PgBoss from 'pg-boss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +12,21 @@ import { pino, type Logger } from 'pino';
 import { CloseCode } from '@titrate/shared';
 import { TokenAuthority } from './auth/token.js';
 import type { Config } from './config.js';
-import { MemoryCreditNotifier, RedisCreditNotifier, type CreditNotifier } from './credits/notifier.js';
+import { MemoryBus, RedisBus, type MessageBus } from './bus/bus.js';
 import { LedgerCreditView } from './credits/view.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
 import { createPool } from './db/pool.js';
-import { LibraryDecider } from './decision/decider.js';
-import { startMaintenance, partitionMonthsAhead, type Maintenance } from './jobs/maintenance.js';
+import { FrameDecider } from './decision/decider.js';
+import { WaitEstimator } from './generation/estimator.js';
+import { FreshFrames } from './generation/fresh.js';
+import { createProvider } from './generation/providers/index.js';
+import type { ImageProvider } from './generation/providers/provider.js';
+import { GenerationQueue } from './generation/queue.js';
+import { GenerationSaga, type GenerationEvent } from './generation/saga.js';
+import { GenerationStore } from './generation/store.js';
+import { GenerationWorker } from './generation/worker.js';
+import { startMaintenance, partitionMonthsAhead } from './jobs/maintenance.js';
 import { Ledger } from './ledger/ledger.js';
 import { startGateway, type Authentication } from './gateway/gateway.js';
 import { AdminRoutes } from './http/admin.js';
@@ -32,7 +41,7 @@ import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
 import { StreamSession } from './stream/session.js';
-import { BalanceWatchers } from './stream/watchers.js';
+import { Watchers } from './stream/watchers.js';
 import { UserDirectory } from './users/directory.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,8 +52,10 @@ export type TitrateOptions = {
   migrationsDir?: string;
   /** Overrides the demo pantry's size (tests render a small one). */
   demoPlan?: DemoPlan;
-  /** Namespaces Redis keys (tests share one redis-server). */
+  /** Namespaces Redis keys and channels (overrides REDIS_KEY_PREFIX; tests share one redis-server). */
   redisKeyPrefix?: string;
+  /** Replaces the configured image provider (tests inject providers that misbehave on cue). */
+  provider?: ImageProvider;
   /** Runs the scheduled maintenance jobs (default true; tests that drive cycles by hand turn it off). */
   maintenance?: boolean;
 };
@@ -57,6 +68,8 @@ export type Titrate = {
   databaseUrl: string;
   ledger: Ledger;
   engine: SessionStateEngine['kind'];
+  /** Settles overdue generations and unshown held debits now (it also runs on an interval). */
+  sweep: () => Promise<{ failed: number; expired: number }>;
   stop: () => Promise<void>;
 };
 
@@ -82,23 +95,31 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
     const metrics = createMetrics();
-    const keyPrefix = options.redisKeyPrefix ?? 'titrate:';
-    const notifier: CreditNotifier = config.redisUrl === undefined ? new MemoryCreditNotifier() : new RedisCreditNotifier(config.redisUrl, keyPrefix, log);
-    cleanups.push(() => notifier.close());
-    const watchers = new BalanceWatchers();
-    notifier.subscribe((accountId) => watchers.notify(accountId));
+    const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
+    const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
+    cleanups.push(() => bus.close());
+    const balanceWatchers = new Watchers();
+    const generationWatchers = new Watchers();
+    bus.subscribe('credits', (accountId) => balanceWatchers.notify(accountId));
+    bus.subscribe('generations', (payload) => {
+      const event = parseGenerationEvent(payload);
+      if (event !== null) generationWatchers.notify(event.id);
+    });
     const announce = (accountId: string) => {
-      notifier.publish(accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
+      bus.publish('credits', accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
     await ledger.ensurePartitions(partitionMonthsAhead);
     const users = new UserDirectory(pool);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
-    let maintenance: Maintenance | null = null;
-    if (options.maintenance ?? true) {
-      maintenance = await startMaintenance({ databaseUrl, ledger, metrics, log });
-      cleanups.push(() => maintenance!.stop());
-    }
+
+    const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs' });
+    boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
+    await boss.start();
+    cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
+    const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
+    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log });
+
     const frames = new FrameStore(pool, config.dataDir);
     if ((await frames.countLibrary()) === 0) {
       await seedDemoPantry(frames, options.demoPlan ?? defaultDemoPlan(config.demoFramesPerBucket), log);
@@ -112,9 +133,38 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => engine.close());
     await engine.ping();
 
+    const queue = await GenerationQueue.open(boss, Math.ceil(config.genTimeoutMs / 1000) + limits.jobExpiryMarginSeconds);
+    const saga = new GenerationSaga({ store: generations, ledger, bus, metrics, log });
+    const provider = options.provider ?? createProvider(config, { localDelayMs: config.localDelayMs });
+    let worker: GenerationWorker | null = null;
+    if (config.generationWorkers > 0) {
+      worker = new GenerationWorker(
+        {
+          store: generations, queue, saga, provider, models: config.models, frames, metrics, log, generationTimeoutMs: config.genTimeoutMs,
+          addToPantry: (frame) => catalog.add(frame),
+        },
+        config.generationWorkers,
+      );
+      await worker.start();
+      cleanups.push(() => worker!.stop());
+      log.info({ slots: config.generationWorkers, provider: provider.name }, 'generation worker running');
+    }
+    const sweep = sweeper(() => saga.sweep(limits.sweepBatchMax), config.sweepIntervalMs, log);
+    cleanups.push(async () => sweep.stop());
+    const estimator = new WaitEstimator(generations, (sample) => {
+      metrics.generationQueue.set({ state: 'queued' }, sample.queued);
+      metrics.generationQueue.set({ state: 'running' }, sample.running);
+      metrics.generationSlots.set(sample.slots);
+    });
+    const fresh = new FreshFrames({
+      store: generations, queue, saga, ledger, estimator, metrics, provider: provider.name, models: config.models,
+      generationTimeoutMs: config.genTimeoutMs, congestionThresholdMs: config.congestionThresholdMs,
+      onEnqueued: () => worker?.wake(), onCreditChange: announce,
+    });
+
     const tokens = new TokenAuthority(secrets.jwtSecret);
     const credits = new LedgerCreditView(ledger);
-    const decider = new LibraryDecider(catalog, Math.random, randomUUID);
+    const decider = new FrameDecider({ catalog, fresh, random: Math.random, newId: randomUUID });
     let ready = false;
 
     const authenticate = async (token: string | null): Promise<Authentication> => {
@@ -147,22 +197,26 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       authenticate,
       metrics,
       log,
-      openSession: (userId, outbox) =>
-        new StreamSession(
-          {
-            engine, users, credits, decider, ledger, metrics, log, now: Date.now, newId: randomUUID,
-            watchBalance: (accountId, onChange) => watchers.watch(accountId, onChange),
-            announceCreditChange: announce,
-            frameUrl: (frameId) => `/v1/frames/${frameId}`,
-          },
-          userId,
-          outbox,
-        ),
+      openSession:
+        config.role === 'worker'
+          ? null
+          : (userId, outbox) =>
+              new StreamSession(
+                {
+                  engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
+                  watchBalance: (accountId, onChange) => balanceWatchers.watch(accountId, onChange),
+                  watchGeneration: (generationId, onEnd) => generationWatchers.watch(generationId, onEnd),
+                  announceCreditChange: announce,
+                  frameUrl: (frameId) => `/v1/frames/${frameId}`,
+                },
+                userId,
+                outbox,
+              ),
     });
     ready = true;
     const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${hostForUrl}:${gateway.port}`;
-    log.info({ url, engine: engine.kind, database: embedded === null ? 'external' : 'embedded' }, `listening on ${url}`);
+    log.info({ url, role: config.role, engine: engine.kind, database: embedded === null ? 'external' : 'embedded' }, `listening on ${url}`);
 
     let stopping: Promise<void> | null = null;
     const stop = () => {
@@ -179,9 +233,35 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       })();
       return stopping;
     };
-    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, stop };
+    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, sweep: sweep.now, stop };
   } catch (error) {
     await cleanUp();
     throw error;
   }
+}
+
+function parseGenerationEvent(payload: string): GenerationEvent | null {
+  try {
+    const event = JSON.parse(payload) as Partial<GenerationEvent>;
+    return typeof event.id === 'string' ? (event as GenerationEvent) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `work` every `intervalMs`, never two at once; `now` runs it at once (after a running one). */
+function sweeper<T>(work: () => Promise<T>, intervalMs: number, log: Logger) {
+  let running: Promise<T> | null = null;
+  const now = async (): Promise<T> => {
+    while (running !== null) await running.catch(() => undefined);
+    running = work().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (running === null) now().catch((error: unknown) => log.warn({ err: error }, 'generation sweep failed'));
+  }, intervalMs);
+  timer.unref();
+  return { now, stop: () => clearInterval(timer) };
 }

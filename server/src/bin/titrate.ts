@@ -1,5 +1,7 @@
 /**
- * Command-line entry: `serve` (default; `npm start`) and `token` (`npm run token -- --user ID`).
+ * Command-line entry: `serve` (default; `npm start`), `serve --role worker|api|all` (also
+ * `TITRATE_ROLE`; `npm run worker` runs generation workers alone) and `token`
+ * (`npm run token -- --user ID`).
  * Reads the environment once, prints what a newcomer needs, and owns the process's signals.
  */
 import { parseArgs } from 'node:util';
@@ -12,9 +14,9 @@ import { loadSecrets } from '../secrets.js';
 
 const demoTokenTtlSeconds = 24 * 3600;
 
-function readConfig(): Config {
+function readConfig(overrides: Record<string, string> = {}): Config {
   try {
-    return loadConfig(process.env, process.cwd());
+    return loadConfig({ ...process.env, ...overrides }, process.cwd());
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -24,8 +26,9 @@ function readConfig(): Config {
   }
 }
 
-async function serve(): Promise<void> {
-  const config = readConfig();
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' } }, strict: true });
+  const config = readConfig(values.role === undefined ? {} : { TITRATE_ROLE: values.role });
   const log = pino({ level: config.logLevel });
   const titrate = await startTitrate({ config, log });
   const demoToken = await titrate.tokens.issue('demo', demoTokenTtlSeconds);
@@ -33,7 +36,7 @@ async function serve(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `Titrate listening on ${titrate.url}`,
+      `Titrate listening on ${titrate.url}  (role: ${config.role})`,
       `  WebSocket      ${streamUrl}`,
       `  Admin token    ${titrate.adminToken}`,
       `  Demo token     ${demoToken}`,

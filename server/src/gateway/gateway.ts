@@ -27,7 +27,8 @@ export type GatewayOptions = {
   port: number;
   routes: HttpRoutes;
   authenticate: (token: string | null) => Promise<Authentication>;
-  openSession: (userId: string, outbox: Outbox) => StreamSession;
+  /** Opens the stream of a connected player; null serves HTTP only (a worker process). */
+  openSession: ((userId: string, outbox: Outbox) => StreamSession) | null;
   metrics: Metrics;
   log: Logger;
   now?: () => number;
@@ -199,7 +200,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
   };
 
-  app.ws<SocketData>('/v1/stream', {
+  if (options.openSession !== null) app.ws<SocketData>('/v1/stream', {
     maxPayloadLength: limits.transportPayloadBytesMax,
     idleTimeout: limits.idleTimeoutSeconds,
     sendPingsAutomatically: true,
@@ -218,7 +219,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         send: (message) => send(connection, message),
         close: (code, reason) => end(connection, code, reason),
       };
-      connection.session = options.openSession(connection.userId, outbox);
+      connection.session = options.openSession!(connection.userId, outbox);
       const untilExpiryMs = Math.min(timerDelayMax, Math.max(0, connection.expiresAtMs - now()));
       connection.expiryTimer = setTimeout(() => end(connection, CloseCode.sessionExpired, 'token expired'), untilExpiryMs);
       connection.expiryTimer.unref();

@@ -5,30 +5,30 @@
  *   ledger-cycles      every minute   close every credit cycle that has ended
  *   ledger-reconcile   every hour     recompute snapshots from the ledger, repair and report drift
  *   ledger-partitions  every day      create the ledger's monthly partitions three months ahead
+ *   prompt-cache-evict every day      forget prompt-cache entries unused for seven days
  *
  * Debits also close a due cycle themselves before spending, so correctness never waits for a job.
  */
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { GenerationStore } from '../generation/store.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export const maintenanceQueues = {
   cycles: { name: 'ledger-cycles', cron: '* * * * *' },
   reconcile: { name: 'ledger-reconcile', cron: '17 * * * *' },
   partitions: { name: 'ledger-partitions', cron: '43 3 * * *' },
+  promptCache: { name: 'prompt-cache-evict', cron: '11 4 * * *' },
 } as const;
 
 /** Months of ledger partitions kept ready ahead of time. */
 export const partitionMonthsAhead = 3;
 
-export type Maintenance = { stop: () => Promise<void> };
-
-export async function startMaintenance(options: { databaseUrl: string; ledger: Ledger; metrics: Metrics; log: Logger }): Promise<Maintenance> {
-  const { ledger, metrics, log } = options;
-  const boss = new PgBoss({ connectionString: options.databaseUrl, schema: 'pgboss', max: 3, application_name: 'titrate-jobs' });
-  boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
-  await boss.start();
+/** Schedules the maintenance jobs on the process's pg-boss (stopped with it). */
+export async function startMaintenance(options: { boss: PgBoss; ledger: Ledger; generations: GenerationStore; metrics: Metrics; log: Logger }): Promise<void> {
+  const { boss, ledger, generations, metrics, log } = options;
   const handlers: Record<keyof typeof maintenanceQueues, () => Promise<void>> = {
     cycles: async () => {
       const result = await ledger.runCycles(Date.now());
@@ -43,6 +43,10 @@ export async function startMaintenance(options: { databaseUrl: string; ledger: L
       const created = await ledger.ensurePartitions(partitionMonthsAhead);
       if (created > 0) log.info({ created }, 'ledger partitions created');
     },
+    promptCache: async () => {
+      const evicted = await generations.evictCache(limits.promptCacheUnusedMs);
+      if (evicted > 0) log.info({ evicted }, 'unused prompt-cache entries forgotten');
+    },
   };
   for (const [key, queue] of Object.entries(maintenanceQueues) as Array<[keyof typeof maintenanceQueues, (typeof maintenanceQueues)[keyof typeof maintenanceQueues]]>) {
     await boss.createQueue(queue.name);
@@ -51,5 +55,4 @@ export async function startMaintenance(options: { databaseUrl: string; ledger: L
       await handlers[key]();
     });
   }
-  return { stop: () => boss.stop({ graceful: true, wait: true, timeout: 5000 }) };
 }

@@ -395,10 +395,20 @@ export class Ledger {
     return rows[0] ?? null;
   }
 
-  /** Refunds a debit once; a second call returns the first refund. */
-  async refund(debitId: string, reason: string): Promise<{ refundId: string; amount: number; replayed: boolean } | null> {
+  /**
+   * Refunds a debit once; a second call returns the first refund. `guard` runs first in the same
+   * transaction (e.g. the conditional state change of the generation being refunded): when it
+   * answers false nothing is refunded and the answer is null, so the change and the refund commit
+   * together or not at all.
+   */
+  async refund(
+    debitId: string,
+    reason: string,
+    guard?: (client: pg.PoolClient) => Promise<boolean>,
+  ): Promise<{ refundId: string; amount: number; replayed: boolean } | null> {
     const changed: string[] = [];
     return this.#notifying(changed, async (client) => {
+      if (guard !== undefined && !(await guard(client))) return null;
       const { rows } = await client.query<{ accountId: string; userId: string | null; amount: number; requestId: string | null }>(
         `SELECT account_id AS "accountId", user_id AS "userId", amount, request_id AS "requestId" FROM credit_ledger
          WHERE id = $1::bigint AND type IN ('generation', 'burst')`,

@@ -68,6 +68,12 @@ export class FrameStore {
     return rows[0] ?? null;
   }
 
+  /** Moves a frame into the library (a fresh image nobody was charged for); null if it does not exist. */
+  async markLibrary(id: string): Promise<FrameRow | null> {
+    const { rows } = await this.#pool.query<FrameRow>(`UPDATE frames SET source = 'library' WHERE id = $1 RETURNING ${selectColumns}`, [id]);
+    return rows[0] ?? null;
+  }
+
   async countLibrary(): Promise<number> {
     const { rows } = await this.#pool.query<{ count: string }>(`SELECT count(*) AS count FROM frames WHERE source = 'library'`);
     return Number(rows[0]?.count ?? 0);

@@ -39,6 +39,8 @@ export interface SessionStateEngine {
    */
   putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string>;
   getDecision(sessionId: string, requestId: string): Promise<string | null>;
+  /** Overwrites the decision for (session, request id): a pending answer that became final. */
+  replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void>;
   /** Throws when the engine cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

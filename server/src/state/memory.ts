@@ -131,6 +131,13 @@ export class MemoryEngine implements SessionStateEngine {
     return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
   }
 
+  async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
+    const entry = this.#entry(sessionId, ttlMs)!;
+    entry.decisions.delete(requestId);
+    entry.decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    this.#evictBeyond(entry.decisions, limits.memoryDecisionsPerSessionMax);
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

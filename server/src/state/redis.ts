@@ -80,6 +80,10 @@ export class RedisEngine implements SessionStateEngine {
     return this.#redis.get(`d:${sessionId}:${requestId}`);
   }
 
+  async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
+    await this.#redis.set(`d:${sessionId}:${requestId}`, value, 'PX', ttlMs);
+  }
+
   async ping(): Promise<void> {
     await this.#redis.ping();
   }

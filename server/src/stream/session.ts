@@ -6,6 +6,11 @@
  *   awaiting_hello  the socket is open and authenticated; only `hello` is accepted.
  *   live            the session exists (new or resumed); every command is accepted.
  *   closed          the socket is gone; late results of in-flight work are dropped.
+ *
+ * A `next` whose decision is a fresh frame still being generated is answered `pending` at once and
+ * waits (on this node) for its generation to end: a `frame` follows when the image is ready, or a
+ * library frame with `fallback: "generation_failed"` when it fails or its deadline passes. The wait
+ * ends either way; if the socket closes first, the ready image waits in the user's inbox instead.
  */
 import {
   ErrorCode,
@@ -13,6 +18,7 @@ import {
   protocolVersion,
   type ClientMessage,
   type Context,
+  type Beacon,
   type ErrorMessage,
   type FrameMessage,
   type Hello,
@@ -21,7 +27,8 @@ import {
 } from '@titrate/shared';
 import type { Logger } from 'pino';
 import type { CreditView } from '../credits/view.js';
-import type { Decider, Decision } from '../decision/decider.js';
+import { fromGeneration, type Decision, type FrameDecider } from '../decision/decider.js';
+import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -46,7 +53,9 @@ export type StreamServices = {
   engine: SessionStateEngine;
   users: UserDirectory;
   credits: CreditView;
-  decider: Decider;
+  decider: FrameDecider;
+  /** Fresh frames (null when this server generates none). */
+  fresh: FreshFrames | null;
   metrics: Metrics;
   log: Logger;
   now: () => number;
@@ -56,6 +65,8 @@ export type StreamServices = {
   watchBalance: (accountId: string, onChange: () => void) => () => void;
   /** Tells every session of an account (on every node) that its credits changed. */
   announceCreditChange: (accountId: string) => void;
+  /** Registers interest in the end of a generation (on any node); returns the way to stop. */
+  watchGeneration: (generationId: string, onEnd: () => void) => () => void;
   /** Builds the URL a player fetches a frame from. */
   frameUrl: (frameId: string) => string;
 };
@@ -63,14 +74,22 @@ export type StreamServices = {
 /** How long one burst purchase keeps the show always fresh. */
 export const burstMinutes = 15;
 
-/** What is stored per (session, next.id): the request's fingerprint and the decision. */
-type StoredDecision = { fingerprint: string; decision: Decision };
+/**
+ * What is stored per (session, next.id): the request's fingerprint and either the decision or,
+ * while a fresh frame is generated, the generation it waits for (replaced by the final decision).
+ */
+type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
+type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number };
+type Wait = PendingAnswer & { req: string; fingerprint: string; timer: NodeJS.Timeout; unwatch: () => void; settling: boolean; recheck: boolean };
 
 export class StreamSession {
   #state: SessionState = 'awaiting_hello';
   #record: SessionRecord | null = null;
   #account: UserAccount | null = null;
   #stopWatching: (() => void) | null = null;
+  /** `next` requests waiting for their generation, by generation id (at most `pendingFreshPerSessionMax`). */
+  readonly #waits = new Map<string, Wait>();
+  #justLiked = false;
   readonly #services: StreamServices;
   readonly #userId: string;
   readonly #outbox: Outbox;
@@ -99,6 +118,7 @@ export class StreamSession {
     if (this.#state !== 'closed') this.#setState('closed');
     this.#stopWatching?.();
     this.#stopWatching = null;
+    for (const wait of this.#waits.values()) this.#endWait(wait);
   }
 
   #accountId(): string {
@@ -134,8 +154,7 @@ export class StreamSession {
       case 'context':
         return this.#updateRecord({ context: message.context });
       case 'beacon':
-        // Dwell and likes feed the bandit; until it exists a valid beacon is accepted and counted.
-        return;
+        return this.#beacon(message);
       case 'conserve':
         await this.#updateRecord({ conserve: message.on });
         return this.#send({
@@ -234,7 +253,7 @@ export class StreamSession {
   }
 
   async #next(next: Next): Promise<void> {
-    const { engine, decider, metrics, now } = this.#services;
+    const { engine, decider, fresh, credits, now } = this.#services;
     const started = performance.now();
     if (next.context !== undefined) await this.#updateRecord({ context: next.context });
     const record = this.#record!;
@@ -242,23 +261,46 @@ export class StreamSession {
     const earlier = await engine.getDecision(record.id, next.id);
     if (earlier !== null) return this.#replay(next, fingerprint, JSON.parse(earlier) as StoredDecision);
 
-    const seen = await engine.listSeen(record.id);
-    const decision = await decider.decide({
+    const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
+    if (inbox !== null) {
+      const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
+      return this.#answer(next.id, { fingerprint, decision }, started);
+    }
+    const [seen, mix, summary] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), credits.summaryOf(this.#account!, now())]);
+    const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account: this.#account!, context: record.context, orientation: record.orientation, seen,
+      burstUntil: summary.burstUntil, nowMs: now(), framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size,
     });
-    if (decision === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
-    const ours: StoredDecision = { fingerprint, decision };
-    const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(ours), limits.decisionTtlMs);
-    if (stored !== JSON.stringify(ours)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
+    this.#justLiked = false;
+    if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
+    if (outcome.kind === 'frame') return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started);
+    const pending: StoredDecision = { fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p } };
+    const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
+    if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
+    this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, outcome.etaMs) });
+    this.#wait(next.id, fingerprint, pending.pending!);
+  }
 
+  /** Stores a final decision for `req` (first writer wins) and sends it. */
+  async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number): Promise<void> {
+    const record = this.#record!;
+    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, JSON.stringify(ours), limits.decisionTtlMs);
+    if (stored !== JSON.stringify(ours)) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
+    await this.#deliver(req, ours.decision, started);
+  }
+
+  /** Counts a decided frame into the session and sends it with the balance after it. */
+  async #deliver(req: string, decision: Decision, started: number): Promise<void> {
+    const { engine, metrics, credits, now } = this.#services;
+    const record = this.#record!;
     const [mix] = await Promise.all([
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
       engine.markSeen(record.id, decision.frameId, limits.seenFramesMax, limits.sessionTtlMs),
     ]);
-    const summary = await this.#services.credits.summaryOf(this.#account!, now());
+    const summary = await credits.summaryOf(this.#account!, now());
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
-    this.#send(this.#frameMessage(next.id, decision, summary.balance, mix));
+    this.#send(this.#frameMessage(req, decision, summary.balance, mix));
   }
 
   async #replay(next: Next, fingerprint: string, stored: StoredDecision): Promise<void> {
@@ -266,9 +308,90 @@ export class StreamSession {
       return this.error(ErrorCode.idempotencyMismatch, `next id "${next.id}" was already used with a different context`, next.id);
     }
     const { engine, credits, metrics, now } = this.#services;
-    const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), credits.summaryOf(this.#account!, now())]);
     metrics.decisionReplays.inc();
-    this.#send(this.#frameMessage(next.id, stored.decision, summary.balance, mix));
+    if (stored.pending !== undefined) {
+      // Still generating: say so again; the frame follows (this socket may be a reconnect).
+      this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
+      return this.#wait(next.id, fingerprint, stored.pending);
+    }
+    const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), credits.summaryOf(this.#account!, now())]);
+    this.#send(this.#frameMessage(next.id, stored.decision!, summary.balance, mix));
+  }
+
+  /** Waits for a generation's end (a bus event) or its deadline, whichever comes first. */
+  #wait(req: string, fingerprint: string, pending: PendingAnswer): void {
+    if (this.#state !== 'live' || this.#waits.has(pending.generationId)) return;
+    const settle = (force: boolean) => {
+      this.#settle(pending.generationId, force).catch((error: unknown) => {
+        this.#services.log.error({ err: error, generation: pending.generationId }, 'a pending frame could not be settled');
+      });
+    };
+    const wait: Wait = {
+      ...pending, req, fingerprint, settling: false, recheck: false,
+      unwatch: this.#services.watchGeneration(pending.generationId, () => settle(false)),
+      timer: setTimeout(() => settle(true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
+    };
+    this.#waits.set(pending.generationId, wait);
+    // The generation may have ended before the watch began.
+    settle(false);
+  }
+
+  #endWait(wait: Wait): void {
+    clearTimeout(wait.timer);
+    wait.unwatch();
+    this.#waits.delete(wait.generationId);
+  }
+
+  /** Answers a waiting `next` with its fresh frame, or with a library frame if generation failed. */
+  async #settle(generationId: string, force: boolean): Promise<void> {
+    const wait = this.#waits.get(generationId);
+    if (wait === undefined || this.#state !== 'live') return;
+    if (wait.settling) {
+      // An event arrived while an earlier check was reading: look again when it is done.
+      wait.recheck = true;
+      return;
+    }
+    wait.settling = true;
+    wait.recheck = false;
+    try {
+      const started = performance.now();
+      const settlement = await this.#services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
+      if (settlement.kind === 'waiting') return;
+      this.#endWait(wait);
+      const record = this.#record!;
+      const decision =
+        settlement.kind === 'ready'
+          ? fromGeneration(settlement.generation)
+          : this.#services.decider.fallback(
+              { context: record.context, orientation: record.orientation, seen: await this.#services.engine.listSeen(record.id) },
+              'generation_failed',
+              wait.p,
+              [`the fresh frame could not be made (${settlement.reason}); credits refunded`],
+            );
+      if (decision === null) return this.error(ErrorCode.noFrame, 'the fresh frame failed and no library frame is available', wait.req);
+      const final: StoredDecision = { fingerprint: wait.fingerprint, decision };
+      await this.#services.engine.replaceDecision(record.id, wait.req, JSON.stringify(final), limits.decisionTtlMs);
+      await this.#deliver(wait.req, decision, started);
+    } finally {
+      wait.settling = false;
+      if (wait.recheck && this.#waits.has(generationId)) {
+        wait.recheck = false;
+        this.#settle(generationId, this.#services.now() >= wait.deadlineAtMs).catch((error: unknown) => {
+          this.#services.log.error({ err: error, generation: generationId }, 'a pending frame could not be settled');
+        });
+      }
+    }
+  }
+
+  /** Dwell and likes: a like makes the next fresh frame premium; a long look keeps a congested frame's charge. */
+  async #beacon(beacon: Beacon): Promise<void> {
+    const { metrics, fresh } = this.#services;
+    metrics.beacons.inc({ effect: 'counted' });
+    if (beacon.liked === true) {
+      this.#justLiked = true;
+      metrics.beacons.inc({ effect: 'liked' });
+    }
+    if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
   }
 
   #frameMessage(req: string, decision: Decision, balance: FrameMessage['balance'], mix: FrameMessage['mix']): FrameMessage {

@@ -1,29 +1,31 @@
 /**
- * Who is watching which credit account on this node: live sessions register their account when
- * they say hello and leave when they close, so a credit change reaches exactly the sessions of
- * that account (a user's devices, or every member of a team pool). Bounded by open connections.
+ * Who on this node is waiting to hear about what: live sessions watch their credit account (so a
+ * credit change reaches exactly the sessions of that account — a user's devices, or every member
+ * of a team pool) and the generations their pending `next` requests wait for. Entries leave when
+ * the session closes or the wait ends, so the map is bounded by open connections and their
+ * pending requests.
  */
-export class BalanceWatchers {
-  readonly #byAccount = new Map<string, Set<() => void>>();
+export class Watchers {
+  readonly #byKey = new Map<string, Set<() => void>>();
 
-  watch(accountId: string, onChange: () => void): () => void {
-    let watchers = this.#byAccount.get(accountId);
+  watch(key: string, onChange: () => void): () => void {
+    let watchers = this.#byKey.get(key);
     if (watchers === undefined) {
       watchers = new Set();
-      this.#byAccount.set(accountId, watchers);
+      this.#byKey.set(key, watchers);
     }
     watchers.add(onChange);
     return () => {
       watchers.delete(onChange);
-      if (watchers.size === 0) this.#byAccount.delete(accountId);
+      if (watchers.size === 0) this.#byKey.delete(key);
     };
   }
 
-  notify(accountId: string): void {
-    for (const onChange of this.#byAccount.get(accountId) ?? []) onChange();
+  notify(key: string): void {
+    for (const onChange of [...(this.#byKey.get(key) ?? [])]) onChange();
   }
 
-  get accountCount(): number {
-    return this.#byAccount.size;
+  get keyCount(): number {
+    return this.#byKey.size;
   }
 }

@@ -94,6 +94,14 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.equal(new Set(results).size, 1);
   });
 
+  t.test('a pending decision can be replaced by its final answer', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putDecisionIfAbsent('s6', 'r', 'pending', 60_000);
+    await engine.replaceDecision('s6', 'r', 'final', 60_000);
+    t.equal(await engine.getDecision('s6', 'r'), 'final');
+    t.equal(await engine.putDecisionIfAbsent('s6', 'r', 'other', 60_000), 'final', 'the replacement still wins over later writers');
+  });
+
   t.test('a decision expires after its time to live', async (t) => {
     const engine = await makeEngine(t);
     await engine.putDecisionIfAbsent('s5', 'r', 'value', 50);

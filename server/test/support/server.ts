@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { Test } from 'tap';
 import { loadConfig } from '../../src/config.js';
 import { startTitrate, type Titrate } from '../../src/main.js';
+import type { ImageProvider } from '../../src/generation/providers/provider.js';
 import type { DemoPlan } from '../../src/pantry/demo.js';
 import { testDatabaseUrl, testDirectory, testRedisUrl, uniquePrefix } from './services.js';
 
@@ -20,7 +21,7 @@ export async function startTestServer(
   t: Test,
   engine: EngineKind,
   environment: Record<string, string> = {},
-  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string } = {},
+  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string; redisKeyPrefix?: string; provider?: ImageProvider } = {},
 ): Promise<Titrate> {
   const dataDir = options.dataDir ?? (await testDirectory(t));
   const config = loadConfig(
@@ -39,8 +40,9 @@ export async function startTestServer(
     config,
     log: pino({ level: config.logLevel }),
     demoPlan: testDemoPlan,
-    redisKeyPrefix: uniquePrefix('server'),
+    redisKeyPrefix: options.redisKeyPrefix ?? uniquePrefix('server'),
     maintenance: options.maintenance ?? false,
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
   });
   t.teardown(() => titrate.stop());
   return titrate;

@@ -1,0 +1,210 @@
+/**
+ * Fresh frames for the decision path: ordering one (prompt cache, cost routing, congestion, the
+ * debit and the job in one transaction), settling a pending one into a frame or a failure, the
+ * user's inbox of frames that are ready but not shown yet, and display beacons.
+ *
+ * The prompt cache is shared across users. A hit is charged like a generation: credits buy the
+ * user a fresh frame they have not seen, not our GPU time, and whether a frame will be a hit is
+ * unknowable when the controller sets its probability, so charging the same keeps the budget
+ * exact. The hit costs us nothing (`usd` 0) and arrives at once; the cache never serves a viewer
+ * a variant they already saw.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Orientation } from '@titrate/shared';
+import { accountIdOf, type Ledger } from '../ledger/ledger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { UserAccount } from '../users/directory.js';
+import { isCongested } from './congestion.js';
+import type { WaitEstimator } from './estimator.js';
+import { modelOfGrade, type ModelSpec, type ProviderName } from './models.js';
+import { buildPrompt, promptHash, promptKeyOf } from './prompt.js';
+import type { GenerationQueue } from './queue.js';
+import { routeFresh } from './router.js';
+import type { GenerationSaga } from './saga.js';
+import type { Generation, GenerationStore, NewGeneration } from './store.js';
+
+export const freshLimits = {
+  /** Images kept per prompt; a viewer who saw them all gets one again rather than a new paid one. */
+  promptVariantsMax: 16,
+  /** Extra time a waiting `next` allows past the generation's own deadline before it gives up. */
+  deadlineGraceMs: 2_000,
+  /** How long a congested generation may wait in the background queue before it is refunded. */
+  backgroundDeadlineMs: 10 * 60_000,
+} as const;
+
+export type FreshRequest = {
+  account: UserAccount;
+  sessionId: string;
+  requestId: string;
+  context: Context;
+  orientation: Orientation;
+  style: string;
+  width: number;
+  height: number;
+  seen: readonly string[];
+  p: number;
+  reasons: string[];
+  framesShown: number;
+  justLiked: boolean;
+  strongLibraryMatch: boolean;
+};
+
+export type FreshOrder =
+  | { kind: 'ready'; generation: Generation }
+  | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number }
+  | { kind: 'congested'; generationId: string; etaMs: number }
+  | { kind: 'insufficient'; available: number; required: number };
+
+export type Settlement = { kind: 'ready'; generation: Generation } | { kind: 'failed'; reason: string } | { kind: 'waiting'; etaMs: number };
+
+export type FreshServices = {
+  store: GenerationStore;
+  queue: GenerationQueue;
+  saga: GenerationSaga;
+  ledger: Ledger;
+  estimator: WaitEstimator;
+  metrics: Metrics;
+  provider: ProviderName;
+  models: readonly ModelSpec[];
+  generationTimeoutMs: number;
+  congestionThresholdMs: number;
+  /** Called after a job was enqueued by this process (wakes a local worker). */
+  onEnqueued: () => void;
+  /** Called after credits changed (a balance push to the user's sessions). */
+  onCreditChange: (accountId: string) => void;
+};
+
+export class FreshFrames {
+  readonly #services: FreshServices;
+
+  constructor(services: FreshServices) {
+    this.#services = services;
+  }
+
+  get displayMinMs(): number {
+    return this.#services.store.windows.displayMinMs;
+  }
+
+  async order(request: FreshRequest): Promise<FreshOrder> {
+    const { store, metrics } = this.#services;
+    const route = routeFresh({
+      p: request.p, framesShown: request.framesShown, justLiked: request.justLiked, energy: request.context.energy,
+      strongLibraryMatch: request.strongLibraryMatch,
+    });
+    const model = modelOfGrade(this.#services.models, route.grade);
+    const prompt = buildPrompt({ context: request.context, style: request.style, orientation: request.orientation });
+    const promptKey = promptKeyOf({ modelId: model.id, width: request.width, height: request.height, prompt: prompt.text });
+    const variants = await store.cachedVariants(promptKey);
+    const seen = new Set(request.seen);
+    const unseen = variants.find((entry) => !seen.has(entry.frameId));
+    const reasons = [...request.reasons, ...route.reasons];
+    const base = {
+      id: randomUUID(), userId: request.account.id, sessionId: request.sessionId, requestId: request.requestId, provider: this.#services.provider,
+      model: model.id, credits: model.credits, prompt: prompt.text, promptKey, genre: prompt.genre, mood: prompt.mood, style: request.style,
+      energy: prompt.energy, orientation: request.orientation, width: request.width, height: request.height, p: request.p,
+    };
+    const reuse = unseen ?? (variants.length >= freshLimits.promptVariantsMax ? oldestSeen(variants, request.seen) : undefined);
+    if (reuse !== undefined) {
+      metrics.promptCache.inc({ result: 'hit' });
+      const generation: NewGeneration = {
+        ...base, purpose: 'interactive', queue: 'interactive', charge: 'held', usd: 0, ledgerId: null, promptHash: reuse.promptHash,
+        variant: reuse.variant, reasons: [...reasons, 'same prompt already generated: served from the prompt cache'], deadlineMs: 0,
+      };
+      const placed = await this.#place(generation, accountIdOf(request.account), { frameId: reuse.frameId });
+      if (placed.kind !== 'placed') return placed;
+      await store.touchCache(reuse.promptHash);
+      const settled = await this.settle(placed.generationId, request.sessionId, request.requestId, false);
+      if (settled.kind !== 'ready') throw new Error(`cached generation ${placed.generationId} could not be answered: ${settled.kind}`);
+      return settled;
+    }
+    metrics.promptCache.inc({ result: 'miss' });
+    const variant = variants.reduce((next, entry) => Math.max(next, entry.variant + 1), 0);
+    const etaMs = await this.#services.estimator.etaMs();
+    const congested = isCongested(etaMs, this.#services.congestionThresholdMs);
+    const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
+    const generation: NewGeneration = {
+      ...base, purpose: congested ? 'congested' : 'interactive', queue: congested ? 'background' : 'interactive', charge: 'held',
+      usd: model.usd, ledgerId: null, promptHash: promptHash(promptKey, variant), variant, reasons, deadlineMs,
+    };
+    const placed = await this.#place(generation, accountIdOf(request.account));
+    if (placed.kind !== 'placed') return placed;
+    this.#services.estimator.noteEnqueued();
+    this.#services.onEnqueued();
+    const id = placed.generationId;
+    if (congested) return { kind: 'congested', generationId: id, etaMs: Number.isFinite(etaMs) ? Math.round(etaMs) : -1 };
+    return { kind: 'pending', generationId: id, etaMs: Math.round(etaMs), deadlineAtMs: Date.now() + deadlineMs + freshLimits.deadlineGraceMs };
+  }
+
+  /**
+   * The debit and its outcome in one transaction: the generation row, and the job unless the image
+   * already exists. A retried request (same session and `next` id) finds the first debit and its
+   * generation instead of paying twice.
+   */
+  async #place(
+    generation: NewGeneration,
+    accountId: string,
+    ready?: { frameId: string },
+  ): Promise<{ kind: 'placed'; generationId: string } | { kind: 'insufficient'; available: number; required: number }> {
+    const { ledger, store, queue, metrics } = this.#services;
+    const result = await ledger.debit(
+      {
+        userId: generation.userId, kind: 'generation', requestId: `${generation.sessionId}:${generation.requestId}`, amount: generation.credits,
+        parameters: { model: generation.model }, details: { generation: generation.id, model: generation.model, cacheHit: ready !== undefined },
+      },
+      async (client, debit) => {
+        const row = { ...generation, ledgerId: debit.ledgerId, charge: debit.ledgerId === null ? ('none' as const) : ('held' as const) };
+        await store.insert(client, row, ready);
+        if (ready === undefined) await queue.send(client, generation.queue, generation.id);
+        return { generation: generation.id };
+      },
+    );
+    if (result.status === 'insufficient') {
+      metrics.debits.inc({ kind: 'generation', result: 'insufficient' });
+      return { kind: 'insufficient', available: result.available, required: result.required };
+    }
+    if (result.status !== 'debited') throw new Error(`generation debit for ${generation.userId} answered ${result.status}`);
+    metrics.debits.inc({ kind: 'generation', result: result.replayed ? 'replayed' : 'debited' });
+    if (!result.replayed && result.charged > 0) this.#services.onCreditChange(accountId);
+    const generationId = typeof result.outcome['generation'] === 'string' ? result.outcome['generation'] : generation.id;
+    return { kind: 'placed', generationId };
+  }
+
+  /**
+   * Turns a pending generation into its outcome for the `next` that waits for it. With `force`
+   * (the waiter's deadline passed) an unfinished generation is failed and refunded first.
+   */
+  async settle(generationId: string, sessionId: string, requestId: string, force: boolean): Promise<Settlement> {
+    const { store, saga } = this.#services;
+    let generation = await store.get(generationId);
+    if (generation === null) return { kind: 'failed', reason: 'unknown generation' };
+    if ((generation.state === 'queued' || generation.state === 'running') && force) {
+      await saga.fail(generationId, 'deadline', null);
+      generation = (await store.get(generationId))!;
+    }
+    if (generation.state === 'failed') return { kind: 'failed', reason: generation.error ?? 'failed' };
+    if (generation.state !== 'ready') return { kind: 'waiting', etaMs: Math.max(0, Math.round(generation.deadlineAtMs - Date.now())) };
+    const answered = await store.answer(generationId, sessionId, requestId);
+    if (answered !== null) return { kind: 'ready', generation: answered };
+    // Answered already: by this very request (a replay), or by another one that took it over.
+    const again = (await store.get(generationId))!;
+    if (again.answerSession === sessionId && again.answerRequest === requestId) return { kind: 'ready', generation: again };
+    return { kind: 'failed', reason: 'the frame was shown to another request' };
+  }
+
+  /** A ready frame of this user that nobody was shown yet (see `GenerationStore.takeFromInbox`). */
+  takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
+    return this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
+  }
+
+  /** A display beacon: keeps a congested frame's charge once it was shown long enough. */
+  async recordDisplay(frameDecisionId: string, userId: string, dwellMs: number): Promise<boolean> {
+    if (dwellMs < this.displayMinMs) return false;
+    return this.#services.store.recordDisplay(frameDecisionId, userId, dwellMs);
+  }
+}
+
+/** Among cached variants (all seen), the one this viewer saw longest ago. */
+function oldestSeen<T extends { frameId: string }>(variants: readonly T[], seen: readonly string[]): T | undefined {
+  const order = new Map(seen.map((id, index) => [id, index]));
+  return [...variants].sort((a, b) => (order.get(a.frameId) ?? -1) - (order.get(b.frameId) ?? -1))[0];
+}

@@ -1,0 +1,75 @@
+import sharp from 'sharp';
+import t from 'tap';
+import { startTestServer } from '../support/server.js';
+import { available, burstPlayer, createUser, debitsAndRefunds, landscapeTechno, nextFrame } from '../support/fresh.js';
+
+t.test('a burst-mode session gets real fresh images from the local renderer, each charged once', async (t) => {
+  const server = await startTestServer(t, 'memory');
+  await createUser(server, 'fan');
+  const before = await available(server, 'fan');
+  const client = await burstPlayer(server, 'fan');
+  t.teardown(() => client.close());
+  const { pending, frame } = await nextFrame(client, 'n1');
+  t.ok(pending !== null, 'the next is answered pending first');
+  t.type(pending?.['etaMs'], 'number');
+  t.match(frame, { t: 'frame', req: 'n1', source: 'fresh', fallback: 'exact', charged: 2, p: 1, orientation: 'landscape', width: 1280, height: 720 });
+  const image = await fetch(`${server.url}${String(frame['url'])}`);
+  t.equal(image.status, 200);
+  t.equal(image.headers.get('content-type'), 'image/webp');
+  const metadata = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
+  t.same({ width: metadata.width, height: metadata.height }, { width: 1280, height: 720 });
+  t.equal(await available(server, 'fan'), before - 5 - 2, 'the burst and the frame were charged');
+
+  const replay = await nextFrame(client, 'n1');
+  t.equal(replay.pending, null, 'a replayed next is answered from its final decision');
+  t.equal(replay.frame['frameId'], frame['frameId']);
+  t.equal(await available(server, 'fan'), before - 5 - 2, 'a replay charges nothing');
+
+  const { frame: second } = await nextFrame(client, 'n2');
+  t.equal(second['source'], 'fresh');
+  t.not(second['frameId'], frame['frameId'], 'the next frame is another image');
+  const { debits, refundsByDebit } = await debitsAndRefunds(server, 'fan');
+  t.equal(debits.length, 2);
+  t.equal(refundsByDebit.size, 0);
+  client.close();
+});
+
+t.test('a second user with the same music is served from the prompt cache: at once, same image, charged the same', async (t) => {
+  const server = await startTestServer(t, 'memory');
+  await createUser(server, 'first');
+  await createUser(server, 'second');
+  const one = await burstPlayer(server, 'first');
+  t.teardown(() => one.close());
+  const generated = await nextFrame(one, 'a');
+  t.ok(generated.pending !== null);
+  const two = await burstPlayer(server, 'second');
+  t.teardown(() => two.close());
+  const before = await available(server, 'second');
+  const cached = await nextFrame(two, 'b');
+  t.equal(cached.pending, null, 'no waiting for a cached image');
+  t.match(cached.frame, { source: 'fresh', frameId: generated.frame['frameId'], charged: generated.frame['charged'] });
+  t.ok((cached.frame['reasons'] as string[]).some((reason) => reason.includes('prompt cache')));
+  t.equal(await available(server, 'second'), before - Number(cached.frame['charged']));
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /titrate_prompt_cache_total\{result="hit"\} 1/);
+
+  const again = await nextFrame(one, 'a2', 20_000, { context: landscapeTechno });
+  t.not(again.frame['frameId'], generated.frame['frameId'], 'a viewer is never served a cached image they already saw');
+  one.close();
+  two.close();
+});
+
+t.test('without a burst the show stays on library frames and nothing is charged', async (t) => {
+  const server = await startTestServer(t, 'memory');
+  await createUser(server, 'calm');
+  const before = await available(server, 'calm');
+  const { TestClient } = await import('../support/client.js');
+  const client = await TestClient.connect(server.url, await server.tokens.issue('calm', 600));
+  t.teardown(() => client.close());
+  await client.hello();
+  const { pending, frame } = await nextFrame(client, 'x');
+  t.equal(pending, null);
+  t.match(frame, { source: 'library', charged: 0, p: 0 });
+  t.equal(await available(server, 'calm'), before);
+  client.close();
+});
