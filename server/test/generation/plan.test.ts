@@ -63,7 +63,7 @@ t.test('the wait estimate spreads the queue over live worker slots', async (t) =
   t.notOk(isCongested(30_000));
 });
 
-t.test('more queued work or fewer slots never shortens the estimate', async (t) => {
+t.test('more queued work or fewer slots never shortens the estimate', async () => {
   fc.assert(
     fc.property(fc.nat(1000), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60_000 }), (queued, slots, recentMs) => {
       const estimate = estimateWaitMs({ queued, slots, recentMs });
