@@ -120,6 +120,7 @@ export class FreshFrames {
     metrics.promptCache.inc({ result: 'miss' });
     const variant = variants.reduce((next, entry) => Math.max(next, entry.variant + 1), 0);
     const etaMs = await this.#services.estimator.etaMs();
+    if (Number.isFinite(etaMs)) metrics.generationEta.observe(etaMs / 1000);
     const congested = isCongested(etaMs, this.#services.congestionThresholdMs);
     const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
     const generation: NewGeneration = {
