@@ -61,6 +61,10 @@ CREATE TABLE generations (
 
 -- A user's frames that are ready and not shown yet (the "inbox"); tiny, so partial.
 CREATE INDEX generations_inbox ON generations (user_id, finished_at) WHERE state = 'ready' AND answered_at IS NULL;
+-- One generation answers one request: a retried `next` can never take a second frame.
+CREATE UNIQUE INDEX generations_answer ON generations (answer_session, answer_request) WHERE answer_session IS NOT NULL;
+-- Variants of a prompt being generated (so concurrent orders of one prompt draw different images).
+CREATE INDEX generations_prompt ON generations (prompt_key, variant) WHERE state IN ('queued', 'running', 'ready');
 -- The deadline sweep: unfinished generations and held charges.
 CREATE INDEX generations_open ON generations (deadline_at) WHERE state IN ('queued', 'running');
 CREATE INDEX generations_held ON generations (settle_by) WHERE charge = 'held' AND state = 'ready';

@@ -94,7 +94,7 @@ export class FrameDecider {
     const { width, height } = frameSizes[input.orientation];
     const order = await this.#fresh.order({
       account: input.account, sessionId: input.sessionId, requestId: input.requestId, context: input.context, orientation: input.orientation,
-      style: styleFor(input.context, input.framesShown), width, height, seen: input.seen, p: policy.p, reasons: policy.reasons,
+      style: styleFor(input.context, input.framesShown + input.pendingFresh), width, height, seen: input.seen, p: policy.p, reasons: policy.reasons,
       framesShown: input.framesShown, justLiked: input.justLiked, strongLibraryMatch: pick?.bucket.exact ?? false,
     });
     switch (order.kind) {
@@ -105,6 +105,10 @@ export class FrameDecider {
       case 'congested': {
         const wait = order.etaMs < 0 ? 'no generation worker is running' : `fresh frames are ~${Math.round(order.etaMs / 1000)} s away`;
         const decision = library('congested', [`${wait}: library now, the fresh frame follows in the background`]);
+        return decision === null ? null : { kind: 'frame', decision };
+      }
+      case 'saturated': {
+        const decision = library('congested', [`${order.open} fresh frames are already coming in the background: library now`]);
         return decision === null ? null : { kind: 'frame', decision };
       }
       case 'insufficient': {

@@ -30,6 +30,11 @@ export const freshLimits = {
   deadlineGraceMs: 2_000,
   /** How long a congested generation may wait in the background queue before it is refunded. */
   backgroundDeadlineMs: 10 * 60_000,
+  /**
+   * Background frames one user may have on their way or waiting to be shown. Congestion answers
+   * at once, so without a cap a fast player would queue (and hold credits for) one per request.
+   */
+  congestedPerUserMax: 4,
 } as const;
 
 export type FreshRequest = {
@@ -53,9 +58,14 @@ export type FreshOrder =
   | { kind: 'ready'; generation: Generation }
   | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number }
   | { kind: 'congested'; generationId: string; etaMs: number }
-  | { kind: 'insufficient'; available: number; required: number };
+  | { kind: 'insufficient'; available: number; required: number }
+  /** Congested, and this user already has `congestedPerUserMax` background frames coming. */
+  | { kind: 'saturated'; open: number };
 
-export type Settlement = { kind: 'ready'; generation: Generation } | { kind: 'failed'; reason: string } | { kind: 'waiting'; etaMs: number };
+export type Settlement =
+  | { kind: 'ready'; generation: Generation }
+  | { kind: 'failed'; reason: string; refunded: boolean }
+  | { kind: 'waiting'; etaMs: number };
 
 export type FreshServices = {
   store: GenerationStore;
@@ -118,10 +128,16 @@ export class FreshFrames {
       return settled;
     }
     metrics.promptCache.inc({ result: 'miss' });
-    const variant = variants.reduce((next, entry) => Math.max(next, entry.variant + 1), 0);
     const etaMs = await this.#services.estimator.etaMs();
     if (Number.isFinite(etaMs)) metrics.generationEta.observe(etaMs / 1000);
     const congested = isCongested(etaMs, this.#services.congestionThresholdMs);
+    if (congested) {
+      const open = await store.openCongested(request.account.id);
+      if (open >= freshLimits.congestedPerUserMax) return { kind: 'saturated', open };
+    }
+    // Past every cached image and every generation still on its way, so that orders of one prompt
+    // in quick succession draw different pictures instead of paying for the same one twice.
+    const variant = await store.nextVariant(promptKey);
     const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
     const generation: NewGeneration = {
       ...base, purpose: congested ? 'congested' : 'interactive', queue: congested ? 'background' : 'interactive', charge: 'held',
@@ -177,19 +193,19 @@ export class FreshFrames {
   async settle(generationId: string, sessionId: string, requestId: string, force: boolean): Promise<Settlement> {
     const { store, saga } = this.#services;
     let generation = await store.get(generationId);
-    if (generation === null) return { kind: 'failed', reason: 'unknown generation' };
+    if (generation === null) return { kind: 'failed', reason: 'unknown generation', refunded: false };
     if ((generation.state === 'queued' || generation.state === 'running') && force) {
       await saga.fail(generationId, 'deadline', null);
       generation = (await store.get(generationId))!;
     }
-    if (generation.state === 'failed') return { kind: 'failed', reason: generation.error ?? 'failed' };
+    if (generation.state === 'failed') return { kind: 'failed', reason: generation.error ?? 'failed', refunded: generation.charge === 'refunded' };
     if (generation.state !== 'ready') return { kind: 'waiting', etaMs: Math.max(0, Math.round(generation.deadlineAtMs - Date.now())) };
     const answered = await store.answer(generationId, sessionId, requestId);
     if (answered !== null) return { kind: 'ready', generation: answered };
     // Answered already: by this very request (a replay), or by another one that took it over.
     const again = (await store.get(generationId))!;
     if (again.answerSession === sessionId && again.answerRequest === requestId) return { kind: 'ready', generation: again };
-    return { kind: 'failed', reason: 'the frame was shown to another request' };
+    return { kind: 'failed', reason: 'the frame was shown to another request', refunded: false };
   }
 
   /** A ready frame of this user that nobody was shown yet (see `GenerationStore.takeFromInbox`). */

@@ -77,8 +77,19 @@ export class GenerationSaga {
   async sweep(batchMax: number): Promise<{ failed: number; expired: number }> {
     let failed = 0;
     let expired = 0;
-    for (const overdue of await this.#store.overdue(batchMax)) if (await this.fail(overdue.id, 'deadline', null)) failed += 1;
-    for (const held of await this.#store.unsettled(batchMax)) if (await this.expireHeld(held.id, held.ledgerId, held.purpose)) expired += 1;
+    // One row that cannot be settled must not hold up the rows behind it.
+    const each = async (id: string, work: () => Promise<boolean>) => {
+      try {
+        return await work();
+      } catch (error) {
+        this.#log.error({ err: error, generation: id }, 'could not settle a generation; the next sweep tries again');
+        return false;
+      }
+    };
+    for (const overdue of await this.#store.overdue(batchMax)) if (await each(overdue.id, () => this.fail(overdue.id, 'deadline', null))) failed += 1;
+    for (const held of await this.#store.unsettled(batchMax)) {
+      if (await each(held.id, () => this.expireHeld(held.id, held.ledgerId, held.purpose))) expired += 1;
+    }
     return { failed, expired };
   }
 

@@ -176,11 +176,16 @@ export class GenerationStore {
 
   /** Marks a ready generation as shown by (session, request); interactive charges become final. */
   async answer(id: string, sessionId: string, requestId: string): Promise<Generation | null> {
-    const { rows } = await this.#pool.query<Generation>(
-      `UPDATE generations SET ${answerSet} WHERE id = $1 AND ${answerable} RETURNING ${columns}`,
-      [id, sessionId, requestId, this.#windows.beaconWindowMs],
-    );
-    return rows[0] ?? null;
+    try {
+      const { rows } = await this.#pool.query<Generation>(
+        `UPDATE generations SET ${answerSet} WHERE id = $1 AND ${answerable} RETURNING ${columns}`,
+        [id, sessionId, requestId, this.#windows.beaconWindowMs],
+      );
+      return rows[0] ?? null;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') return null;
+      throw error;
+    }
   }
 
   /**
@@ -189,6 +194,27 @@ export class GenerationStore {
    * `next` is waiting for is left to it for `handoffMs`.
    */
   async takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
+    const earlier = await this.answeredFor(sessionId, requestId);
+    if (earlier !== null) return earlier;
+    try {
+      return await this.#take(userId, orientation, sessionId, requestId);
+    } catch (error) {
+      // Another handler of the same request took a frame first (the unique answer index).
+      if ((error as { code?: string }).code === '23505') return this.answeredFor(sessionId, requestId);
+      throw error;
+    }
+  }
+
+  /** The generation that answered (session, request), if one did. */
+  async answeredFor(sessionId: string, requestId: string): Promise<Generation | null> {
+    const { rows } = await this.#pool.query<Generation>(
+      `SELECT ${columns} FROM generations WHERE answer_session = $1 AND answer_request = $2`,
+      [sessionId, requestId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async #take(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
     const { rows } = await this.#pool.query<Generation>(
       `UPDATE generations SET ${answerSet}
        WHERE id = (
@@ -209,10 +235,11 @@ export class GenerationStore {
    */
   async recordDisplay(id: string, userId: string, dwellMs: number): Promise<boolean> {
     const { rows } = await this.#pool.query<{ kept: boolean }>(
-      `UPDATE generations SET displayed_ms = greatest(coalesce(displayed_ms, 0), $3::int),
-         charge = CASE WHEN charge = 'held' AND $3::int >= $4::int AND settle_by > now() THEN 'kept' ELSE charge END
-       WHERE id = $1 AND user_id = $2 AND state = 'ready' AND answered_at IS NOT NULL
-       RETURNING charge = 'kept' AND $3::int >= $4::int AS kept`,
+      `UPDATE generations g SET displayed_ms = greatest(coalesce(g.displayed_ms, 0), $3::int),
+         charge = CASE WHEN g.charge = 'held' AND $3::int >= $4::int AND g.settle_by > now() THEN 'kept' ELSE g.charge END
+       FROM (SELECT id, charge AS before FROM generations WHERE id = $1 FOR UPDATE) o
+       WHERE g.id = o.id AND g.user_id = $2 AND g.state = 'ready' AND g.answered_at IS NOT NULL
+       RETURNING o.before = 'held' AND g.charge = 'kept' AS kept`,
       [id, userId, Math.min(dwellMs, 2_147_483_647), this.#windows.displayMinMs],
     );
     return rows[0]?.kept ?? false;
@@ -246,6 +273,33 @@ export class GenerationStore {
       [promptKey],
     );
     return rows;
+  }
+
+  /** The next variant of a prompt: past every cached image and every generation not failed. */
+  async nextVariant(promptKey: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ next: number }>(
+      `SELECT coalesce(max(variant) + 1, 0)::int AS next FROM (
+         SELECT variant FROM prompt_cache WHERE prompt_key = $1
+         UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v`,
+      [promptKey],
+    );
+    return rows[0]!.next;
+  }
+
+  /** Congested generations of a user still on their way or waiting to be shown. */
+  async openCongested(userId: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ open: number }>(
+      `SELECT count(*)::int AS open FROM generations
+       WHERE user_id = $1 AND purpose = 'congested' AND (state IN ('queued', 'running') OR (state = 'ready' AND answered_at IS NULL AND charge = 'held'))`,
+      [userId],
+    );
+    return rows[0]!.open;
+  }
+
+  /** Whether a ready generation shows this frame (then it is a paid fresh frame, not the pantry's). */
+  async frameIsDelivered(frameId: string): Promise<boolean> {
+    const { rows } = await this.#pool.query(`SELECT 1 FROM generations WHERE frame_id = $1 AND state = 'ready' LIMIT 1`, [frameId]);
+    return rows.length > 0;
   }
 
   async touchCache(promptHash: string): Promise<void> {
@@ -302,4 +356,5 @@ export class GenerationStore {
 const answerSet = `answered_at = now(), answer_session = $2, answer_request = $3,
   charge = CASE WHEN charge = 'held' AND purpose = 'interactive' THEN 'kept' ELSE charge END,
   settle_by = CASE WHEN charge = 'held' AND purpose = 'congested' THEN now() + make_interval(secs => $4::float8 / 1000) ELSE settle_by END`;
-const answerable = `state = 'ready' AND answered_at IS NULL AND charge IN ('held', 'none')`;
+const answerable = `state = 'ready' AND answered_at IS NULL AND charge IN ('held', 'none')
+  AND (charge = 'none' OR settle_by IS NULL OR settle_by > now())`;

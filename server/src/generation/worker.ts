@@ -238,7 +238,8 @@ export class GenerationWorker {
 
   /** An image nobody may be charged for (its generation was settled without it) joins the pantry. */
   async #keepForPantry(frame: FrameRow, generation: Generation): Promise<void> {
-    const library = await this.#services.frames.markLibrary(frame.id);
+    // The same bytes may be another generation's paid frame (deterministic providers): leave it fresh.
+    const library = (await this.#services.store.frameIsDelivered(frame.id)) ? null : await this.#services.frames.markLibrary(frame.id);
     this.#services.metrics.generations.inc({ model: generation.model, outcome: 'late' });
     this.#services.log.info({ generation: generation.id, frame: frame.id }, 'late image kept for the pantry, not charged');
     if (library !== null) this.#services.addToPantry(library);

@@ -86,6 +86,8 @@ export class AdminRoutes {
     const handler = this.#routes[`${request.method} ${segments.join('/')}`] ?? (extra === undefined ? this.#routes[key] : undefined);
     if (handler === undefined) return failure(404, 'not_found', `no admin route ${request.method} ${request.path}`);
     if (collection === 'users' && id !== undefined && !userIdPattern.test(id)) return failure(400, 'invalid_id', 'user ids are 1-128 printable ASCII characters');
+    // Team pools are the accounts named `team:<name>`; a user of that name would share one.
+    if (collection === 'users' && id !== undefined && id.startsWith('team:')) return failure(400, 'invalid_id', 'user ids cannot start with "team:"');
     return handler(request, id ?? '');
   }
 

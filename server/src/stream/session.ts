@@ -80,7 +80,18 @@ export const burstMinutes = 15;
  */
 type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
 type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number };
-type Wait = PendingAnswer & { req: string; fingerprint: string; timer: NodeJS.Timeout; unwatch: () => void; settling: boolean; recheck: boolean };
+type Wait = PendingAnswer & {
+  req: string;
+  fingerprint: string;
+  timer: NodeJS.Timeout;
+  unwatch: () => void;
+  settling: boolean;
+  recheck: boolean;
+  attempts: number;
+};
+/** A settle that failed on a database or engine error is retried this soon, this many times. */
+const settleRetryMs = 1_000;
+const settleAttemptsMax = 5;
 
 export class StreamSession {
   #state: SessionState = 'awaiting_hello';
@@ -236,6 +247,7 @@ export class StreamSession {
       { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
       async (client) => ({ until: await Ledger.extendBurst(client, account.id, burstMinutes) }),
     );
+    this.#services.metrics.debits.inc({ kind: 'burst', result: result.status === 'debited' && result.replayed ? 'replayed' : result.status });
     if (result.status === 'insufficient') {
       return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.insufficientCredits, charged: 0, price: account.burstPrice, available: result.available });
     }
@@ -321,19 +333,14 @@ export class StreamSession {
   /** Waits for a generation's end (a bus event) or its deadline, whichever comes first. */
   #wait(req: string, fingerprint: string, pending: PendingAnswer): void {
     if (this.#state !== 'live' || this.#waits.has(pending.generationId)) return;
-    const settle = (force: boolean) => {
-      this.#settle(pending.generationId, force).catch((error: unknown) => {
-        this.#services.log.error({ err: error, generation: pending.generationId }, 'a pending frame could not be settled');
-      });
-    };
     const wait: Wait = {
-      ...pending, req, fingerprint, settling: false, recheck: false,
-      unwatch: this.#services.watchGeneration(pending.generationId, () => settle(false)),
-      timer: setTimeout(() => settle(true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
+      ...pending, req, fingerprint, settling: false, recheck: false, attempts: 0,
+      unwatch: this.#services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
+      timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
     };
     this.#waits.set(pending.generationId, wait);
     // The generation may have ended before the watch began.
-    settle(false);
+    this.#settleLater(pending.generationId, false);
   }
 
   #endWait(wait: Wait): void {
@@ -342,7 +349,12 @@ export class StreamSession {
     this.#waits.delete(wait.generationId);
   }
 
-  /** Answers a waiting `next` with its fresh frame, or with a library frame if generation failed. */
+  /**
+   * Answers a waiting `next` with its fresh frame, or with a library frame if generation failed.
+   * The wait stays registered until the final decision is stored, so a repeated `next` meanwhile
+   * is told `pending` rather than answered twice. A failure to read or store is retried (the
+   * generation row remembers who was answered, so a retry finds the same frame).
+   */
   async #settle(generationId: string, force: boolean): Promise<void> {
     const wait = this.#waits.get(generationId);
     if (wait === undefined || this.#state !== 'live') return;
@@ -353,34 +365,58 @@ export class StreamSession {
     }
     wait.settling = true;
     wait.recheck = false;
+    let ended = false;
     try {
       const started = performance.now();
       const settlement = await this.#services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
       if (settlement.kind === 'waiting') return;
-      this.#endWait(wait);
-      const record = this.#record!;
-      const decision =
-        settlement.kind === 'ready'
-          ? fromGeneration(settlement.generation)
-          : this.#services.decider.fallback(
-              { context: record.context, orientation: record.orientation, seen: await this.#services.engine.listSeen(record.id) },
-              'generation_failed',
-              wait.p,
-              [`the fresh frame could not be made (${settlement.reason}); credits refunded`],
-            );
-      if (decision === null) return this.error(ErrorCode.noFrame, 'the fresh frame failed and no library frame is available', wait.req);
+      const decision = settlement.kind === 'ready' ? fromGeneration(settlement.generation) : await this.#standIn(wait, settlement.reason, settlement.refunded);
+      if (decision === null) {
+        this.#endWait(wait);
+        ended = true;
+        return this.error(ErrorCode.noFrame, 'the fresh frame failed and no library frame is available', wait.req);
+      }
       const final: StoredDecision = { fingerprint: wait.fingerprint, decision };
-      await this.#services.engine.replaceDecision(record.id, wait.req, JSON.stringify(final), limits.decisionTtlMs);
+      await this.#services.engine.replaceDecision(this.#record!.id, wait.req, JSON.stringify(final), limits.decisionTtlMs);
+      this.#endWait(wait);
+      ended = true;
       await this.#deliver(wait.req, decision, started);
+    } catch (error) {
+      if (ended) {
+        // Decided and stored, but not sent: a repeated `next` replays it.
+        this.error(ErrorCode.internal, 'the frame is decided but could not be sent; repeat the next', wait.req);
+        throw error;
+      }
+      wait.attempts += 1;
+      if (wait.attempts >= settleAttemptsMax) {
+        this.#endWait(wait);
+        this.error(ErrorCode.internal, 'the frame could not be settled; repeat the next', wait.req);
+        throw error;
+      }
+      clearTimeout(wait.timer);
+      wait.timer = setTimeout(() => this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs), settleRetryMs);
+      this.#services.log.warn({ err: error, generation: generationId }, 'settling a pending frame failed; retrying');
     } finally {
       wait.settling = false;
       if (wait.recheck && this.#waits.has(generationId)) {
         wait.recheck = false;
-        this.#settle(generationId, this.#services.now() >= wait.deadlineAtMs).catch((error: unknown) => {
-          this.#services.log.error({ err: error, generation: generationId }, 'a pending frame could not be settled');
-        });
+        this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs);
       }
     }
+  }
+
+  #settleLater(generationId: string, force: boolean): void {
+    this.#settle(generationId, force).catch((error: unknown) => {
+      this.#services.log.error({ err: error, generation: generationId }, 'a pending frame could not be settled');
+    });
+  }
+
+  /** The library frame shown instead of a fresh one that could not be had. */
+  async #standIn(wait: Wait, reason: string, refunded: boolean): Promise<Decision | null> {
+    const record = this.#record!;
+    const seen = await this.#services.engine.listSeen(record.id);
+    const why = refunded ? `the fresh frame could not be made (${reason}); credits refunded` : `the fresh frame is not available (${reason})`;
+    return this.#services.decider.fallback({ context: record.context, orientation: record.orientation, seen }, 'generation_failed', wait.p, [why]);
   }
 
   /** Dwell and likes: a like makes the next fresh frame premium; a long look keeps a congested frame's charge. */
