@@ -26,6 +26,12 @@ t.test('a new user starts a cycle with the tier base quota', async (t) => {
   t.match((await call('GET', '/v1/admin/users/nobody/credits')).body, { error: { code: 'user_not_found' } });
 });
 
+t.test('a user id cannot take the name of a team pool', async (t) => {
+  const refused = await call('PUT', `/v1/admin/users/${encodeURIComponent('team:acme')}`, { tier: 'basic' });
+  t.equal(refused.status, 400);
+  t.match(refused.body, { error: { code: 'invalid_id' } });
+});
+
 t.test('grants are idempotent: replayed with 200, refused with 409 when the amount differs', async (t) => {
   await call('PUT', '/v1/admin/users/dave', { tier: 'basic' });
   const first = await call('POST', '/v1/admin/users/dave/grants', { amount: 25, id: 'promo', reason: 'sorry' });

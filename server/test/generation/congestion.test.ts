@@ -55,3 +55,19 @@ t.test('a congested queue answers from the library at once; the background frame
   const ledger = await admin(api, 'GET', '/v1/admin/users/skipper/ledger?limit=5');
   t.match(ledger.body.entries[0], { type: 'refund', amount: 2, details: { reason: 'not_displayed' } });
 });
+
+t.test('a player cannot queue more than a few background frames while the queue is congested', async (t) => {
+  const api = await startTestServer(t, 'memory', { TITRATE_ROLE: 'api' });
+  await createUser(api, 'eager');
+  const client = await burstPlayer(api, 'eager');
+  t.teardown(() => client.close());
+  const before = await available(api, 'eager');
+  const frames = [];
+  for (let index = 0; index < 6; index += 1) frames.push((await nextFrame(client, `e${index}`)).frame);
+  t.ok(frames.every((frame) => frame['source'] === 'library' && frame['fallback'] === 'congested'));
+  const { debits } = await debitsAndRefunds(api, 'eager');
+  t.equal(debits.length, 4, 'four background frames held; the rest are plain library frames');
+  t.equal(await available(api, 'eager'), before - debits.reduce((sum, debit) => sum - debit.amount, 0));
+  t.ok((frames[5]!['reasons'] as string[]).some((reason) => reason.includes('already coming')));
+  client.close();
+});

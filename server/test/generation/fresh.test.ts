@@ -59,6 +59,19 @@ t.test('a second user with the same music is served from the prompt cache: at on
   two.close();
 });
 
+t.test('fresh frames ordered back to back are different images, each paid once', async (t) => {
+  const server = await startTestServer(t, 'memory', { GEN_LOCAL_DELAY_MS: '200' });
+  await createUser(server, 'dj');
+  const client = await burstPlayer(server, 'dj');
+  t.teardown(() => client.close());
+  for (const id of ['q1', 'q2', 'q3']) client.send({ t: 'next', id });
+  const frames = await Promise.all(['q1', 'q2', 'q3'].map((id) => client.take((message) => message.t === 'frame' && message['req'] === id, 20_000)));
+  t.same(frames.map((frame) => frame['source']), ['fresh', 'fresh', 'fresh']);
+  t.equal(new Set(frames.map((frame) => frame['frameId'])).size, 3, 'three different images');
+  t.equal((await debitsAndRefunds(server, 'dj')).debits.length, 3);
+  client.close();
+});
+
 t.test('without a burst the show stays on library frames and nothing is charged', async (t) => {
   const server = await startTestServer(t, 'memory');
   await createUser(server, 'calm');
