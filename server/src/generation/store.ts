@@ -194,12 +194,11 @@ export class GenerationStore {
    * `next` is waiting for is left to it for `handoffMs`.
    */
   async takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
-    const earlier = await this.answeredFor(sessionId, requestId);
-    if (earlier !== null) return earlier;
     try {
       return await this.#take(userId, orientation, sessionId, requestId);
     } catch (error) {
-      // Another handler of the same request took a frame first (the unique answer index).
+      // This request already took a frame (another handler of it, e.g. a reconnect): the unique
+      // answer index refuses a second one, and the first is the answer.
       if ((error as { code?: string }).code === '23505') return this.answeredFor(sessionId, requestId);
       throw error;
     }

@@ -26,7 +26,7 @@ import {
   type ServerMessage,
 } from '@titrate/shared';
 import type { Logger } from 'pino';
-import type { CreditView } from '../credits/view.js';
+import type { CreditSummary, CreditView } from '../credits/view.js';
 import { fromGeneration, type Decision, type FrameDecider } from '../decision/decider.js';
 import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
@@ -285,7 +285,10 @@ export class StreamSession {
     });
     this.#justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
-    if (outcome.kind === 'frame') return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started);
+    if (outcome.kind === 'frame') {
+      const unchanged = outcome.decision.charged === 0 ? summary : undefined;
+      return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged);
+    }
     const pending: StoredDecision = { fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p } };
     const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
     if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
@@ -294,22 +297,25 @@ export class StreamSession {
   }
 
   /** Stores a final decision for `req` (first writer wins) and sends it. */
-  async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number): Promise<void> {
+  async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary?: CreditSummary): Promise<void> {
     const record = this.#record!;
     const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, JSON.stringify(ours), limits.decisionTtlMs);
     if (stored !== JSON.stringify(ours)) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
-    await this.#deliver(req, ours.decision, started);
+    await this.#deliver(req, ours.decision, started, summary);
   }
 
-  /** Counts a decided frame into the session and sends it with the balance after it. */
-  async #deliver(req: string, decision: Decision, started: number): Promise<void> {
+  /**
+   * Counts a decided frame into the session and sends it with the balance after it. A decision that
+   * charged nothing may pass the balance read before it, saving a second read on the library path.
+   */
+  async #deliver(req: string, decision: Decision, started: number, known?: CreditSummary): Promise<void> {
     const { engine, metrics, credits, now } = this.#services;
     const record = this.#record!;
     const [mix] = await Promise.all([
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
       engine.markSeen(record.id, decision.frameId, limits.seenFramesMax, limits.sessionTtlMs),
     ]);
-    const summary = await credits.summaryOf(this.#account!, now());
+    const summary = known ?? (await credits.summaryOf(this.#account!, now()));
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
     this.#send(this.#frameMessage(req, decision, summary.balance, mix));
