@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultModels, ModelTable, type ModelSpec } from './generation/models.js';
+import { policyNames, type PolicyName } from './titration/policies.js';
 
 const providers = ['local', 'openai', 'sd'] as const;
 export const roles = ['all', 'api', 'worker'] as const;
@@ -16,6 +17,8 @@ const optionalText = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const TierPolicies = z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), z.enum(policyNames));
 
 function urlWithScheme(schemes: string[]) {
   return optionalText.refine(
@@ -89,6 +92,24 @@ const EnvironmentSchema = z
     GEN_INBOX_HOLD_MS: integer(86_400_000, 100, 7 * 86_400_000),
     GEN_SWEEP_INTERVAL_MS: integer(5_000, 50, 600_000),
     GEN_LOCAL_DELAY_MS: integer(0, 0, 600_000),
+    TITRATION_POLICY: optionalText
+      .transform((value) => value ?? 'pace')
+      .refine((value): value is PolicyName => (policyNames as readonly string[]).includes(value), { message: `must be one of ${policyNames.join(', ')}` }),
+    TITRATION_TIER_POLICIES: optionalText.transform((value, context) => {
+      if (value === undefined) return {};
+      const parsed = TierPolicies.safeParse((() => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          return undefined;
+        }
+      })());
+      if (!parsed.success) {
+        context.addIssue({ code: 'custom', message: `must be a JSON object of tier name → one of ${policyNames.join(', ')}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
   })
   .superRefine((env, context) => {
     if (env.GEN_PROVIDER === 'openai' && env.OPENAI_API_KEY === undefined) {
@@ -127,6 +148,8 @@ export type Config = {
   sweepIntervalMs: number;
   /** Extra latency of the local renderer, to exercise congestion on a laptop. */
   localDelayMs: number;
+  /** The titration policy of tiers not named in `tierPolicies`, and the exceptions by tier. */
+  titration: { policy: PolicyName; tierPolicies: Record<string, PolicyName> };
 };
 
 export class ConfigError extends Error {
@@ -174,5 +197,6 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd:
     },
     sweepIntervalMs: env.GEN_SWEEP_INTERVAL_MS,
     localDelayMs: env.GEN_LOCAL_DELAY_MS,
+    titration: { policy: env.TITRATION_POLICY, tierPolicies: env.TITRATION_TIER_POLICIES },
   };
 }

@@ -39,6 +39,10 @@ export const limits = {
   memorySessionsMax: 100_000,
   /** Decisions the in-process engine keeps per session (a replay window, not a history). */
   memoryDecisionsPerSessionMax: 512,
+  /** User-days of demand counts the in-process engine keeps (a month of days for ~30,000 users). */
+  memoryUserDaysMax: 1_000_000,
+  /** How long a user-day's counts are kept: the demand forecast reads four weeks back. */
+  userDayTtlMs: 35 * 24 * 60 * 60 * 1000,
   /** How often the in-process engine sweeps expired entries. */
   memorySweepIntervalMs: 30_000,
   /** A state-engine call slower than this fails the request rather than stalling the show. */
@@ -69,6 +73,23 @@ export const limits = {
   catalogFramesMax: 500_000,
   /** Images rendered at once while seeding (sharp also uses its own thread pool). */
   demoRenderConcurrency: 4,
+
+  // --- Decision journal ------------------------------------------------------------------------
+  /**
+   * Decisions written by one INSERT. A busy process makes a few hundred a second, so a batch is
+   * about a second of them: one round trip instead of hundreds, far inside the statement timeout.
+   */
+  decisionJournalBatchMax: 500,
+  /**
+   * Decisions waiting in memory for the database (~1 KB each, so ~20 MB): over a minute of a busy
+   * process, enough to ride out a database restart. Beyond it new ones are dropped and counted:
+   * the journal is evidence, not money, and must never cost the show memory or latency.
+   */
+  decisionJournalBufferMax: 20_000,
+  /** The longest a decision waits in memory when batches do not fill (what a crash may lose). */
+  decisionJournalFlushIntervalMs: 1_000,
+  /** Days of decisions kept: a month of evaluation data, plus a few days to rerun a late report. */
+  decisionRetentionDays: 35,
 
   // --- PostgreSQL ------------------------------------------------------------------------------
   /** Pool size: two cores do not benefit from more concurrent queries. */

@@ -18,6 +18,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
 import { createPool } from './db/pool.js';
 import { FrameDecider } from './decision/decider.js';
+import { DecisionJournal } from './decision/journal.js';
 import { WaitEstimator } from './generation/estimator.js';
 import { FreshFrames } from './generation/fresh.js';
 import { createProvider } from './generation/providers/index.js';
@@ -26,7 +27,7 @@ import { GenerationQueue } from './generation/queue.js';
 import { GenerationSaga, type GenerationEvent } from './generation/saga.js';
 import { GenerationStore } from './generation/store.js';
 import { GenerationWorker } from './generation/worker.js';
-import { startMaintenance, partitionMonthsAhead } from './jobs/maintenance.js';
+import { decisionPartitionDaysAhead, startMaintenance, partitionMonthsAhead } from './jobs/maintenance.js';
 import { Ledger } from './ledger/ledger.js';
 import { startGateway, type Authentication } from './gateway/gateway.js';
 import { AdminRoutes } from './http/admin.js';
@@ -70,6 +71,8 @@ export type Titrate = {
   engine: SessionStateEngine['kind'];
   /** Settles overdue generations and unshown held debits now (it also runs on an interval). */
   sweep: () => Promise<{ failed: number; expired: number }>;
+  /** Writes the decisions recorded so far to the journal now (it also runs every second). */
+  flushJournal: () => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -110,6 +113,10 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
     await ledger.ensurePartitions(partitionMonthsAhead);
+    const journal = new DecisionJournal({ pool, log, metrics });
+    // Cleanups run in reverse: the journal flushes before the pool ends.
+    cleanups.push(() => journal.stop());
+    await journal.ensurePartitions(decisionPartitionDaysAhead);
     const users = new UserDirectory(pool);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
 
@@ -118,7 +125,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await boss.start();
     cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
-    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log });
+    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log, journal });
 
     const frames = new FrameStore(pool, config.dataDir);
     if ((await frames.countLibrary()) === 0) {
@@ -164,7 +171,10 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
 
     const tokens = new TokenAuthority(secrets.jwtSecret);
     const credits = new LedgerCreditView(ledger);
-    const decider = new FrameDecider({ catalog, fresh, random: Math.random, newId: randomUUID });
+    const decider = new FrameDecider({
+      catalog, fresh, random: Math.random, newId: randomUUID, freshCostMin: Math.min(...config.models.map((model) => model.credits)),
+    });
+    const policyFor = (tier: string) => config.titration.tierPolicies[tier] ?? config.titration.policy;
     let ready = false;
 
     const authenticate = async (token: string | null): Promise<Authentication> => {
@@ -208,6 +218,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
                   watchGeneration: (generationId, onEnd) => generationWatchers.watch(generationId, onEnd),
                   announceCreditChange: announce,
                   frameUrl: (frameId) => `/v1/frames/${frameId}`,
+                  policyFor,
+                  random: Math.random,
+                  journal,
                 },
                 userId,
                 outbox,
@@ -233,7 +246,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       })();
       return stopping;
     };
-    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, sweep: sweep.now, stop };
+    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, sweep: sweep.now, flushJournal: () => journal.flush(), stop };
   } catch (error) {
     await cleanUp();
     throw error;

@@ -27,9 +27,13 @@ t.test('time zones are checked against the runtime database', async (t) => {
   t.notOk(isTimeZone('Mars/Olympus_Mons'));
 });
 
-t.test('the forecast spreads the available credits over the days left', async (t) => {
+t.test('the forecast spreads the available credits over the days left at the cost of a fresh frame', async (t) => {
   const now = Date.parse('2026-11-21T00:00:00Z');
-  const forecast = forecastFor(100, now, Date.parse('2026-12-01T00:00:00Z'), false);
-  t.same(forecast, { freshPerDayLow: 8.5, freshPerDayHigh: 10, runOutRisk: 'low' });
-  t.equal(forecastFor(0, now, now + 86_400_000, false).runOutRisk, 'high');
+  const credits = { available: 100, used: 0, cycleStartMs: now - 20 * 86_400_000, cycleEndMs: Date.parse('2026-12-01T00:00:00Z'), unlimited: false };
+  t.same(forecastFor(credits, now, { creditsPerFresh: 1, creditsPerDay: 5 }), { freshPerDayLow: 8.5, freshPerDayHigh: 11.5, runOutRisk: 'low' });
+  t.equal(forecastFor(credits, now, { creditsPerFresh: 2, creditsPerDay: 5 }).freshPerDayHigh, 5.8, 'premium frames halve the pace');
+  t.equal(forecastFor(credits, now, { creditsPerFresh: 1, creditsPerDay: 13 }).runOutRisk, 'medium', 'a habit 30% above the pace');
+  t.equal(forecastFor(credits, now, { creditsPerFresh: 1, creditsPerDay: 20 }).runOutRisk, 'high', 'a habit twice the pace');
+  t.equal(forecastFor({ ...credits, available: 0 }, now).runOutRisk, 'high', 'nothing left');
+  t.same(forecastFor({ ...credits, unlimited: true }, now), { freshPerDayLow: 0, freshPerDayHigh: 0, runOutRisk: 'low' });
 });

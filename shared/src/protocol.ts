@@ -150,6 +150,8 @@ export const FrameMessage = z.object({
   charged: z.number().int().min(0),
   p: z.number().min(0).max(1),
   balance: Balance,
+  /** Fresh frames per day that keep the user on pace, after this frame. */
+  forecast: Forecast,
   mix: Mix,
   /** The bucket the frame was drawn from, after mapping the context to the closest one. */
   genre: z.string(),

@@ -35,7 +35,8 @@ const serverExamples: ServerMessage[] = [
   },
   {
     t: 'frame', id: 'd', req: 'r', source: 'library', frameId: 'f', url: '/v1/frames/f', width: 1280, height: 720,
-    orientation: 'landscape', fallback: 'exact', charged: 0, p: 0.25, balance, mix: { fresh: 1, library: 2 },
+    orientation: 'landscape', fallback: 'exact', charged: 0, p: 0.25, balance,
+    forecast: { freshPerDayLow: 5, freshPerDayHigh: 6.5, runOutRisk: 'low' }, mix: { fresh: 1, library: 2 },
     genre: 'techno', mood: 'dark', style: 'grid', reasons: ['library frame not seen in this session'],
   },
   { t: 'pending', req: 'r', etaMs: 1200 },

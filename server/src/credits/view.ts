@@ -1,29 +1,32 @@
 /**
  * What a player is told about credits: the balance and a forecast of fresh frames per day, read
- * from the ledger's snapshot of the user's account (or team pool).
+ * from the ledger's snapshot of the user's account (or team pool). The forecast uses the
+ * account's demand (what it spends a day and what a fresh frame costs it) when the caller knows
+ * it, and the prior otherwise.
  */
 import type { Balance, Forecast } from '@titrate/shared';
 import type { Ledger } from '../ledger/ledger.js';
+import { defaultPrior, paceForecast, type Demand } from '../titration/forecast.js';
 import type { UserAccount } from '../users/directory.js';
 
-export type CreditSummary = { balance: Balance; forecast: Forecast; burstUntil: string | null };
+export type CreditState = { available: number; used: number; cycleStartMs: number; cycleEndMs: number; unlimited: boolean };
+export type CreditSummary = { balance: Balance; forecast: Forecast; burstUntil: string | null; credits: CreditState };
 
 export interface CreditView {
-  summaryOf(account: UserAccount, nowMs: number): Promise<CreditSummary>;
+  summaryOf(account: UserAccount, nowMs: number, demand?: Demand): Promise<CreditSummary>;
 }
 
 const dayMs = 86_400_000;
 
-/**
- * Fresh frames per day that finish the cycle on pace: available credits spread over the days
- * left. The low end allows for a busier-than-usual rest of the cycle (15% margin).
- */
-export function forecastFor(available: number, nowMs: number, cycleEndMs: number, unlimited: boolean): Forecast {
-  if (unlimited) return { freshPerDayLow: 0, freshPerDayHigh: 0, runOutRisk: 'low' };
-  const daysLeft = Math.max(1, (cycleEndMs - nowMs) / dayMs);
-  const perDay = available / daysLeft;
-  const round = (value: number) => Math.round(value * 10) / 10;
-  return { freshPerDayLow: round(perDay * 0.85), freshPerDayHigh: round(perDay), runOutRisk: available > 0 ? 'low' : 'high' };
+/** The forecast for a credit state at `nowMs`, at the account's demand. */
+export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<Demand, 'creditsPerFresh' | 'creditsPerDay'>): Forecast {
+  return paceForecast({
+    available: credits.available,
+    daysLeft: (credits.cycleEndMs - nowMs) / dayMs,
+    creditsPerFresh: demand?.creditsPerFresh ?? defaultPrior.creditsPerFresh,
+    creditsPerDay: demand?.creditsPerDay ?? 0,
+    unlimited: credits.unlimited,
+  });
 }
 
 export class LedgerCreditView implements CreditView {
@@ -33,13 +36,17 @@ export class LedgerCreditView implements CreditView {
     this.#ledger = ledger;
   }
 
-  async summaryOf(account: UserAccount, nowMs: number): Promise<CreditSummary> {
-    const credits = await this.#ledger.view(account.id);
-    if (credits === null) throw new Error(`user ${account.id} vanished`);
+  async summaryOf(account: UserAccount, nowMs: number, demand?: Demand): Promise<CreditSummary> {
+    const view = await this.#ledger.view(account.id);
+    if (view === null) throw new Error(`user ${account.id} vanished`);
+    const credits: CreditState = {
+      available: view.available, used: view.used, cycleStartMs: Date.parse(view.cycleStart), cycleEndMs: Date.parse(view.cycleEnd), unlimited: view.unlimited,
+    };
     return {
-      balance: { available: credits.available, used: credits.used, rollover: credits.rollover, cycleEnd: credits.cycleEnd },
-      forecast: forecastFor(credits.available, nowMs, Date.parse(credits.cycleEnd), credits.unlimited),
-      burstUntil: credits.burstUntil,
+      balance: { available: view.available, used: view.used, rollover: view.rollover, cycleEnd: view.cycleEnd },
+      forecast: forecastFor(credits, nowMs, demand),
+      burstUntil: view.burstUntil,
+      credits,
     };
   }
 }

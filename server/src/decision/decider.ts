@@ -1,12 +1,11 @@
 /**
  * The decision path: for one `next`, choose fresh or library and the frame to show.
  *
- * A decision is made in two steps so that later capabilities slot in without reshaping it:
- * a *policy* says how likely fresh should be, and the *fulfilment* turns the chosen source into a
- * frame — the pantry for library, a generation for fresh, with fallbacks when fresh cannot be had
- * (not enough credits, a congested queue, a failed generation). The policy here is the simplest
- * one that exercises generation end to end: a session in burst mode is always fresh (p = 1),
- * anything else is library (p = 0). The titration controller replaces it.
+ * A decision is made in two steps: the titration controller (pure, `titration/`) says whether this
+ * frame should be fresh and with what probability, given the user's budget, pace and modes and how
+ * well the library covers the track; the *fulfilment* turns the chosen source into a frame — the
+ * pantry for library, a generation for fresh, with fallbacks when fresh cannot be had (not enough
+ * credits, a congested queue, a failed generation).
  */
 import type { Context, Fallback, FrameSource, Orientation } from '@titrate/shared';
 import type { FreshFrames } from '../generation/fresh.js';
@@ -15,7 +14,26 @@ import type { Generation } from '../generation/store.js';
 import { limits } from '../limits.js';
 import { frameSizes } from '../pantry/art.js';
 import type { LibraryPick, PantryCatalog } from '../pantry/catalog.js';
+import type { CycleClock } from '../titration/clock.js';
+import { explain, titrate, type SessionPacing, type Titration, type TitrationSettings } from '../titration/controller.js';
+import type { DayCounts, Demand } from '../titration/forecast.js';
+import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount } from '../users/directory.js';
+
+/** What the session knows about the user's pace, for the controller. */
+export type PaceInput = {
+  policy: PolicyName;
+  available: number;
+  used: number;
+  clock: CycleClock;
+  demand: Demand;
+  /** What the user did today (all sessions) before this frame. */
+  today: DayCounts;
+  conserve: boolean;
+  freshShown: number;
+  frameIntervalMs: number | null;
+  pacing: SessionPacing;
+};
 
 export type DecisionInput = {
   sessionId: string;
@@ -34,6 +52,7 @@ export type DecisionInput = {
   justLiked: boolean;
   /** Fresh frames this session is still waiting for. */
   pendingFresh: number;
+  pace: PaceInput;
 };
 
 export type Decision = {
@@ -52,17 +71,16 @@ export type Decision = {
   reasons: string[];
 };
 
-export type DecisionOutcome =
+export type DecisionOutcome = (
   | { kind: 'frame'; decision: Decision }
   /** A fresh frame is being generated; the `next` is answered when it is ready or has failed. */
-  | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number; p: number };
+  | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number; p: number }
+) & { titration: Titration };
 
-export type SourcePolicy = { source: FrameSource; p: number; reasons: string[] };
-
-/** Burst mode is always fresh; everything else is library until the controller decides (pure). */
-export function burstPolicy(input: Pick<DecisionInput, 'burstUntil' | 'nowMs'>): SourcePolicy {
-  if (input.burstUntil !== null && Date.parse(input.burstUntil) > input.nowMs) return { source: 'fresh', p: 1, reasons: ['burst mode: always fresh'] };
-  return { source: 'library', p: 0, reasons: ['no burst: library frames'] };
+/** How poorly the library serves this track, 0..1 (the controller leans to fresh when it is poor). */
+export function libraryPenaltyOf(pick: LibraryPick | null): number {
+  if (pick === null || pick.repeated) return 1;
+  return pick.bucket.exact ? 0 : 0.5;
 }
 
 export class FrameDecider {
@@ -70,26 +88,56 @@ export class FrameDecider {
   readonly #fresh: FreshFrames | null;
   readonly #random: () => number;
   readonly #newId: () => string;
+  readonly #settings: TitrationSettings | undefined;
+  readonly #freshCostMin: number;
 
-  constructor(services: { catalog: PantryCatalog; fresh: FreshFrames | null; random: () => number; newId: () => string }) {
+  constructor(services: {
+    catalog: PantryCatalog;
+    fresh: FreshFrames | null;
+    random: () => number;
+    newId: () => string;
+    /** Credits of the cheapest fresh frame (the controller never picks fresh below it). */
+    freshCostMin: number;
+    settings?: TitrationSettings;
+  }) {
     this.#catalog = services.catalog;
     this.#fresh = services.fresh;
     this.#random = services.random;
     this.#newId = services.newId;
+    this.#settings = services.settings;
+    this.#freshCostMin = services.freshCostMin;
+  }
+
+  /** The controller's verdict for this frame (pure; the pick tells it how good the library is). */
+  #titrate(input: DecisionInput, pick: LibraryPick | null): Titration {
+    const { pace } = input;
+    return titrate(
+      {
+        policy: pace.policy, available: pace.available, used: pace.used, lengthDays: pace.clock.lengthDays, elapsedDays: pace.clock.elapsedDays,
+        dayElapsed: pace.clock.dayElapsed, demand: pace.demand, today: pace.today, framesShown: input.framesShown, conserve: pace.conserve,
+        libraryPenalty: libraryPenaltyOf(pick), orientationScarcity: this.#catalog.orientationScarcity(input.context, input.orientation),
+        unlimited: input.account.unlimited, burst: input.burstUntil !== null && Date.parse(input.burstUntil) > input.nowMs,
+        freshShown: pace.freshShown, frameIntervalMs: pace.frameIntervalMs, freshCostMin: this.#freshCostMin, random: this.#random(),
+      },
+      pace.pacing,
+      this.#settings,
+    );
   }
 
   /** Null when no frame can be served for this context and orientation. */
   async decide(input: DecisionInput): Promise<DecisionOutcome | null> {
-    const policy = burstPolicy(input);
     const pick = this.#catalog.pick(input.context, input.orientation, input.seen, this.#random);
-    const library = (fallback: Fallback, reasons: string[]) => (pick === null ? null : this.#fromPick(pick, fallback, policy.p, [...policy.reasons, ...reasons]));
+    const titration = this.#titrate(input, pick);
+    const policy = { source: titration.fresh ? 'fresh' : 'library', p: titration.p, reasons: explain(titration) };
+    const library = (fallback: Fallback, reasons: string[]) => {
+      const decision = pick === null ? null : this.#fromPick(pick, fallback, policy.p, [...policy.reasons, ...reasons]);
+      return decision === null ? null : { kind: 'frame' as const, decision, titration };
+    };
     if (policy.source === 'library' || this.#fresh === null) {
-      const decision = library('exact', this.#fresh === null && policy.source === 'fresh' ? ['fresh frames are not enabled on this server'] : []);
-      return decision === null ? null : { kind: 'frame', decision };
+      return library('exact', this.#fresh === null && policy.source === 'fresh' ? ['fresh frames are not enabled on this server'] : []);
     }
     if (input.pendingFresh >= limits.pendingFreshPerSessionMax) {
-      const decision = library('exact', [`${input.pendingFresh} fresh frames are still on their way`]);
-      return decision === null ? null : { kind: 'frame', decision };
+      return library('exact', [`${input.pendingFresh} fresh frames are still on their way`]);
     }
     const { width, height } = frameSizes[input.orientation];
     const order = await this.#fresh.order({
@@ -99,22 +147,17 @@ export class FrameDecider {
     });
     switch (order.kind) {
       case 'ready':
-        return { kind: 'frame', decision: fromGeneration(order.generation) };
+        return { kind: 'frame', decision: fromGeneration(order.generation), titration };
       case 'pending':
-        return { kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: policy.p };
+        return { kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: policy.p, titration };
       case 'congested': {
         const wait = order.etaMs < 0 ? 'no generation worker is running' : `fresh frames are ~${Math.round(order.etaMs / 1000)} s away`;
-        const decision = library('congested', [`${wait}: library now, the fresh frame follows in the background`]);
-        return decision === null ? null : { kind: 'frame', decision };
+        return library('congested', [`${wait}: library now, the fresh frame follows in the background`]);
       }
-      case 'saturated': {
-        const decision = library('congested', [`${order.open} fresh frames are already coming in the background: library now`]);
-        return decision === null ? null : { kind: 'frame', decision };
-      }
-      case 'insufficient': {
-        const decision = library('exact', [`not enough credits for a fresh frame (${order.available} of ${order.required})`]);
-        return decision === null ? null : { kind: 'frame', decision };
-      }
+      case 'saturated':
+        return library('congested', [`${order.open} fresh frames are already coming in the background: library now`]);
+      case 'insufficient':
+        return library('exact', [`not enough credits for a fresh frame (${order.available} of ${order.required})`]);
     }
   }
 

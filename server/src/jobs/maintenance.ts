@@ -2,15 +2,18 @@
  * Scheduled maintenance, run by pg-boss inside PostgreSQL so that any number of server processes
  * share one schedule (pg-boss sends each cron job once, whichever process is up):
  *
- *   ledger-cycles      every minute   close every credit cycle that has ended
- *   ledger-reconcile   every hour     recompute snapshots from the ledger, repair and report drift
- *   ledger-partitions  every day      create the ledger's monthly partitions three months ahead
- *   prompt-cache-evict every day      forget prompt-cache entries unused for seven days
+ *   ledger-cycles        every minute  close every credit cycle that has ended
+ *   ledger-reconcile     every hour    recompute snapshots from the ledger, repair and report drift
+ *   ledger-partitions    every day     create the ledger's monthly partitions three months ahead
+ *   prompt-cache-evict   every day     forget prompt-cache entries unused for seven days
+ *   decision-partitions  every day     create the decision journal's day partitions three days
+ *                                      ahead and drop those past the retention (given a journal)
  *
  * Debits also close a due cycle themselves before spending, so correctness never waits for a job.
  */
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { DecisionJournal } from '../decision/journal.js';
 import type { GenerationStore } from '../generation/store.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
@@ -21,15 +24,26 @@ export const maintenanceQueues = {
   reconcile: { name: 'ledger-reconcile', cron: '17 * * * *' },
   partitions: { name: 'ledger-partitions', cron: '43 3 * * *' },
   promptCache: { name: 'prompt-cache-evict', cron: '11 4 * * *' },
+  decisionPartitions: { name: 'decision-partitions', cron: '53 3 * * *' },
 } as const;
 
 /** Months of ledger partitions kept ready ahead of time. */
 export const partitionMonthsAhead = 3;
+/** Days of decision partitions kept ready: a job that fails for two nights still leaves today's. */
+export const decisionPartitionDaysAhead = 3;
 
 /** Schedules the maintenance jobs on the process's pg-boss (stopped with it). */
-export async function startMaintenance(options: { boss: PgBoss; ledger: Ledger; generations: GenerationStore; metrics: Metrics; log: Logger }): Promise<void> {
-  const { boss, ledger, generations, metrics, log } = options;
-  const handlers: Record<keyof typeof maintenanceQueues, () => Promise<void>> = {
+export async function startMaintenance(options: {
+  boss: PgBoss;
+  ledger: Ledger;
+  generations: GenerationStore;
+  metrics: Metrics;
+  log: Logger;
+  journal?: DecisionJournal;
+}): Promise<void> {
+  const { boss, ledger, generations, metrics, log, journal } = options;
+  // A null handler is a job this process has nothing to run for: it is not scheduled.
+  const handlers: Record<keyof typeof maintenanceQueues, (() => Promise<void>) | null> = {
     cycles: async () => {
       const result = await ledger.runCycles(Date.now());
       if (result.cyclesClosed > 0) log.info(result, 'credit cycles closed');
@@ -47,12 +61,22 @@ export async function startMaintenance(options: { boss: PgBoss; ledger: Ledger; 
       const evicted = await generations.evictCache(limits.promptCacheUnusedMs);
       if (evicted > 0) log.info({ evicted }, 'unused prompt-cache entries forgotten');
     },
+    decisionPartitions:
+      journal === undefined
+        ? null
+        : async () => {
+            const created = await journal.ensurePartitions(decisionPartitionDaysAhead);
+            const dropped = await journal.dropOldPartitions(limits.decisionRetentionDays);
+            if (created + dropped > 0) log.info({ created, dropped }, 'decision partitions created and dropped');
+          },
   };
   for (const [key, queue] of Object.entries(maintenanceQueues) as Array<[keyof typeof maintenanceQueues, (typeof maintenanceQueues)[keyof typeof maintenanceQueues]]>) {
+    const handler = handlers[key];
+    if (handler === null) continue;
     await boss.createQueue(queue.name);
     await boss.schedule(queue.name, queue.cron);
     await boss.work(queue.name, async () => {
-      await handlers[key]();
+      await handler();
     });
   }
 }

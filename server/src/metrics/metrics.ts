@@ -66,6 +66,17 @@ export function createMetrics() {
       help: 'next requests answered from an earlier decision with the same id',
       registers: [registry],
     }),
+    decisionJournal: new Counter({
+      name: 'titrate_decision_journal_total',
+      help: 'Decisions offered to the journal, by result: written, dropped (buffer full, stopped, or retry failed), invalid; failed counts decisions in refused writes',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    decisionJournalBuffered: new Gauge({
+      name: 'titrate_decision_journal_buffered',
+      help: 'Decisions waiting in memory to be written to the journal (including a batch awaiting its retry)',
+      registers: [registry],
+    }),
     debits: new Counter({
       name: 'titrate_debits_total',
       help: 'Credit debits, by kind and result',

@@ -8,7 +8,7 @@
  * Within the bucket the choice avoids what the viewer has seen, and among unseen frames prefers
  * the styles seen least, so a long session walks through the variety before repeating anything.
  */
-import type { Context, Orientation } from '@titrate/shared';
+import { orientations, type Context, type Orientation } from '@titrate/shared';
 import { limits } from '../limits.js';
 
 export type CatalogFrame = {
@@ -77,6 +77,18 @@ export class PantryCatalog {
 
   framesIn(bucket: Bucket): readonly CatalogFrame[] {
     return this.#buckets.get(bucketKey(bucket.genre, bucket.mood, bucket.orientation)) ?? [];
+  }
+
+  /**
+   * How scarce frames for this screen are, 0..1: 1 when the track's own genre and mood have frames
+   * only in other orientations (this screen gets a neighbouring bucket), 0 otherwise.
+   */
+  orientationScarcity(context: Context, orientation: Orientation): number {
+    const genre = normaliseLabel(context.genre);
+    const mood = normaliseLabel(context.mood);
+    if (this.framesIn({ genre, mood, orientation }).length > 0) return 0;
+    const elsewhere = orientations.some((other) => other !== orientation && this.framesIn({ genre, mood, orientation: other }).length > 0);
+    return elsewhere ? 1 : 0;
   }
 
   /** The closest bucket with frames for this orientation, or null when the orientation has none. */

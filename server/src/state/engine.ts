@@ -8,6 +8,7 @@
  * in size and in time; nothing here is money (credits live in PostgreSQL).
  */
 import type { Context, FrameSource, Mix, Orientation } from '@titrate/shared';
+import type { DayCounts } from '../titration/forecast.js';
 
 export type SessionRecord = {
   id: string;
@@ -41,6 +42,14 @@ export interface SessionStateEngine {
   getDecision(sessionId: string, requestId: string): Promise<string | null>;
   /** Overwrites the decision for (session, request id): a pending answer that became final. */
   replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Adds `delta` to what a user did on one local day (frames, fresh frames, credits, sessions),
+   * atomically across processes, and returns the day's counts after it. The day expires `ttlMs`
+   * after its last write: these counts are the titration controller's memory of demand.
+   */
+  countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts>;
+  /** A user's counts for each of `dayKeys` (zeros for days without any), in the same order. */
+  getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]>;
   /** Throws when the engine cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
  */
 import type { FrameSource, Mix } from '@titrate/shared';
 import { limits } from '../limits.js';
+import { emptyDay, type DayCounts } from '../titration/forecast.js';
 import { emptyMix, type SessionRecord, type SessionStateEngine } from './engine.js';
 
 type SessionEntry = {
@@ -14,12 +15,15 @@ type SessionEntry = {
   expiresAtMs: number;
 };
 type SeenEntry = { frames: Set<string>; expiresAtMs: number };
+type DayEntry = { counts: DayCounts; expiresAtMs: number };
 
 export class MemoryEngine implements SessionStateEngine {
   readonly kind = 'memory' as const;
   // Map iteration order is insertion order; re-inserting on use makes the first entry the LRU one.
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #seen = new Map<string, SeenEntry>();
+  /** Per-user-day counts by `${user}|${day}`, least recently written first. */
+  readonly #days = new Map<string, DayEntry>();
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
   readonly #sessionsMax: number;
@@ -36,6 +40,7 @@ export class MemoryEngine implements SessionStateEngine {
     const now = this.#now();
     for (const [id, entry] of this.#sessions) if (entry.expiresAtMs <= now) this.#sessions.delete(id);
     for (const [scope, entry] of this.#seen) if (entry.expiresAtMs <= now) this.#seen.delete(scope);
+    for (const [key, entry] of this.#days) if (entry.expiresAtMs <= now) this.#days.delete(key);
   }
 
   #entry(sessionId: string, ttlMs: number | null): SessionEntry | null {
@@ -138,11 +143,36 @@ export class MemoryEngine implements SessionStateEngine {
     this.#evictBeyond(entry.decisions, limits.memoryDecisionsPerSessionMax);
   }
 
+  async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
+    const key = `${userId}|${dayKey}`;
+    const now = this.#now();
+    const existing = this.#days.get(key);
+    const entry = existing !== undefined && existing.expiresAtMs > now ? existing : { counts: emptyDay(), expiresAtMs: 0 };
+    this.#days.delete(key);
+    entry.expiresAtMs = now + ttlMs;
+    entry.counts.frames += delta.frames ?? 0;
+    entry.counts.fresh += delta.fresh ?? 0;
+    entry.counts.credits += delta.credits ?? 0;
+    entry.counts.sessions += delta.sessions ?? 0;
+    this.#days.set(key, entry);
+    this.#evictBeyond(this.#days, limits.memoryUserDaysMax);
+    return { ...entry.counts };
+  }
+
+  async getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]> {
+    const now = this.#now();
+    return dayKeys.map((dayKey) => {
+      const entry = this.#days.get(`${userId}|${dayKey}`);
+      return entry !== undefined && entry.expiresAtMs > now ? { ...entry.counts } : emptyDay();
+    });
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#sessions.clear();
     this.#seen.clear();
+    this.#days.clear();
   }
 }

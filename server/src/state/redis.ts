@@ -5,11 +5,18 @@
  *   {prefix}s:{session}          hash    the session record (JSON in field `r`) and mix counters
  *   {prefix}seen:{scope}         zset    frame id → time seen; trimmed to the newest `max`
  *   {prefix}d:{session}:{req}    string  a decision, set with NX so the first writer wins
+ *   {prefix}u:{user}:{day}       hash    what the user did that local day (frames, fresh, credits, sessions)
  */
 import { Redis } from 'ioredis';
 import type { FrameSource, Mix } from '@titrate/shared';
 import { limits } from '../limits.js';
+import type { DayCounts } from '../titration/forecast.js';
 import type { SessionRecord, SessionStateEngine } from './engine.js';
+
+const dayFields = ['frames', 'fresh', 'credits', 'sessions'] as const;
+const countsOf = (values: ReadonlyArray<string | null> | undefined): DayCounts => ({
+  frames: Number(values?.[0] ?? 0), fresh: Number(values?.[1] ?? 0), credits: Number(values?.[2] ?? 0), sessions: Number(values?.[3] ?? 0),
+});
 
 export class RedisEngine implements SessionStateEngine {
   readonly kind = 'redis' as const;
@@ -82,6 +89,25 @@ export class RedisEngine implements SessionStateEngine {
 
   async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
     await this.#redis.set(`d:${sessionId}:${requestId}`, value, 'PX', ttlMs);
+  }
+
+  async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
+    const key = `u:${userId}:${dayKey}`;
+    const multi = this.#redis.multi();
+    for (const field of dayFields) if ((delta[field] ?? 0) !== 0) multi.hincrby(key, field, delta[field]!);
+    const results = await multi.pexpire(key, ttlMs).hmget(key, ...dayFields).exec();
+    return countsOf(results?.at(-1)?.[1] as Array<string | null> | undefined);
+  }
+
+  async getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]> {
+    const pipeline = this.#redis.pipeline();
+    for (const dayKey of dayKeys) pipeline.hmget(`u:${userId}:${dayKey}`, ...dayFields);
+    const results = (await pipeline.exec()) ?? [];
+    return dayKeys.map((_, index) => {
+      const [error, values] = results[index] ?? [null, null];
+      if (error !== null) throw error;
+      return countsOf(values as Array<string | null>);
+    });
   }
 
   async ping(): Promise<void> {

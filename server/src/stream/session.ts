@@ -28,12 +28,16 @@ import {
 import type { Logger } from 'pino';
 import type { CreditSummary, CreditView } from '../credits/view.js';
 import { fromGeneration, type Decision, type FrameDecider } from '../decision/decider.js';
+import type { JournalEntry } from '../decision/journal.js';
 import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
+import { factorRecord, type Titration } from '../titration/controller.js';
+import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
+import { SessionPace } from './pace.js';
 
 export const sessionStates = ['awaiting_hello', 'live', 'closed'] as const;
 export type SessionState = (typeof sessionStates)[number];
@@ -69,6 +73,11 @@ export type StreamServices = {
   watchGeneration: (generationId: string, onEnd: () => void) => () => void;
   /** Builds the URL a player fetches a frame from. */
   frameUrl: (frameId: string) => string;
+  /** The titration policy of a tier. */
+  policyFor: (tier: string) => PolicyName;
+  random: () => number;
+  /** Where every answered decision is recorded (batched, off the hot path). */
+  journal: { record(entry: JournalEntry): void };
 };
 
 /** How long one burst purchase keeps the show always fresh. */
@@ -80,8 +89,11 @@ export const burstMinutes = 15;
  */
 type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
 type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number };
+/** What the controller said about a decision, kept until the decision is answered and journaled. */
+type Verdict = { policy: string; factors: Record<string, number>; reasons: string[] };
 type Wait = PendingAnswer & {
   req: string;
+  verdict: Verdict;
   fingerprint: string;
   timer: NodeJS.Timeout;
   unwatch: () => void;
@@ -101,6 +113,7 @@ export class StreamSession {
   /** `next` requests waiting for their generation, by generation id (at most `pendingFreshPerSessionMax`). */
   readonly #waits = new Map<string, Wait>();
   #justLiked = false;
+  #pace: SessionPace | null = null;
   readonly #services: StreamServices;
   readonly #userId: string;
   readonly #outbox: Outbox;
@@ -139,8 +152,13 @@ export class StreamSession {
   /** Sends the current balance; called when credits change outside a decision. */
   async pushBalance(): Promise<void> {
     if (this.#state !== 'live') return;
-    const summary = await this.#services.credits.summaryOf(this.#account!, this.#services.now());
+    const summary = await this.#summary();
     this.#send({ t: 'balance', balance: summary.balance, forecast: summary.forecast });
+  }
+
+  /** The account's balance and forecast now, at the account's demand. */
+  #summary(): Promise<CreditSummary> {
+    return this.#services.credits.summaryOf(this.#account!, this.#services.now(), this.#pace?.demand);
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -183,7 +201,7 @@ export class StreamSession {
     if (hello.v !== protocolVersion) {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
-    const { engine, users, credits, now, newId } = this.#services;
+    const { engine, users, now, newId } = this.#services;
     const account = await users.getAccount(this.#userId);
     if (account === null) return this.#outbox.close(1008, 'unknown user');
     let resumed = false;
@@ -206,14 +224,17 @@ export class StreamSession {
     };
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
+    const pace = new SessionPace(engine, accountIdOf(account), account.tz, this.#services.random());
+    await pace.start(now());
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
     this.#account = account;
+    this.#pace = pace;
     this.#setState('live');
     this.#stopWatching = this.#services.watchBalance(this.#accountId(), () => {
       this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
     });
-    const [mix, summary] = await Promise.all([engine.getMix(record.id), credits.summaryOf(account, now())]);
+    const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary()]);
     this.#send({
       t: 'welcome',
       v: protocolVersion,
@@ -239,7 +260,7 @@ export class StreamSession {
    * buying again while a burst runs extends it. A short balance is refused and charges nothing.
    */
   async #burst(id: string): Promise<void> {
-    const { ledger, credits, users, now } = this.#services;
+    const { ledger, users } = this.#services;
     // The price is read now, not at hello: an operator may have changed it since.
     const account = (await users.getAccount(this.#userId)) ?? this.#account!;
     this.#account = account;
@@ -253,7 +274,7 @@ export class StreamSession {
     }
     if (result.status === 'mismatch') return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.idempotencyMismatch, charged: 0 });
     if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
-    const summary = await credits.summaryOf(account, now());
+    const summary = await this.#summary();
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
     if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
   }
@@ -265,7 +286,7 @@ export class StreamSession {
   }
 
   async #next(next: Next): Promise<void> {
-    const { engine, decider, fresh, credits, now } = this.#services;
+    const { engine, decider, fresh, now } = this.#services;
     const started = performance.now();
     if (next.context !== undefined) await this.#updateRecord({ context: next.context });
     const record = this.#record!;
@@ -276,71 +297,92 @@ export class StreamSession {
     const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
     if (inbox !== null) {
       const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
-      return this.#answer(next.id, { fingerprint, decision }, started);
+      return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons));
     }
-    const [seen, mix, summary] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), credits.summaryOf(this.#account!, now())]);
+    const [seen, mix, summary] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), this.#summary()]);
+    const nowMs = now();
+    const account = this.#account!;
+    const pace = await this.#pace!.input(nowMs, summary.credits, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const outcome = await decider.decide({
-      sessionId: record.id, requestId: next.id, account: this.#account!, context: record.context, orientation: record.orientation, seen,
-      burstUntil: summary.burstUntil, nowMs: now(), framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size,
+      sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
+      burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size, pace,
     });
     this.#justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
+    this.#pace!.remember(outcome.titration.state);
+    const verdict = this.#verdictOf(pace.policy, outcome.titration, outcome.kind === 'frame' ? outcome.decision.reasons : []);
     if (outcome.kind === 'frame') {
       const unchanged = outcome.decision.charged === 0 ? summary : undefined;
-      return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged);
+      return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged, verdict);
     }
     const pending: StoredDecision = { fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p } };
     const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
     if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
     this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, outcome.etaMs) });
-    this.#wait(next.id, fingerprint, pending.pending!);
+    this.#wait(next.id, fingerprint, pending.pending!, verdict);
+  }
+
+  #verdictOf(policy: string, titration: Titration | null, reasons: string[]): Verdict {
+    return { policy, factors: titration === null ? {} : factorRecord(titration), reasons };
   }
 
   /** Stores a final decision for `req` (first writer wins) and sends it. */
-  async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary?: CreditSummary): Promise<void> {
+  async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary: CreditSummary | undefined, verdict: Verdict): Promise<void> {
     const record = this.#record!;
     const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, JSON.stringify(ours), limits.decisionTtlMs);
     if (stored !== JSON.stringify(ours)) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
-    await this.#deliver(req, ours.decision, started, summary);
+    await this.#deliver(req, ours.decision, started, summary, verdict);
   }
 
   /**
    * Counts a decided frame into the session and sends it with the balance after it. A decision that
    * charged nothing may pass the balance read before it, saving a second read on the library path.
    */
-  async #deliver(req: string, decision: Decision, started: number, known?: CreditSummary): Promise<void> {
-    const { engine, metrics, credits, now } = this.#services;
+  async #deliver(req: string, decision: Decision, started: number, known: CreditSummary | undefined, verdict: Verdict): Promise<void> {
+    const { engine, metrics, now } = this.#services;
     const record = this.#record!;
     const [mix] = await Promise.all([
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
       engine.markSeen(record.id, decision.frameId, limits.seenFramesMax, limits.sessionTtlMs),
+      this.#pace!.delivered(now(), decision.source, decision.charged),
     ]);
-    const summary = known ?? (await credits.summaryOf(this.#account!, now()));
+    const summary = known ?? (await this.#summary());
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
-    this.#send(this.#frameMessage(req, decision, summary.balance, mix));
+    this.#send(this.#frameMessage(req, decision, summary, mix));
+    this.#journal(req, decision, summary, verdict);
+  }
+
+  #journal(req: string, decision: Decision, summary: CreditSummary, verdict: Verdict): void {
+    const record = this.#record!;
+    this.#services.journal.record({
+      ts: this.#services.now(), id: decision.id, userId: this.#userId, sessionId: record.id, requestId: req, policy: verdict.policy,
+      tier: this.#account!.tier, p: decision.p, source: decision.source, fallback: decision.fallback, charged: decision.charged,
+      context: record.context, orientation: decision.orientation, factors: verdict.factors, reasons: decision.reasons, forecast: summary.forecast,
+    });
   }
 
   async #replay(next: Next, fingerprint: string, stored: StoredDecision): Promise<void> {
     if (stored.fingerprint !== fingerprint) {
       return this.error(ErrorCode.idempotencyMismatch, `next id "${next.id}" was already used with a different context`, next.id);
     }
-    const { engine, credits, metrics, now } = this.#services;
+    const { engine, metrics, now } = this.#services;
     metrics.decisionReplays.inc();
     if (stored.pending !== undefined) {
       // Still generating: say so again; the frame follows (this socket may be a reconnect).
       this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
-      return this.#wait(next.id, fingerprint, stored.pending);
+      // The controller's factors stayed with the socket that decided; the journal gets the outcome.
+      return this.#wait(next.id, fingerprint, stored.pending, this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, []));
     }
-    const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), credits.summaryOf(this.#account!, now())]);
-    this.#send(this.#frameMessage(next.id, stored.decision!, summary.balance, mix));
+    const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), this.#summary()]);
+    this.#send(this.#frameMessage(next.id, stored.decision!, summary, mix));
   }
 
   /** Waits for a generation's end (a bus event) or its deadline, whichever comes first. */
-  #wait(req: string, fingerprint: string, pending: PendingAnswer): void {
+  #wait(req: string, fingerprint: string, pending: PendingAnswer, verdict: Verdict): void {
     if (this.#state !== 'live' || this.#waits.has(pending.generationId)) return;
     const wait: Wait = {
-      ...pending, req, fingerprint, settling: false, recheck: false, attempts: 0,
+      ...pending, req, fingerprint, verdict, settling: false, recheck: false, attempts: 0,
       unwatch: this.#services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
       timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
     };
@@ -386,7 +428,7 @@ export class StreamSession {
       await this.#services.engine.replaceDecision(this.#record!.id, wait.req, JSON.stringify(final), limits.decisionTtlMs);
       this.#endWait(wait);
       ended = true;
-      await this.#deliver(wait.req, decision, started);
+      await this.#deliver(wait.req, decision, started, undefined, wait.verdict);
     } catch (error) {
       if (ended) {
         // Decided and stored, but not sent: a repeated `next` replays it.
@@ -436,7 +478,7 @@ export class StreamSession {
     if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
   }
 
-  #frameMessage(req: string, decision: Decision, balance: FrameMessage['balance'], mix: FrameMessage['mix']): FrameMessage {
+  #frameMessage(req: string, decision: Decision, summary: CreditSummary, mix: FrameMessage['mix']): FrameMessage {
     return {
       t: 'frame',
       id: decision.id,
@@ -450,7 +492,8 @@ export class StreamSession {
       fallback: decision.fallback,
       charged: decision.charged,
       p: decision.p,
-      balance,
+      balance: summary.balance,
+      forecast: summary.forecast,
       mix,
       genre: decision.genre,
       mood: decision.mood,

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import t from 'tap';
 import { startTestServer } from '../support/server.js';
-import { available, burstPlayer, createUser, debitsAndRefunds, landscapeTechno, nextFrame } from '../support/fresh.js';
+import { admin, available, burstPlayer, createUser, debitsAndRefunds, landscapeTechno, nextFrame } from '../support/fresh.js';
 
 t.test('a burst-mode session gets real fresh images from the local renderer, each charged once', async (t) => {
   const server = await startTestServer(t, 'memory');
@@ -72,9 +72,10 @@ t.test('fresh frames ordered back to back are different images, each paid once',
   client.close();
 });
 
-t.test('without a burst the show stays on library frames and nothing is charged', async (t) => {
+t.test('without credits the show stays on library frames and nothing is charged', async (t) => {
   const server = await startTestServer(t, 'memory');
-  await createUser(server, 'calm');
+  await admin(server, 'PUT', '/v1/admin/tiers/library-only', { baseQuota: 0 });
+  await createUser(server, 'calm', 'library-only');
   const before = await available(server, 'calm');
   const { TestClient } = await import('../support/client.js');
   const client = await TestClient.connect(server.url, await server.tokens.issue('calm', 600));

@@ -110,6 +110,23 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.equal(await engine.putDecisionIfAbsent('s5', 'r', 'again', 60_000), 'again');
   });
 
+  t.test('counts what a user did per local day, atomically across concurrent writers', async (t) => {
+    const engine = await makeEngine(t);
+    await Promise.all(Array.from({ length: 20 }, (_, index) => engine.countDay('u1', '2026-11-21', { frames: 1, fresh: index % 2, credits: (index % 2) * 2 }, 60_000)));
+    const after = await engine.countDay('u1', '2026-11-21', { sessions: 1 }, 60_000);
+    t.same(after, { frames: 20, fresh: 10, credits: 20, sessions: 1 });
+    t.same(await engine.getDays('u1', ['2026-11-20', '2026-11-21']), [{ frames: 0, fresh: 0, credits: 0, sessions: 0 }, after], 'a day without play reads as zeros');
+    t.same(await engine.getDays('u2', ['2026-11-21']), [{ frames: 0, fresh: 0, credits: 0, sessions: 0 }], 'days are per user');
+  });
+
+  t.test("a user-day's counts expire after their time to live", async (t) => {
+    const engine = await makeEngine(t);
+    await engine.countDay('u3', '2026-11-21', { frames: 3 }, 50);
+    await sleep(120);
+    t.same(await engine.getDays('u3', ['2026-11-21']), [{ frames: 0, fresh: 0, credits: 0, sessions: 0 }]);
+    t.same(await engine.countDay('u3', '2026-11-21', { frames: 1 }, 60_000), { frames: 1, fresh: 0, credits: 0, sessions: 0 }, 'counting starts again from zero');
+  });
+
   t.test('answers a ping', async (t) => {
     const engine = await makeEngine(t);
     await t.resolves(engine.ping());

@@ -7,19 +7,25 @@ import sharp from 'sharp';
 import type { Test } from 'tap';
 import { CloseCode, ErrorCode, FrameMessage, Welcome, protocolLimits } from '@titrate/shared';
 import { TestClient, upgradeStatus } from '../support/client.js';
+import { admin, createUser } from '../support/fresh.js';
 import { startTestServer, type EngineKind } from '../support/server.js';
 
 export function streamSuite(t: Test, engine: EngineKind): void {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let demoToken: string;
+  let listenerToken: string;
 
   t.before(async () => {
     server = await startTestServer(t, engine);
     demoToken = await server.tokens.issue('demo', 600);
+    // The protocol's library path, without the controller's fresh frames: a plan with no credits.
+    await admin(server, 'PUT', '/v1/admin/tiers/library-only', { baseQuota: 0 });
+    await createUser(server, 'listener', 'library-only');
+    listenerToken = await server.tokens.issue('listener', 600);
   });
 
-  const connect = async (t: Test, options: Parameters<typeof TestClient.connect>[2] = {}) => {
-    const client = await TestClient.connect(server.url, demoToken, options);
+  const connect = async (t: Test, options: Parameters<typeof TestClient.connect>[2] & { token?: string } = {}) => {
+    const client = await TestClient.connect(server.url, options.token ?? listenerToken, options);
     t.teardown(() => client.close());
     return client;
   };
@@ -39,13 +45,13 @@ export function streamSuite(t: Test, engine: EngineKind): void {
   });
 
   t.test('accepts a token in the Authorization header', async (t) => {
-    const client = await connect(t, { viaHeader: true });
+    const client = await connect(t, { viaHeader: true, token: demoToken });
     const welcome = await client.hello();
     t.equal(welcome['tier'], 'basic');
   });
 
   t.test('hello is answered with a welcome that matches the contract', async (t) => {
-    const client = await connect(t);
+    const client = await connect(t, { token: demoToken });
     const welcome = Welcome.parse(await client.hello());
     t.match(welcome, { tier: 'basic', unlimited: false, conserve: false, burstUntil: null, mix: { fresh: 0, library: 0 }, resumed: false });
     t.equal(welcome.balance.available, 200);

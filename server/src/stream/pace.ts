@@ -1,0 +1,84 @@
+/**
+ * One session's side of titration: the controller's per-session memory (held level, dither phase,
+ * policy memory), the pace of its frames, and the account's demand, read from the day counts in
+ * the session-state engine once per local day and cached here.
+ *
+ * Counts are kept per *account* (a user, or a team pool) and per local day, server-side: the
+ * client never tells us how much it watched. They are written when a frame is delivered, so every
+ * session of the account — on any node — sees the others' frames in today's counts.
+ */
+import type { FrameSource } from '@titrate/shared';
+import type { PaceInput } from '../decision/decider.js';
+import { limits } from '../limits.js';
+import type { SessionStateEngine } from '../state/engine.js';
+import { cycleClockOf, localDayOf, previousDayKeys, type CycleClock } from '../titration/clock.js';
+import { newSessionPacing, type SessionPacing } from '../titration/controller.js';
+import { demandModel, demandOf, type DayCounts, type Demand } from '../titration/forecast.js';
+import type { PolicyName } from '../titration/policies.js';
+import type { CreditState } from '../credits/view.js';
+
+/** Weight of the newest interval in the session's mean time between frames. */
+const intervalSmoothing = 0.3;
+
+export class SessionPace {
+  readonly #engine: SessionStateEngine;
+  readonly #accountId: string;
+  readonly #zone: string;
+  #pacing: SessionPacing;
+  #demand: { dayKey: string; demand: Demand } | null = null;
+  #lastFrameMs: number | null = null;
+  #frameIntervalMs: number | null = null;
+
+  constructor(engine: SessionStateEngine, accountId: string, zone: string, phase: number) {
+    this.#engine = engine;
+    this.#accountId = accountId;
+    this.#zone = zone;
+    this.#pacing = newSessionPacing(phase);
+  }
+
+  /** The account's demand as last read (undefined before the first read). */
+  get demand(): Demand | undefined {
+    return this.#demand?.demand;
+  }
+
+  /** Reads the demand from the days before today, unless it was read today already. */
+  async #demandFor(dayKey: string): Promise<Demand> {
+    if (this.#demand?.dayKey === dayKey) return this.#demand.demand;
+    const history = await this.#engine.getDays(this.#accountId, previousDayKeys(dayKey, demandModel.historyDays));
+    const demand = demandOf(history);
+    this.#demand = { dayKey, demand };
+    return demand;
+  }
+
+  /** Counts this session into today's sessions and loads the demand (at `hello`). */
+  async start(nowMs: number): Promise<void> {
+    const { dayKey } = localDayOf(nowMs, this.#zone);
+    await Promise.all([this.#demandFor(dayKey), this.#engine.countDay(this.#accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
+  }
+
+  /** Everything the controller needs about pace for a frame now. */
+  async input(nowMs: number, credits: CreditState, policy: PolicyName, conserve: boolean, freshShown: number): Promise<PaceInput> {
+    const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, this.#zone);
+    const [demand, [today]] = await Promise.all([this.#demandFor(clock.dayKey), this.#engine.getDays(this.#accountId, [clock.dayKey])]);
+    return {
+      policy, available: credits.available, used: credits.used, clock, demand, today: today as DayCounts, conserve, freshShown,
+      frameIntervalMs: this.#frameIntervalMs, pacing: this.#pacing,
+    };
+  }
+
+  /** Keeps the controller's memory after a decision. */
+  remember(pacing: SessionPacing): void {
+    this.#pacing = pacing;
+  }
+
+  /** Counts a delivered frame into the account's day and the session's pace. */
+  async delivered(nowMs: number, source: FrameSource, charged: number): Promise<void> {
+    if (this.#lastFrameMs !== null) {
+      const interval = nowMs - this.#lastFrameMs;
+      this.#frameIntervalMs = this.#frameIntervalMs === null ? interval : this.#frameIntervalMs + intervalSmoothing * (interval - this.#frameIntervalMs);
+    }
+    this.#lastFrameMs = nowMs;
+    const { dayKey } = localDayOf(nowMs, this.#zone);
+    await this.#engine.countDay(this.#accountId, dayKey, { frames: 1, fresh: source === 'fresh' ? 1 : 0, credits: charged }, limits.userDayTtlMs);
+  }
+}
