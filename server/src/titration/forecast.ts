@@ -41,14 +41,17 @@ export const demandModel = {
   historyDays: 28,
   /** A day's weight halves every this many days back. */
   halfLifeDays: 7,
-  /** The prior counts as this many observed days. */
-  priorDays: 2,
+  /** The prior counts as this many observed days (more made casual players look like daily ones for too long). */
+  priorDays: 1,
   /** The cost prior counts as this many fresh frames. */
   priorFresh: 5,
 } as const;
 
-/** A listener who plays most days for about an hour at a frame every ~15 s. */
-export const defaultPrior: DemandPrior = { activeShare: 0.6, framesPerActiveDay: 240, creditsPerFresh: 1.5 };
+/**
+ * A listener who plays most days for about an hour at a frame every ~15 s. A high active share
+ * errs on the safe side: a newcomer who turns out to play daily is not overspent in week one.
+ */
+export const defaultPrior: DemandPrior = { activeShare: 0.9, framesPerActiveDay: 240, creditsPerFresh: 1.5 };
 
 /**
  * Demand from completed days, oldest first. Days before the first active one are ignored (the

@@ -83,10 +83,10 @@ export type PidSettings = { kp: number; ki: number; kd: number; integralMax: num
 export type SeedsSettings = { k: number; floor: number; ceil: number; decayFrames: number; orientationPenalty: number };
 
 export const defaultPace: PaceSettings = {
-  catchUpDays: 7,
+  catchUpDays: 5,
   frontLoad: 0.7,
   tail: 0.15,
-  reserve: 0.5,
+  reserve: 0.3,
   earlyBoost: 0.5,
   earlyFrames: 20,
   orientationBoost: 0.3,
