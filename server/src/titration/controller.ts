@@ -126,17 +126,24 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
     : input.freshShown >= sessionCap(input.available, settings) ? 'session_cap'
     : result.allowanceSpent ? 'allowance_spent'
     : null;
-  const base = { policy: input.policy, mode: 'titrated' as const, highVelocity, moved: level.moved, factors: result.factors };
+  let fresh = false;
+  let hold = level.hold;
   if (constraint !== null) {
-    return { ...base, fresh: false, p: 0, constraint, state: { hold: { ...level.hold, lastFresh: false }, memory: result.memory } };
-  }
-  if (input.policy === 'seeds-literal') {
+    hold.lastFresh = false;
+  } else if (input.policy === 'seeds-literal') {
     // The literal design keeps the last bucket until p moves by more than deltaP or N frames pass.
-    const fresh = level.moved ? input.random < level.level : state.hold.lastFresh;
-    return { ...base, fresh, p: level.level, constraint, state: { hold: { ...level.hold, lastFresh: fresh }, memory: result.memory } };
+    fresh = level.moved ? input.random < level.level : state.hold.lastFresh;
+    hold.lastFresh = fresh;
+  } else {
+    const decided = dither(level.hold, level.level);
+    fresh = decided.fresh;
+    hold = decided.hold;
   }
-  const decided = dither(level.hold, level.level);
-  return { ...base, fresh: decided.fresh, p: level.level, constraint, state: { hold: decided.hold, memory: result.memory } };
+  // One literal of one shape: the simulator calls this millions of times a second.
+  return {
+    fresh, p: constraint === null ? level.level : 0, policy: input.policy, mode: 'titrated', highVelocity, constraint, moved: level.moved,
+    factors: result.factors, state: { hold, memory: result.memory },
+  };
 }
 
 const percent = (value: number) => `${Math.round(value * 100)}%`;

@@ -35,13 +35,14 @@ export const newHold = (phase: number): Hold => ({ held: null, framesHeld: 0, ac
 /** The level to use for this frame and the hold after it; moves only on a big change or after a while. */
 export function holdLevel(hold: Hold, p: number, settings: HysteresisSettings): { level: number; moved: boolean; hold: Hold } {
   const move = hold.held === null || Math.abs(p - hold.held) > settings.deltaP || hold.framesHeld >= settings.holdFrames;
-  if (move) return { level: p, moved: true, hold: { ...hold, held: p, framesHeld: 1 } };
-  return { level: hold.held!, moved: false, hold: { ...hold, framesHeld: hold.framesHeld + 1 } };
+  // Explicit literals rather than spreads: this runs once per frame, millions of times in the simulator.
+  if (move) return { level: p, moved: true, hold: { held: p, framesHeld: 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh } };
+  return { level: hold.held!, moved: false, hold: { held: hold.held, framesHeld: hold.framesHeld + 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh } };
 }
 
 /** One dithered decision at level `p` (0..1). */
 export function dither(hold: Hold, p: number): { fresh: boolean; hold: Hold } {
   const accumulator = hold.accumulator + p;
-  if (accumulator >= 1) return { fresh: true, hold: { ...hold, accumulator: accumulator - 1, lastFresh: true } };
-  return { fresh: false, hold: { ...hold, accumulator, lastFresh: false } };
+  const fresh = accumulator >= 1;
+  return { fresh, hold: { held: hold.held, framesHeld: hold.framesHeld, accumulator: fresh ? accumulator - 1 : accumulator, lastFresh: fresh } };
 }
