@@ -56,12 +56,18 @@ export class SessionPace {
     await Promise.all([this.#demandFor(dayKey), this.#engine.countDay(this.#accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
   }
 
+  /** Today's counts of the account and its demand (read in parallel with the balance). */
+  async today(nowMs: number): Promise<{ demand: Demand; today: DayCounts }> {
+    const { dayKey } = localDayOf(nowMs, this.#zone);
+    const [demand, [today]] = await Promise.all([this.#demandFor(dayKey), this.#engine.getDays(this.#accountId, [dayKey])]);
+    return { demand, today: today! };
+  }
+
   /** Everything the controller needs about pace for a frame now. */
-  async input(nowMs: number, credits: CreditState, policy: PolicyName, conserve: boolean, freshShown: number): Promise<PaceInput> {
+  input(nowMs: number, credits: CreditState, day: { demand: Demand; today: DayCounts }, policy: PolicyName, conserve: boolean, freshShown: number): PaceInput {
     const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, this.#zone);
-    const [demand, [today]] = await Promise.all([this.#demandFor(clock.dayKey), this.#engine.getDays(this.#accountId, [clock.dayKey])]);
     return {
-      policy, available: credits.available, used: credits.used, clock, demand, today: today as DayCounts, conserve, freshShown,
+      policy, available: credits.available, used: credits.used, clock, demand: day.demand, today: day.today, conserve, freshShown,
       frameIntervalMs: this.#frameIntervalMs, pacing: this.#pacing,
     };
   }

@@ -299,10 +299,10 @@ export class StreamSession {
       const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons));
     }
-    const [seen, mix, summary] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), this.#summary()]);
     const nowMs = now();
+    const [seen, mix, summary, day] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs)]);
     const account = this.#account!;
-    const pace = await this.#pace!.input(nowMs, summary.credits, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
+    const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
       burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size, pace,
