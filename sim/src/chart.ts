@@ -60,7 +60,7 @@ function panel(report: SimulationReport, archetype: Archetype, index: number, pe
   const curveOf = (name: PolicyName): SpendCurve => report.policies[name]!.curves[archetype];
   const first = curveOf(names[0]!);
   const who = first.basis === 'constrained' ? `median of ${first.users} constrained users` : `all ${first.users} users (none constrained)`;
-  const parts = [`<text x="${fixed(box.x + plotMargin.left)}" y="${fixed(box.y + 16)}" font-size="14" font-weight="bold">${escape(archetype)}<tspan font-weight="normal" font-size="12" fill="#555">&#160;— ${escape(who)}</tspan></text>`];
+  const parts = [`<text x="${fixed(box.x + plotMargin.left)}" y="${fixed(box.y + 16)}" font-size="14" font-weight="bold">${escape(archetype)}<tspan dx="8" font-weight="normal" font-size="12" fill="#555">— ${escape(who)}</tspan></text>`];
   parts.push(...axes(scale, report.days, percentMax));
   const band = report.policies[bandPolicy]?.curves[archetype];
   if (band !== undefined && band.users > 0) {
