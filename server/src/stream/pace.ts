@@ -17,6 +17,9 @@ import { demandModel, demandOf, type DayCounts, type Demand } from '../titration
 import type { PolicyName } from '../titration/policies.js';
 import type { CreditState } from '../credits/view.js';
 
+/** The user's local day now, what the account did in it so far, and its demand. */
+export type PaceDay = { local: { dayKey: string; dayElapsed: number }; demand: Demand; today: DayCounts };
+
 /** Weight of the newest interval in the session's mean time between frames. */
 const intervalSmoothing = 0.3;
 
@@ -57,15 +60,15 @@ export class SessionPace {
   }
 
   /** Today's counts of the account and its demand (read in parallel with the balance). */
-  async today(nowMs: number): Promise<{ demand: Demand; today: DayCounts }> {
-    const { dayKey } = localDayOf(nowMs, this.#zone);
-    const [demand, [today]] = await Promise.all([this.#demandFor(dayKey), this.#engine.getDays(this.#accountId, [dayKey])]);
-    return { demand, today: today! };
+  async today(nowMs: number): Promise<PaceDay> {
+    const local = localDayOf(nowMs, this.#zone);
+    const [demand, [today]] = await Promise.all([this.#demandFor(local.dayKey), this.#engine.getDays(this.#accountId, [local.dayKey])]);
+    return { local, demand, today: today! };
   }
 
   /** Everything the controller needs about pace for a frame now. */
-  input(nowMs: number, credits: CreditState, day: { demand: Demand; today: DayCounts }, policy: PolicyName, conserve: boolean, freshShown: number): PaceInput {
-    const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, this.#zone);
+  input(nowMs: number, credits: CreditState, day: PaceDay, policy: PolicyName, conserve: boolean, freshShown: number): PaceInput {
+    const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, day.local);
     return {
       policy, available: credits.available, used: credits.used, clock, demand: day.demand, today: day.today, conserve, freshShown,
       frameIntervalMs: this.#frameIntervalMs, pacing: this.#pacing,

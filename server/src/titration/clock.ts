@@ -40,8 +40,9 @@ export function previousDayKeys(dayKey: string, count: number): string[] {
   return keys;
 }
 
-export function cycleClockOf(nowMs: number, cycleStartMs: number, cycleEndMs: number, zone: string): CycleClock {
+/** The cycle clock at `nowMs`, given the user's local day at that instant (from `localDayOf`). */
+export function cycleClockOf(nowMs: number, cycleStartMs: number, cycleEndMs: number, local: { dayKey: string; dayElapsed: number }): CycleClock {
   const lengthDays = Math.max(1 / 24, (cycleEndMs - cycleStartMs) / dayMs);
   const elapsedDays = Math.min(lengthDays, Math.max(0, (nowMs - cycleStartMs) / dayMs));
-  return { lengthDays, elapsedDays, ...localDayOf(nowMs, zone) };
+  return { lengthDays, elapsedDays, dayKey: local.dayKey, dayElapsed: local.dayElapsed };
 }

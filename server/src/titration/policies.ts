@@ -99,6 +99,13 @@ const logistic = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 const clamp = (value: number, low: number, high: number) => (value < low ? low : value > high ? high : value);
 
+/** The even-burn line: its rate, the days left, and how far above it (+) or below (−) the user is. */
+function evenBurn(input: PolicyInput): { planRate: number; daysLeft: number; surplus: number } {
+  const planRate = (input.available + input.used) / input.lengthDays;
+  const daysLeft = Math.max(input.lengthDays - input.elapsedDays, 1e-6);
+  return { planRate, daysLeft, surplus: input.available - planRate * daysLeft };
+}
+
 /** The shared contributions of context and mode (`pace`, `pid`, `quantile`). */
 function multipliers(input: PolicyInput, settings: PaceSettings) {
   const early = 1 + settings.earlyBoost * Math.exp(-input.framesShown / settings.earlyFrames);
@@ -115,10 +122,7 @@ function multipliers(input: PolicyInput, settings: PaceSettings) {
  * fresh frames. Conserve halves p and forgoes catching up on a surplus (the point is to save).
  */
 export function pacePolicy(input: PolicyInput, settings: PaceSettings, memory: PolicyMemory): PolicyResult {
-  const budget = input.available + input.used;
-  const planRate = budget / input.lengthDays;
-  const daysLeft = Math.max(input.lengthDays - input.elapsedDays, 1e-6);
-  const surplus = input.available - planRate * daysLeft;
+  const { planRate, daysLeft, surplus } = evenBurn(input);
   // The day is planned from its own start, so the allowance holds still while it is spent.
   const startAvailable = input.available + input.today.credits;
   const startDaysLeft = daysLeft + input.dayElapsed;
@@ -146,10 +150,7 @@ export function pacePolicy(input: PolicyInput, settings: PaceSettings, memory: P
  * rate at the forecast demand. The integral lives in the session's memory.
  */
 export function pidPolicy(input: PolicyInput, settings: PidSettings, pace: PaceSettings, memory: PolicyMemory): PolicyResult {
-  const budget = input.available + input.used;
-  const planRate = budget / input.lengthDays;
-  const daysLeft = Math.max(input.lengthDays - input.elapsedDays, 1e-6);
-  const surplus = input.available - planRate * daysLeft;
+  const { planRate, surplus } = evenBurn(input);
   const error = planRate <= 0 ? 0 : surplus / planRate;
   const dtDays = Number.isNaN(memory.lastElapsedDays) ? 0 : Math.max(0, input.elapsedDays - memory.lastElapsedDays);
   const integral = clamp(memory.integral + error * dtDays, -settings.integralMax, settings.integralMax);
@@ -172,10 +173,7 @@ export function pidPolicy(input: PolicyInput, settings: PidSettings, pace: PaceS
  * median frames of the user's recent active days: a user on a median day burns on pace.
  */
 export function quantilePolicy(input: PolicyInput, pace: PaceSettings, memory: PolicyMemory): PolicyResult {
-  const budget = input.available + input.used;
-  const planRate = budget / input.lengthDays;
-  const daysLeft = Math.max(input.lengthDays - input.elapsedDays, 1e-6);
-  const surplus = input.available - planRate * daysLeft;
+  const { planRate, daysLeft, surplus } = evenBurn(input);
   const target = input.available / Math.max(daysLeft, 1) / input.demand.activeShare;
   const frames = Math.max(1, input.demand.medianActiveDayFrames);
   const base = clamp(target / (input.demand.creditsPerFresh * frames), 0, 1);
