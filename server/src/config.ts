@@ -3,6 +3,7 @@
  * A bad value stops the process with a message that names the variable, what was expected and
  * what was given; nothing else in the server reads `process.env`.
  */
+import type { CoverageRules } from './pantry/coverage.js';
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultModels, ModelTable, type ModelSpec } from './generation/models.js';
@@ -92,6 +93,17 @@ const EnvironmentSchema = z
     GEN_INBOX_HOLD_MS: integer(86_400_000, 100, 7 * 86_400_000),
     GEN_SWEEP_INTERVAL_MS: integer(5_000, 50, 600_000),
     GEN_LOCAL_DELAY_MS: integer(0, 0, 600_000),
+    PANTRY_MIN_UNSEEN: integer(60, 0, 100_000),
+    PANTRY_MIN_STYLES: integer(5, 0, 1_000),
+    PANTRY_MIN_UNSEEN_SHARE: optionalText
+      .transform((value) => (value === undefined ? 0.3 : Number(value)))
+      .refine((value) => Number.isFinite(value) && value >= 0 && value < 1, { message: 'must be a number from 0 up to (not including) 1' }),
+    PANTRY_FILL: optionalText
+      .transform((value) => value ?? 'on')
+      .refine((value) => value === 'on' || value === 'off', { message: 'must be on or off' }),
+    PANTRY_FILL_USD_PER_DAY: optionalText
+      .transform((value) => (value === undefined ? 5 : Number(value)))
+      .refine((value) => Number.isFinite(value) && value >= 0 && value <= 100_000, { message: 'must be a number of dollars from 0 to 100000' }),
     TITRATION_POLICY: optionalText
       .transform((value) => value ?? 'pace')
       .refine((value): value is PolicyName => (policyNames as readonly string[]).includes(value), { message: `must be one of ${policyNames.join(', ')}` }),
@@ -150,6 +162,8 @@ export type Config = {
   localDelayMs: number;
   /** The titration policy of tiers not named in `tierPolicies`, and the exceptions by tier. */
   titration: { policy: PolicyName; tierPolicies: Record<string, PolicyName> };
+  /** Coverage guardrails, and background filling of thin buckets within a daily budget. */
+  pantry: { coverage: CoverageRules; fill: boolean; fillDollarsPerDay: number };
 };
 
 export class ConfigError extends Error {
@@ -198,5 +212,10 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd:
     sweepIntervalMs: env.GEN_SWEEP_INTERVAL_MS,
     localDelayMs: env.GEN_LOCAL_DELAY_MS,
     titration: { policy: env.TITRATION_POLICY, tierPolicies: env.TITRATION_TIER_POLICIES },
+    pantry: {
+      coverage: { minUnseen: env.PANTRY_MIN_UNSEEN, minStyles: env.PANTRY_MIN_STYLES, minUnseenShare: env.PANTRY_MIN_UNSEEN_SHARE },
+      fill: env.PANTRY_FILL === 'on',
+      fillDollarsPerDay: env.PANTRY_FILL_USD_PER_DAY,
+    },
   };
 }

@@ -25,6 +25,31 @@ export const limits = {
   // --- HTTP ------------------------------------------------------------------------------------
   /** Admin JSON bodies are tiny; anything larger is a mistake or an attack. */
   adminBodyBytesMax: 64 * 1024,
+  /**
+   * A frame upload (`POST /v1/admin/frames`), the only body allowed to be large: one image of
+   * `ingestBytesMax` with room for multipart framing, or a few camera JPEGs in one form. The body
+   * is held in memory for one request; only requests with the admin token get this far.
+   */
+  frameUploadBytesMax: 30 * 1024 * 1024,
+  /**
+   * Image files in one upload. Each is decoded and re-encoded in turn while the request waits, so
+   * a few dozen keep the answer within seconds; larger folders go as several requests (the
+   * `pantry:add` command sends one file per request).
+   */
+  frameUploadFilesMax: 32,
+  /** Text fields in one multipart upload: genre, mood, style, energy or one `metadata`, with slack. */
+  frameUploadFieldsMax: 16,
+  /**
+   * Images `npm run pantry:add` takes from one folder. A pantry is curated, not scraped: a folder
+   * larger than this is more likely the wrong folder, and it can go in parts.
+   */
+  pantryAddFilesMax: 5_000,
+  /** Uploads `pantry:add` keeps in flight: enough to keep the server's image threads busy. */
+  pantryAddUploadsInFlightMax: 4,
+  /** One upload of `pantry:add` may take this long (a 30 MiB image over a slow link) before it is given up. */
+  pantryAddUploadTimeoutMs: 120_000,
+  /** `pantry:add` asks `/healthz` first; a server that cannot answer that in this long is not there. */
+  pantryAddProbeTimeoutMs: 5_000,
   /** Tokens longer than this are not ours (ours are ~200 bytes). */
   tokenBytesMax: 4096,
 
@@ -33,8 +58,6 @@ export const limits = {
   sessionTtlMs: 6 * 60 * 60 * 1000,
   /** Decisions are replayable by request id for this long (reconnects and retries). */
   decisionTtlMs: 30 * 60 * 1000,
-  /** Frames remembered as seen per scope; older ones may be shown again. */
-  seenFramesMax: 2_000,
   /** Sessions the in-process engine keeps; the least recently used is evicted beyond it. */
   memorySessionsMax: 100_000,
   /** Decisions the in-process engine keeps per session (a replay window, not a history). */
@@ -73,6 +96,62 @@ export const limits = {
   catalogFramesMax: 500_000,
   /** Images rendered at once while seeding (sharp also uses its own thread pool). */
   demoRenderConcurrency: 4,
+  /**
+   * An uploaded image's bytes: a 50-megapixel camera JPEG is 15–25 MB and a 4K PNG screenshot
+   * 10–25 MB, so 25 MiB takes any honest picture and is held in memory without worry.
+   */
+  ingestBytesMax: 25 * 1024 * 1024,
+  /**
+   * Pixels an upload may declare, checked in its header before decoding: the largest common
+   * camera sensors are 45–50 megapixels, and a small file claiming more is a decompression bomb.
+   */
+  ingestPixelsMax: 50_000_000,
+  /**
+   * An upload's shorter side. Frames are 720 pixels on their shorter side; below half of that the
+   * picture is enlarged more than twice on screen and looks it.
+   */
+  ingestSidePixelsMin: 360,
+  /**
+   * A master's long side (larger uploads are scaled down, smaller ones kept as they are): 4K,
+   * enough to crop a portrait frame from a landscape master without enlarging it, and more only
+   * costs disk and decode time.
+   */
+  masterSidePixelsMax: 3840,
+
+  // --- Pantry: seen frames, variants, coverage and fills -----------------------------------------
+  /**
+   * Frames remembered as seen per user and genre × mood. Above any bucket we expect to hold (the
+   * guardrails ask for 60 unseen), so a user exhausts a bucket before forgetting any of it.
+   */
+  seenFramesPerGroupMax: 5_000,
+  /** A user's seen frames are forgotten this long after their last write: about one cycle. */
+  seenTtlMs: 35 * 24 * 60 * 60 * 1000,
+  /** Seen sets (user × group) the in-process engine keeps; the least recently used go first. */
+  memorySeenScopesMax: 200_000,
+  /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */
+  variantMemoryBytesMax: 64 * 1024 * 1024,
+  /** Variants rendered ahead of the player's fetch at once; past it, the fetch renders. */
+  variantWarmingMax: 16,
+  /** Users whose unseen depth the coverage report tracks per process (the most recent first). */
+  coverageActiveUsersMax: 50_000,
+  /** A user counts as active in a bucket's report this long after their last frame from it. */
+  coverageActiveWindowMs: 60 * 60 * 1000,
+  /** Coverage misses are written to the database in batches this often. */
+  coverageMissFlushIntervalMs: 5_000,
+  /** Buckets with misses held in memory between flushes (catalog buckets, so few). */
+  coverageMissBucketsMax: 10_000,
+  /** Hours of misses the fill plan ranks by; older rows are deleted. */
+  coverageMissWindowHours: 24,
+  /** Fill generations queued by one scheduled run, over all buckets (a local render is ~0.1 s). */
+  pantryFillPerRunMax: 30,
+  /** Fill generations under way for one bucket at once (a miss storm must not queue hundreds). */
+  pantryFillOpenPerBucketMax: 6,
+  /** Fill generations queued at once when a decision misses (the scheduled run does the rest). */
+  pantryFillPerMiss: 2,
+  /** A bucket's misses queue fills at most this often per process. */
+  pantryFillMissIntervalMs: 60_000,
+  /** A fill may wait behind interactive work this long before it is given up. */
+  pantryFillDeadlineMs: 30 * 60_000,
 
   // --- Decision journal ------------------------------------------------------------------------
   /**

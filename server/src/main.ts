@@ -36,7 +36,11 @@ import { limits } from './limits.js';
 import { createMetrics } from './metrics/metrics.js';
 import { PantryCatalog } from './pantry/catalog.js';
 import { defaultDemoPlan, seedDemoPantry, type DemoPlan } from './pantry/demo.js';
-import { FrameStore } from './pantry/store.js';
+import { PantryFiller } from './pantry/filler.js';
+import { PantryIngest } from './pantry/ingest.js';
+import { CoverageMonitor } from './pantry/monitor.js';
+import { FrameVariants } from './pantry/variants.js';
+import { FrameStore, type FrameRow } from './pantry/store.js';
 import { loadSecrets } from './secrets.js';
 import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
@@ -125,7 +129,6 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await boss.start();
     cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
-    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log, journal });
 
     const frames = new FrameStore(pool, config.dataDir);
     if ((await frames.countLibrary()) === 0) {
@@ -134,6 +137,20 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const catalog = new PantryCatalog();
     for (const frame of await frames.listLibrary(limits.catalogFramesMax)) catalog.add(frame);
     log.info({ frames: catalog.size }, 'pantry catalog loaded');
+    // A frame added to the library on any node (ingestion, fills, late images) joins every catalog.
+    const addToPantry = (frame: FrameRow) => {
+      catalog.add(frame);
+      bus.publish('pantry', frame.id).catch((error: unknown) => log.warn({ err: error, frame: frame.id }, 'new pantry frame not announced'));
+    };
+    bus.subscribe('pantry', (frameId) => {
+      if (catalog.has(frameId)) return;
+      frames.get(frameId).then(
+        (frame) => frame !== null && frame.source === 'library' && catalog.add(frame),
+        (error: unknown) => log.warn({ err: error, frame: frameId }, 'announced pantry frame could not be loaded'),
+      );
+    });
+    const variants = new FrameVariants({ frames, dataDir: config.dataDir, metrics, log });
+    const monitor = new CoverageMonitor({ metrics });
 
     const engine: SessionStateEngine =
       config.redisUrl === undefined ? new MemoryEngine() : new RedisEngine(config.redisUrl, { keyPrefix });
@@ -148,7 +165,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       worker = new GenerationWorker(
         {
           store: generations, queue, saga, provider, models: config.models, frames, metrics, log, generationTimeoutMs: config.genTimeoutMs,
-          addToPantry: (frame) => catalog.add(frame),
+          addToPantry,
         },
         config.generationWorkers,
       );
@@ -173,6 +190,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const credits = new LedgerCreditView(ledger);
     const decider = new FrameDecider({
       catalog, fresh, random: Math.random, newId: randomUUID, freshCostMin: Math.min(...config.models.map((model) => model.credits)),
+      coverage: config.pantry.coverage, observeCoverage: (check) => monitor.observe(check),
     });
     const policyFor = (tier: string) => config.titration.tierPolicies[tier] ?? config.titration.policy;
     let ready = false;
@@ -186,10 +204,20 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       return { ok: true, userId: account.id, expiresAtMs: check.claims.expiresAtMs };
     };
 
+    const filler = new PantryFiller(
+      { pool, generations, queue, catalog, monitor, provider: provider.name, models: config.models, metrics, log, onEnqueued: () => worker?.wake() },
+      { enabled: config.pantry.fill, dollarsPerDay: config.pantry.fillDollarsPerDay, rules: config.pantry.coverage },
+    );
+    monitor.onMiss((bucket) => filler.onMiss(bucket));
+    filler.start();
+    cleanups.push(() => filler.stop());
+    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log, journal, pantry: filler });
+    const ingest = new PantryIngest({ frames, onAdded: addToPantry });
     const routes = new HttpRoutes({
       frames,
+      variants,
       metrics,
-      admin: new AdminRoutes(users, ledger, secrets.adminToken),
+      admin: new AdminRoutes(users, ledger, secrets.adminToken, Date.now, ingest),
       readiness: async () => {
         const checks: Record<string, string> = {};
         const database = pool.query('SELECT 1').then(() => 'ok', (error: Error) => `failed: ${error.message}`);
@@ -221,6 +249,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
                   policyFor,
                   random: Math.random,
                   journal,
+                  warmVariant: (frameId) => variants.warm(frameId),
                 },
                 userId,
                 outbox,

@@ -3,8 +3,13 @@ import type { Orientation } from '@titrate/shared';
 import { PantryCatalog, normaliseLabel, type CatalogFrame } from '../src/pantry/catalog.js';
 import { seededRandom } from '../src/pantry/art.js';
 
+const sizes = { landscape: [1280, 720], portrait: [720, 1280], square: [960, 960] } as const;
+/** A subject in the middle: a 9:16 window of a square keeps it. */
+const centred = { palette: [], safeArea: { x: 0.35, y: 0.2, width: 0.3, height: 0.6 }, focus: { x: 0.5, y: 0.5 } };
+
 function frame(id: string, genre: string, mood: string, style: string, orientation: Orientation = 'landscape'): CatalogFrame {
-  return { id, genre, mood, style, orientation, width: 1280, height: 720 };
+  const [width, height] = sizes[orientation];
+  return { id, genre, mood, style, orientation, width, height, analysis: null };
 }
 
 function catalogWith(frames: CatalogFrame[]): PantryCatalog {
@@ -20,9 +25,9 @@ t.test('labels are compared without case, spaces or punctuation', async (t) => {
   t.equal(normaliseLabel(' Deep House '), 'deephouse');
 });
 
-t.test('a context maps to its exact bucket when it has frames for the orientation', async (t) => {
+t.test('a context maps to its own group when it has frames', async (t) => {
   const catalog = catalogWith([frame('f1', 'techno', 'dark', 'grid'), frame('f2', 'jazz', 'calm', 'waves')]);
-  t.same(catalog.resolve(context('Techno', 'DARK'), 'landscape'), { genre: 'techno', mood: 'dark', orientation: 'landscape', exact: true });
+  t.same(catalog.resolve(context('Techno', 'DARK')), { genre: 'techno', mood: 'dark', exact: true });
 });
 
 t.test('unknown genres and moods map through aliases, then by energy', async (t) => {
@@ -31,15 +36,40 @@ t.test('unknown genres and moods map through aliases, then by energy', async (t)
     frame('b', 'ambient', 'calm', 'nebula'),
     frame('c', 'techno', 'energetic', 'grid'),
   ]);
-  t.match(catalog.resolve(context('rap', 'sad'), 'landscape'), { genre: 'hiphop', mood: 'melancholic', exact: false });
-  t.match(catalog.resolve(context('gregorian chant', 'contemplative', 0.1), 'landscape'), { genre: 'ambient', mood: 'calm' });
-  t.match(catalog.resolve(context('polka', 'wild', 0.95), 'landscape'), { genre: 'techno', mood: 'energetic' });
+  t.match(catalog.resolve(context('rap', 'sad')), { genre: 'hiphop', mood: 'melancholic', exact: false });
+  t.match(catalog.resolve(context('gregorian chant', 'contemplative', 0.1)), { genre: 'ambient', mood: 'calm' });
+  t.match(catalog.resolve(context('polka', 'wild', 0.95)), { genre: 'techno', mood: 'energetic' });
 });
 
-t.test('an orientation without frames resolves to nothing rather than the wrong shape', async (t) => {
-  const catalog = catalogWith([frame('f1', 'techno', 'dark', 'grid', 'landscape')]);
-  t.equal(catalog.resolve(context('techno', 'dark'), 'portrait'), null);
-  t.equal(catalog.pick(context('techno', 'dark'), 'portrait', [], Math.random), null);
+t.test('an empty catalog chooses nothing', async (t) => {
+  const catalog = new PantryCatalog();
+  t.equal(catalog.resolve(context('techno', 'dark')), null);
+  t.equal(catalog.choose(context('techno', 'dark'), 'portrait', [], Math.random), null);
+});
+
+t.test('a screen takes its own orientation first, then crops, then fills', async (t) => {
+  const big: CatalogFrame = { ...frame('big-square', 'techno', 'dark', 'grid', 'square'), width: 2000, height: 2000, analysis: centred };
+  const catalog = catalogWith([frame('land', 'techno', 'dark', 'grid', 'landscape'), big, frame('port', 'techno', 'dark', 'rings', 'portrait')]);
+  const seen: string[] = [];
+  const fits: string[] = [];
+  for (let round = 0; round < 3; round += 1) {
+    const choice = catalog.choose(context('techno', 'dark'), 'portrait', seen, seededRandom(round))!;
+    fits.push(`${choice.frame.id}:${choice.plan.fit}`);
+    seen.push(choice.frame.id);
+  }
+  t.same(fits, ['port:exact', 'big-square:crop', 'land:fill'], 'a 1280×720 master is too small to crop for a 720×1280 screen');
+});
+
+t.test('coverage counts unseen exact and croppable frames and their styles, not fills', async (t) => {
+  const catalog = catalogWith([
+    frame('p1', 'house', 'calm', 'grid', 'portrait'),
+    frame('p2', 'house', 'calm', 'waves', 'portrait'),
+    { ...frame('s1', 'house', 'calm', 'rings', 'square'), width: 1800, height: 1800, analysis: centred },
+    { ...frame('s2', 'house', 'calm', 'rings', 'square'), width: 1800, height: 1800 },
+    frame('l1', 'house', 'calm', 'nebula', 'landscape'),
+  ]);
+  const choice = catalog.choose(context('house', 'calm'), 'portrait', ['p1'], seededRandom(3))!;
+  t.same(choice.coverage, { total: 3, unseen: 2, styles: 2, exactUnseen: 1 }, 'a square without a known safe area only fills');
 });
 
 t.test('frames are not repeated until every frame of the bucket was seen', async (t) => {
@@ -48,12 +78,12 @@ t.test('frames are not repeated until every frame of the bucket was seen', async
   const random = seededRandom(7);
   const seen: string[] = [];
   for (let round = 0; round < 4; round += 1) {
-    const pick = catalog.pick(context('house', 'uplifting'), 'landscape', seen, random)!;
+    const pick = catalog.choose(context('house', 'uplifting'), 'landscape', seen, random)!;
     t.notOk(seen.includes(pick.frame.id), `pick ${round + 1} is new`);
     t.equal(pick.repeated, false);
     seen.push(pick.frame.id);
   }
-  const fifth = catalog.pick(context('house', 'uplifting'), 'landscape', seen, random)!;
+  const fifth = catalog.choose(context('house', 'uplifting'), 'landscape', seen, random)!;
   t.equal(fifth.repeated, true);
   t.equal(fifth.frame.id, seen[0], 'the frame seen longest ago comes back first');
 });
@@ -64,7 +94,7 @@ t.test('among unseen frames the styles seen least come first', async (t) => {
     frame('grid2', 'rock', 'dark', 'grid'),
     frame('rings1', 'rock', 'dark', 'rings'),
   ]);
-  const pick = catalog.pick(context('rock', 'dark'), 'landscape', ['grid1'], seededRandom(1))!;
+  const pick = catalog.choose(context('rock', 'dark'), 'landscape', ['grid1'], seededRandom(1))!;
   t.equal(pick.frame.id, 'rings1');
 });
 

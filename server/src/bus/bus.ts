@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-export const busTopics = ['credits', 'generations'] as const;
+export const busTopics = ['credits', 'generations', 'pantry'] as const;
 export type BusTopic = (typeof busTopics)[number];
 export type BusListener = (payload: string) => void;
 

@@ -13,7 +13,9 @@ import { styleFor } from '../generation/prompt.js';
 import type { Generation } from '../generation/store.js';
 import { limits } from '../limits.js';
 import { frameSizes } from '../pantry/art.js';
-import type { LibraryPick, PantryCatalog } from '../pantry/catalog.js';
+import type { LibraryChoice, PantryCatalog } from '../pantry/catalog.js';
+import { describeShortfalls, libraryHealth, orientationScarcity, shortfallsOf, type CoverageCheck, type CoverageRules } from '../pantry/coverage.js';
+import { variantIdOf } from '../pantry/variants.js';
 import type { CycleClock } from '../titration/clock.js';
 import { explain, titrate, type SessionPacing, type Titration, type TitrationSettings } from '../titration/controller.js';
 import type { DayCounts, Demand } from '../titration/forecast.js';
@@ -41,7 +43,7 @@ export type DecisionInput = {
   account: UserAccount;
   context: Context;
   orientation: Orientation;
-  /** Frames this viewer saw, oldest first. */
+  /** Frames this user saw in the context's library group (`FrameDecider.groupOf`), oldest first. */
   seen: readonly string[];
   /** When the user's burst ends (ISO), or null without one. */
   burstUntil: string | null;
@@ -58,7 +60,10 @@ export type DecisionInput = {
 export type Decision = {
   id: string;
   source: FrameSource;
+  /** What the player fetches: the frame, or its variant adapted to the screen. */
   frameId: string;
+  /** What the user has now seen: the master frame (the same as `frameId` unless adapted). */
+  seenId: string;
   width: number;
   height: number;
   orientation: Orientation;
@@ -74,14 +79,20 @@ export type Decision = {
 export type DecisionOutcome = (
   | { kind: 'frame'; decision: Decision }
   /** A fresh frame is being generated; the `next` is answered when it is ready or has failed. */
-  | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number; p: number }
+  | { kind: 'pending'; generationId: string; etaMs: number; deadlineAtMs: number; p: number; fallback: Fallback }
 ) & { titration: Titration };
 
-/** How poorly the library serves this track, 0..1 (the controller leans to fresh when it is poor). */
-export function libraryPenaltyOf(pick: LibraryPick | null): number {
-  if (pick === null || pick.repeated) return 1;
-  return pick.bucket.exact ? 0 : 0.5;
+/**
+ * How poorly the library serves this track, 0..1 (the controller leans to fresh when it is poor):
+ * 1 − the coverage's health, and at least 0.5 when the track was mapped to a neighbouring group.
+ */
+export function libraryPenaltyOf(choice: LibraryChoice | null, rules: CoverageRules): number {
+  if (choice === null || choice.repeated) return 1;
+  return Math.max(choice.group.exact ? 0 : 0.5, 1 - libraryHealth(choice.coverage, rules));
 }
+
+/** Every library check, met or not: the coverage report's unseen depths come from these. */
+export type CoverageObserver = (check: CoverageCheck) => void;
 
 export class FrameDecider {
   readonly #catalog: PantryCatalog;
@@ -90,6 +101,8 @@ export class FrameDecider {
   readonly #newId: () => string;
   readonly #settings: TitrationSettings | undefined;
   readonly #freshCostMin: number;
+  readonly #rules: CoverageRules;
+  readonly #observe: CoverageObserver;
 
   constructor(services: {
     catalog: PantryCatalog;
@@ -98,6 +111,10 @@ export class FrameDecider {
     newId: () => string;
     /** Credits of the cheapest fresh frame (the controller never picks fresh below it). */
     freshCostMin: number;
+    /** The pantry's coverage guardrails. */
+    coverage: CoverageRules;
+    /** Told about every coverage check (report, metrics, fills). */
+    observeCoverage: CoverageObserver;
     settings?: TitrationSettings;
   }) {
     this.#catalog = services.catalog;
@@ -106,18 +123,26 @@ export class FrameDecider {
     this.#newId = services.newId;
     this.#settings = services.settings;
     this.#freshCostMin = services.freshCostMin;
+    this.#rules = services.coverage;
+    this.#observe = services.observeCoverage;
   }
 
-  /** The controller's verdict for this frame (pure; the pick tells it how good the library is). */
-  #titrate(input: DecisionInput, pick: LibraryPick | null): Titration {
+  /** The library group a context maps to (its seen frames are what `decide` needs), or null. */
+  groupOf(context: Context): { genre: string; mood: string } | null {
+    return this.#catalog.resolve(context);
+  }
+
+  /** The controller's verdict for this frame (pure; the choice tells it how good the library is). */
+  #titrate(input: DecisionInput, choice: LibraryChoice | null, coverageShort: boolean): Titration {
     const { pace } = input;
     return titrate(
       {
         policy: pace.policy, available: pace.available, used: pace.used, lengthDays: pace.clock.lengthDays, elapsedDays: pace.clock.elapsedDays,
         dayElapsed: pace.clock.dayElapsed, demand: pace.demand, today: pace.today, framesShown: input.framesShown, conserve: pace.conserve,
-        libraryPenalty: libraryPenaltyOf(pick), orientationScarcity: this.#catalog.orientationScarcity(input.context, input.orientation),
+        libraryPenalty: libraryPenaltyOf(choice, this.#rules), orientationScarcity: choice === null ? 0 : orientationScarcity(choice.coverage),
         unlimited: input.account.unlimited, burst: input.burstUntil !== null && Date.parse(input.burstUntil) > input.nowMs,
         freshShown: pace.freshShown, frameIntervalMs: pace.frameIntervalMs, freshCostMin: this.#freshCostMin, random: this.#random(),
+        coverageShort,
       },
       pace.pacing,
       this.#settings,
@@ -126,30 +151,40 @@ export class FrameDecider {
 
   /** Null when no frame can be served for this context and orientation. */
   async decide(input: DecisionInput): Promise<DecisionOutcome | null> {
-    const pick = this.#catalog.pick(input.context, input.orientation, input.seen, this.#random);
-    const titration = this.#titrate(input, pick);
-    const policy = { source: titration.fresh ? 'fresh' : 'library', p: titration.p, reasons: explain(titration) };
-    const library = (fallback: Fallback, reasons: string[]) => {
-      const decision = pick === null ? null : this.#fromPick(pick, fallback, policy.p, [...policy.reasons, ...reasons]);
+    const choice = this.#catalog.choose(input.context, input.orientation, input.seen, this.#random);
+    const shortfalls = choice === null ? [] : shortfallsOf(choice.coverage, this.#rules);
+    if (choice !== null) {
+      const bucket = { genre: choice.group.genre, mood: choice.group.mood, orientation: input.orientation };
+      this.#observe({ userId: input.account.id, bucket, coverage: choice.coverage, shortfalls });
+    }
+    const titration = this.#titrate(input, choice, shortfalls.length > 0);
+    const coverageReasons = shortfalls.length > 0 ? [describeShortfalls(choice!.coverage, this.#rules, shortfalls)] : [];
+    const policy = { source: titration.fresh ? 'fresh' : 'library', p: titration.p, reasons: [...coverageReasons, ...explain(titration)] };
+    const library = (fallback: Fallback | null, reasons: string[]) => {
+      const decision = choice === null ? null : this.#fromChoice(choice, input.orientation, fallback, policy.p, [...policy.reasons, ...reasons]);
       return decision === null ? null : { kind: 'frame' as const, decision, titration };
     };
     if (policy.source === 'library' || this.#fresh === null) {
-      return library('exact', this.#fresh === null && policy.source === 'fresh' ? ['fresh frames are not enabled on this server'] : []);
+      return library(null, this.#fresh === null && policy.source === 'fresh' ? ['fresh frames are not enabled on this server'] : []);
     }
     if (input.pendingFresh >= limits.pendingFreshPerSessionMax) {
-      return library('exact', [`${input.pendingFresh} fresh frames are still on their way`]);
+      return library(null, [`${input.pendingFresh} fresh frames are still on their way`]);
     }
+    const freshFallback: Fallback = titration.mode === 'forced' ? 'forced_fresh' : 'exact';
     const { width, height } = frameSizes[input.orientation];
     const order = await this.#fresh.order({
       account: input.account, sessionId: input.sessionId, requestId: input.requestId, context: input.context, orientation: input.orientation,
       style: styleFor(input.context, input.framesShown + input.pendingFresh), width, height, seen: input.seen, p: policy.p, reasons: policy.reasons,
-      framesShown: input.framesShown, justLiked: input.justLiked, strongLibraryMatch: pick?.bucket.exact ?? false,
+      framesShown: input.framesShown, justLiked: input.justLiked, strongLibraryMatch: choice !== null && choice.group.exact && shortfalls.length === 0,
     });
     switch (order.kind) {
       case 'ready':
-        return { kind: 'frame', decision: fromGeneration(order.generation), titration };
+        return { kind: 'frame', decision: fromGeneration(order.generation, [], freshFallback), titration };
       case 'pending':
-        return { kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: policy.p, titration };
+        return {
+          kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: policy.p, fallback: freshFallback,
+          titration,
+        };
       case 'congested': {
         const wait = order.etaMs < 0 ? 'no generation worker is running' : `fresh frames are ~${Math.round(order.etaMs / 1000)} s away`;
         return library('congested', [`${wait}: library now, the fresh frame follows in the background`]);
@@ -157,45 +192,54 @@ export class FrameDecider {
       case 'saturated':
         return library('congested', [`${order.open} fresh frames are already coming in the background: library now`]);
       case 'insufficient':
-        return library('exact', [`not enough credits for a fresh frame (${order.available} of ${order.required})`]);
+        return library(null, [`not enough credits for a fresh frame (${order.available} of ${order.required})`]);
     }
   }
 
   /** A library frame standing in for a fresh one that could not be had. */
   fallback(input: Pick<DecisionInput, 'context' | 'orientation' | 'seen'>, fallback: Fallback, p: number, reasons: string[]): Decision | null {
-    const pick = this.#catalog.pick(input.context, input.orientation, input.seen, this.#random);
-    return pick === null ? null : this.#fromPick(pick, fallback, p, reasons);
+    const choice = this.#catalog.choose(input.context, input.orientation, input.seen, this.#random);
+    return choice === null ? null : this.#fromChoice(choice, input.orientation, fallback, p, reasons);
   }
 
-  #fromPick(pick: LibraryPick, fallback: Fallback, p: number, reasons: string[]): Decision {
+  /**
+   * A library decision. Its `fallback` says why it is library when fresh was wanted (congested,
+   * generation failed), and otherwise how the frame fits the screen (exact, crop, fill).
+   */
+  #fromChoice(choice: LibraryChoice, screen: Orientation, fallback: Fallback | null, p: number, reasons: string[]): Decision {
+    const { frame, plan } = choice;
+    const adapted = plan.fit !== 'exact';
+    const size = adapted ? frameSizes[screen] : frame;
     return {
       id: this.#newId(),
       source: 'library',
-      frameId: pick.frame.id,
-      width: pick.frame.width,
-      height: pick.frame.height,
-      orientation: pick.frame.orientation,
-      fallback,
+      frameId: plan.fit === 'exact' ? frame.id : variantIdOf(frame.id, screen, plan.fit),
+      seenId: frame.id,
+      width: size.width,
+      height: size.height,
+      orientation: adapted ? screen : frame.orientation,
+      fallback: fallback ?? plan.fit,
       charged: 0,
       p,
-      genre: pick.bucket.genre,
-      mood: pick.bucket.mood,
-      style: pick.frame.style,
-      reasons: [...reasons, ...pick.reasons],
+      genre: choice.group.genre,
+      mood: choice.group.mood,
+      style: frame.style,
+      reasons: [...reasons, ...choice.reasons],
     };
   }
 }
 
 /** The decision that shows a generated frame; its id is the generation's, which beacons name. */
-export function fromGeneration(generation: Generation, extraReasons: string[] = []): Decision {
+export function fromGeneration(generation: Generation, extraReasons: string[] = [], fallback: Fallback = 'exact'): Decision {
   return {
     id: generation.id,
     source: 'fresh',
     frameId: generation.frameId!,
+    seenId: generation.frameId!,
     width: generation.width,
     height: generation.height,
     orientation: generation.orientation,
-    fallback: 'exact',
+    fallback,
     charged: generation.charge === 'none' ? 0 : generation.credits,
     p: generation.p,
     genre: generation.genre,

@@ -269,10 +269,17 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
     };
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE') return run(null);
-    readBody(response, limits.adminBodyBytesMax, (body) => {
-      if (body === null) return reply({ status: 413, headers: { 'content-type': 'application/json', connection: 'close' }, body: `{"error":{"code":"too_large","message":"bodies are limited to ${limits.adminBodyBytesMax} bytes"}}` });
-      run(body);
-    });
+    // The routes bound the body from the head alone (a frame upload may be large, and only with
+    // the admin token), so no request makes the server hold more than its route allows.
+    const admission = options.routes.admit(httpRequest);
+    if ('refusal' in admission) return replyUnread(response, admission.refusal, reply);
+    const { bodyBytesMax } = admission;
+    const tooLarge = () => replyUnread(response, {
+      status: 413, headers: { 'content-type': 'application/json' },
+      body: `{"error":{"code":"too_large","message":"this request's body is limited to ${bodyBytesMax} bytes"}}`,
+    }, reply);
+    if (Number(headers.get('content-length') ?? 0) > bodyBytesMax) return tooLarge();
+    readBody(response, bodyBytesMax, (body) => (body === null ? tooLarge() : run(body)));
   }
 
   return new Promise((resolve, reject) => {
@@ -300,6 +307,15 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
     });
   });
+}
+
+/**
+ * Answers before (the rest of) the body is read, then closes the connection: the unread bytes
+ * are dropped as they arrive, never buffered.
+ */
+function replyUnread(response: uWS.HttpResponse, result: HttpResponse, reply: (result: HttpResponse) => void): void {
+  response.onData(() => undefined);
+  reply({ ...result, headers: { ...result.headers, connection: 'close' } });
 }
 
 /** Collects a request body up to `bytesMax`; hands `null` when it is larger. */

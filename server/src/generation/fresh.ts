@@ -116,7 +116,7 @@ export class FreshFrames {
     const reuse = unseen ?? (variants.length >= freshLimits.promptVariantsMax ? oldestSeen(variants, request.seen) : undefined);
     if (reuse !== undefined) {
       metrics.promptCache.inc({ result: 'hit' });
-      const generation: NewGeneration = {
+      const generation: NewGeneration & { userId: string } = {
         ...base, purpose: 'interactive', queue: 'interactive', charge: 'held', usd: 0, ledgerId: null, promptHash: reuse.promptHash,
         variant: reuse.variant, reasons: [...reasons, 'same prompt already generated: served from the prompt cache'], deadlineMs: 0,
       };
@@ -139,7 +139,7 @@ export class FreshFrames {
     // in quick succession draw different pictures instead of paying for the same one twice.
     const variant = await store.nextVariant(promptKey);
     const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
-    const generation: NewGeneration = {
+    const generation: NewGeneration & { userId: string } = {
       ...base, purpose: congested ? 'congested' : 'interactive', queue: congested ? 'background' : 'interactive', charge: 'held',
       usd: model.usd, ledgerId: null, promptHash: promptHash(promptKey, variant), variant, reasons, deadlineMs,
     };
@@ -158,7 +158,7 @@ export class FreshFrames {
    * generation instead of paying twice.
    */
   async #place(
-    generation: NewGeneration,
+    generation: NewGeneration & { userId: string },
     accountId: string,
     ready?: { frameId: string },
   ): Promise<{ kind: 'placed'; generationId: string } | { kind: 'insufficient'; available: number; required: number }> {

@@ -11,12 +11,14 @@ export const generationStates = ['queued', 'running', 'ready', 'failed'] as cons
 export type GenerationState = (typeof generationStates)[number];
 export const chargeStates = ['none', 'held', 'kept', 'refunded'] as const;
 export type ChargeState = (typeof chargeStates)[number];
-export type GenerationPurpose = 'interactive' | 'congested';
+/** interactive: a player waits; congested: shown later, charged once shown; pantry: a library fill, nobody's. */
+export type GenerationPurpose = 'interactive' | 'congested' | 'pantry';
 export type QueueName = 'interactive' | 'background';
 
 export type NewGeneration = {
   id: string;
-  userId: string;
+  /** Null for pantry fills only. */
+  userId: string | null;
   sessionId: string;
   requestId: string;
   purpose: GenerationPurpose;
@@ -255,13 +257,33 @@ export class GenerationStore {
   }
 
   /** Ready frames whose held debit is past its settle-by time. */
-  async unsettled(limit: number): Promise<Array<{ id: string; ledgerId: string; purpose: GenerationPurpose }>> {
-    const { rows } = await this.#pool.query<{ id: string; ledgerId: string; purpose: GenerationPurpose }>(
+  async unsettled(limit: number): Promise<Array<{ id: string; ledgerId: string; purpose: 'interactive' | 'congested' }>> {
+    const { rows } = await this.#pool.query<{ id: string; ledgerId: string; purpose: 'interactive' | 'congested' }>(
       `SELECT id, ledger_id::text AS "ledgerId", purpose FROM generations
        WHERE state = 'ready' AND charge = 'held' AND settle_by <= now() ORDER BY settle_by LIMIT $1::int`,
       [limit],
     );
     return rows;
+  }
+
+  // --- pantry fills ------------------------------------------------------------------------------
+
+  /** Fill generations queued or running, per bucket (`genre|mood|orientation`). */
+  async openFills(client: Runner = this.#pool): Promise<Map<string, number>> {
+    const { rows } = await client.query<{ key: string; open: number }>(
+      `SELECT genre || '|' || mood || '|' || orientation AS key, count(*)::int AS open FROM generations
+       WHERE purpose = 'pantry' AND state IN ('queued', 'running') GROUP BY 1`,
+    );
+    return new Map(rows.map((row) => [row.key, row.open]));
+  }
+
+  /** Dollars committed to fills since midnight UTC (queued ones at their model's price). */
+  async fillDollarsToday(client: Runner = this.#pool): Promise<number> {
+    const { rows } = await client.query<{ usd: number }>(
+      `SELECT coalesce(sum(usd), 0)::float8 AS usd FROM generations
+       WHERE purpose = 'pantry' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AND state <> 'failed'`,
+    );
+    return rows[0]!.usd;
   }
 
   // --- prompt cache ------------------------------------------------------------------------------
@@ -275,8 +297,8 @@ export class GenerationStore {
   }
 
   /** The next variant of a prompt: past every cached image and every generation not failed. */
-  async nextVariant(promptKey: string): Promise<number> {
-    const { rows } = await this.#pool.query<{ next: number }>(
+  async nextVariant(promptKey: string, client: Runner = this.#pool): Promise<number> {
+    const { rows } = await client.query<{ next: number }>(
       `SELECT coalesce(max(variant) + 1, 0)::int AS next FROM (
          SELECT variant FROM prompt_cache WHERE prompt_key = $1
          UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v`,

@@ -12,12 +12,16 @@
  *              refunded it), the image is kept for the pantry instead and nobody is charged
  *   announce   on the bus, so the node holding the session delivers it
  *
+ * A pantry fill (purpose 'pantry': no user, no charge) is stored straight into the library with
+ * its analysis and joins the pantry instead of being announced to a session.
+ *
  * A provider that ignores the abort signal is not waited for: the generation fails (and refunds)
  * on time, and the late image, if it comes within `lateResultGraceMs`, goes to the pantry.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
+import { analyseImage } from '../pantry/image.js';
 import type { FrameRow, FrameStore } from '../pantry/store.js';
 import type { ModelSpec } from './models.js';
 import { normaliseImage } from './providers/normalise.js';
@@ -50,7 +54,7 @@ export type WorkerServices = {
   metrics: Metrics;
   log: Logger;
   generationTimeoutMs: number;
-  /** A frame that arrived too late to be charged joins the pantry through this. */
+  /** Pantry fills, and frames that arrived too late to be charged, join the pantry through this. */
   addToPantry: (frame: FrameRow) => void;
 };
 
@@ -151,15 +155,25 @@ export class GenerationWorker {
       log.warn({ generation: generation.id, reason: attempt.reason, detail: attempt.detail, failedHere }, 'generation failed');
       return { ok: false, reason: `${attempt.reason}: ${attempt.detail}` };
     }
+    const fill = generation.purpose === 'pantry';
     const frame = await this.#services.frames.add({
-      source: 'fresh', genre: generation.genre, mood: generation.mood, style: generation.style, orientation: generation.orientation,
+      source: fill ? 'library' : 'fresh', genre: generation.genre, mood: generation.mood, style: generation.style, orientation: generation.orientation,
       energy: generation.energy, width: attempt.image.width, height: attempt.image.height, contentType: attempt.image.contentType,
-      data: attempt.image.data, prompt: generation.prompt,
+      data: attempt.image.data, prompt: generation.prompt, analysis: fill ? await analyseImage(attempt.image.data) : null,
     });
     const completed = await store.complete(generation.id, generation.attempt, frame.id, model.usd);
     const seconds = (performance.now() - started) / 1000;
     if (completed === null) {
       await this.#keepForPantry(frame, generation);
+      return { ok: true };
+    }
+    if (fill) {
+      metrics.generations.inc({ model: model.id, outcome: 'ready' });
+      metrics.generationSeconds.observe({ model: model.id }, seconds);
+      metrics.generationDollars.inc({ model: model.id }, model.usd);
+      metrics.pantryFills.inc({ result: 'ready' });
+      // The same bytes may already be a paid fresh frame (deterministic providers): that one stays fresh.
+      if (frame.source === 'library') this.#services.addToPantry(frame);
       return { ok: true };
     }
     await store.putCache({ promptHash: generation.promptHash, promptKey: generation.promptKey, variant: generation.variant, frameId: frame.id, model: model.id });
@@ -230,6 +244,7 @@ export class GenerationWorker {
         const frame = await this.#services.frames.add({
           source: 'library', genre: request.genre, mood: request.mood, style: request.style, orientation: request.orientation,
           energy: request.energy, width: image.width, height: image.height, contentType: image.contentType, data: image.data, prompt: request.prompt,
+          analysis: await analyseImage(image.data),
         });
         await this.#keepForPantry(frame, generation);
       })

@@ -1,13 +1,24 @@
 /**
  * The admin API (`/v1/admin/*`), behind `Authorization: Bearer ADMIN_TOKEN`. JSON in and out;
- * errors are `{error: {code, message}}` with 400 / 401 / 404 / 409.
+ * errors are `{error: {code, message}}` with 400 / 401 / 404 / 409 (413 for a body too large).
+ *
+ * The one route that takes more than JSON is `POST /v1/admin/frames`, which adds an operator's
+ * images to the pantry: multipart form data (any number of file parts up to a bound, labels as
+ * text fields or one `metadata` JSON field), or one raw image body with its labels in the query
+ * string or the `x-frame-metadata` header. Its body may be large, so the gateway asks `admit`
+ * first and reads that much only for a request that carries the admin token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import busboy from 'busboy';
 import { z } from 'zod';
 import { describeIssues } from '@titrate/shared';
 import { isTimeZone, localDate } from '../ledger/cycle.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { limits } from '../limits.js';
+import { parseFrameLabels, PantryIngestError, type FrameLabels, type IngestFailureCode, type PantryIngest } from '../pantry/ingest.js';
+import type { FrameRow } from '../pantry/store.js';
 import { TierNotFoundError, type UserDirectory } from '../users/directory.js';
+import type { Admission, HttpRequestHead } from './routes.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
 const regionPattern = /^[A-Za-z0-9_-]{1,16}$/;
@@ -50,13 +61,16 @@ export class AdminRoutes {
   readonly #ledger: Ledger;
   readonly #tokenDigest: Buffer;
   readonly #now: () => number;
+  readonly #ingest: PantryIngest | null;
   readonly #routes: Record<string, Handler>;
 
-  constructor(users: UserDirectory, ledger: Ledger, adminToken: string, now: () => number = Date.now) {
+  /** Without `ingest`, frame uploads answer 404. */
+  constructor(users: UserDirectory, ledger: Ledger, adminToken: string, now: () => number = Date.now, ingest: PantryIngest | null = null) {
     this.#users = users;
     this.#ledger = ledger;
     this.#tokenDigest = digest(adminToken);
     this.#now = now;
+    this.#ingest = ingest;
     // "METHOD collection[/:id][/sub]" → handler
     this.#routes = {
       'PUT tiers/:id': (request, id) => this.#putTier(id, request),
@@ -70,17 +84,29 @@ export class AdminRoutes {
       'POST cycles/run': (request) => this.#runCycles(request),
       'POST reconcile': () => this.#reconcile(),
       'POST refunds': (request) => this.#refund(request),
+      'POST frames': (request) => this.#addFrames(request),
     };
   }
 
+  /**
+   * Before the body is read: a request without the admin token is answered 401 unread (nobody
+   * gets to make the server buffer megabytes before proving who they are); a frame upload may
+   * send up to `frameUploadBytesMax`, every other admin body `adminBodyBytesMax`.
+   */
+  admit(request: HttpRequestHead, segments: string[]): Admission {
+    if (!this.authorized(request)) return { refusal: unauthorized() };
+    const upload = request.method === 'POST' && segments.length === 1 && segments[0] === 'frames';
+    return { bodyBytesMax: upload ? limits.frameUploadBytesMax : limits.adminBodyBytesMax };
+  }
+
   /** Compares digests in constant time, so the token's length and content do not leak. */
-  authorized(request: HttpRequest): boolean {
+  authorized(request: Pick<HttpRequest, 'header'>): boolean {
     const match = /^Bearer\s+(.+)$/i.exec(request.header('authorization'));
     return match !== null && timingSafeEqual(digest(match[1]!.trim()), this.#tokenDigest);
   }
 
   async handle(request: HttpRequest, segments: string[]): Promise<HttpResponse> {
-    if (!this.authorized(request)) return failure(401, 'unauthorized', 'admin routes need Authorization: Bearer ADMIN_TOKEN');
+    if (!this.authorized(request)) return unauthorized();
     const [collection = '', id, sub, extra] = segments;
     const key = id === undefined ? `${request.method} ${collection}` : sub === undefined ? `${request.method} ${collection}/:id` : `${request.method} ${collection}/:id/${sub}`;
     const handler = this.#routes[`${request.method} ${segments.join('/')}`] ?? (extra === undefined ? this.#routes[key] : undefined);
@@ -204,6 +230,37 @@ export class AdminRoutes {
     if (refund === null) return failure(404, 'debit_not_found', `ledger entry ${body.value.debitId} is not a debit`);
     return json(refund.replayed ? 200 : 201, { refund });
   }
+
+  /**
+   * Ingests every file of an upload with the same labels. 201 when at least one frame is new, 200
+   * when all were in the pantry already; files that fail are listed in `errors` beside the ones
+   * stored, and when none is stored the answer is the failure itself.
+   */
+  async #addFrames(request: HttpRequest): Promise<HttpResponse> {
+    if (this.#ingest === null) return failure(404, 'not_found', 'this server does not take frame uploads');
+    const upload = await readUpload(request);
+    if (!upload.ok) return upload.response;
+    let labels: FrameLabels;
+    try {
+      labels = parseFrameLabels(upload.value.labels);
+    } catch (error) {
+      if (error instanceof PantryIngestError) return failure(400, error.code, error.message);
+      throw error;
+    }
+    const frames: Array<ReturnType<typeof frameView>> = [];
+    const errors: UploadError[] = [];
+    for (const file of upload.value.files) {
+      try {
+        const { frame, created } = await this.#ingest.add({ data: file.data, genre: labels.genre, mood: labels.mood, style: labels.style, energy: labels.energy ?? undefined });
+        frames.push(frameView(frame, created));
+      } catch (error) {
+        if (!(error instanceof PantryIngestError)) throw error;
+        errors.push({ file: file.name, code: error.code, message: error.message });
+      }
+    }
+    if (frames.length === 0) return uploadFailure(errors);
+    return json(frames.some((frame) => frame.created) ? 201 : 200, { frames, errors });
+  }
 }
 
 function parseBody<T>(request: HttpRequest, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; response: HttpResponse } {
@@ -217,4 +274,123 @@ function parseBody<T>(request: HttpRequest, schema: z.ZodType<T>): { ok: true; v
   const parsed = schema.safeParse(value);
   if (!parsed.success) return { ok: false, response: failure(400, 'invalid_body', describeIssues(parsed.error)) };
   return { ok: true, value: parsed.data };
+}
+
+const unauthorized = () => failure(401, 'unauthorized', 'admin routes need Authorization: Bearer ADMIN_TOKEN');
+
+type UploadedFile = { name: string; data: Buffer };
+type UploadError = { file: string; code: IngestFailureCode; message: string };
+type Upload = { labels: Record<string, unknown>; files: UploadedFile[] };
+type Parsed<T> = { ok: true; value: T } | { ok: false; response: HttpResponse };
+
+const multipartType = /^multipart\/form-data\b/i;
+const rawImageType = /^(image\/[a-z0-9.+-]+|application\/octet-stream)\s*(;|$)/i;
+const labelFields = ['genre', 'mood', 'style'] as const;
+/** File names are echoed in answers; a longer one is cut, not refused. */
+const fileNameLengthMax = 200;
+
+const frameView = (frame: FrameRow, created: boolean) => ({
+  id: frame.id, created, url: `/v1/frames/${frame.id}`, width: frame.width, height: frame.height, orientation: frame.orientation,
+  style: frame.style, genre: frame.genre, mood: frame.mood, energy: frame.energy, analysis: frame.analysis,
+});
+
+/** Nothing was stored: the first failure is the answer (413 for a file too large), every one is listed. */
+function uploadFailure(errors: UploadError[]): HttpResponse {
+  const first = errors[0];
+  if (first === undefined) return failure(400, 'invalid_body', 'the upload holds no image');
+  const message = errors.length === 1 ? first.message : `no file was stored: ${errors.slice(0, 3).map((error) => `${error.file}: ${error.message}`).join('; ')}`;
+  return json(first.code === 'too_large' ? 413 : 400, { error: { code: first.code, message }, errors });
+}
+
+/** The files and the (not yet checked) labels of a frame upload, from either of its two forms. */
+async function readUpload(request: HttpRequest): Promise<Parsed<Upload>> {
+  const contentType = request.header('content-type');
+  const body = request.body ?? Buffer.alloc(0);
+  if (multipartType.test(contentType)) return readMultipart(body, contentType);
+  if (!rawImageType.test(contentType)) {
+    return { ok: false, response: failure(400, 'invalid_body', 'send multipart/form-data, or one image as the body with Content-Type image/* or application/octet-stream') };
+  }
+  if (body.byteLength === 0) return { ok: false, response: failure(400, 'invalid_body', 'the body is empty: send the image bytes') };
+  const metadata = metadataObject(request.header('x-frame-metadata'), 'the x-frame-metadata header');
+  if (!metadata.ok) return metadata;
+  const fromQuery = textLabels((name) => request.query.get(name) ?? undefined);
+  return { ok: true, value: { labels: { ...metadata.value, ...fromQuery }, files: [{ name: 'body', data: body }] } };
+}
+
+/** Labels given as text (query string, form fields); energy becomes a number for the schema to check. */
+function textLabels(read: (name: string) => string | undefined): Record<string, unknown> {
+  const labels: Record<string, unknown> = {};
+  for (const name of labelFields) {
+    const value = read(name);
+    if (value !== undefined) labels[name] = value;
+  }
+  const energy = read('energy');
+  if (energy !== undefined) labels['energy'] = energy.trim() === '' ? Number.NaN : Number(energy);
+  return labels;
+}
+
+/** A JSON object of labels from a header or form field; '' is no labels. */
+function metadataObject(text: string, where: string): Parsed<Record<string, unknown>> {
+  if (text.trim() === '') return { ok: true, value: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, response: failure(400, 'invalid_json', `${where} is not valid JSON`) };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, response: failure(400, 'invalid_body', `${where} must be a JSON object such as {"genre":"jazz","mood":"calm"}`) };
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+/**
+ * Parses a buffered multipart body: every part with a file name is a file, whatever its field
+ * name; `genre`, `mood`, `style`, `energy` and `metadata` are the text fields read.
+ */
+async function readMultipart(body: Buffer, contentType: string): Promise<Parsed<Upload>> {
+  const invalid = (message: string): Parsed<Upload> => ({ ok: false, response: failure(400, 'invalid_body', message) });
+  const parts = await multipartParts(body, contentType).catch((error: unknown) => ({ error: `the multipart body is malformed: ${(error as Error).message}` }));
+  if ('error' in parts) return invalid(parts.error);
+  if (parts.overflow !== null) return invalid(parts.overflow);
+  if (parts.files.length === 0) return invalid('the form holds no file part: attach one or more images');
+  const metadata = metadataObject(parts.fields.get('metadata') ?? '', 'the metadata field');
+  if (!metadata.ok) return metadata;
+  const fromFields = textLabels((name) => parts.fields.get(name));
+  return { ok: true, value: { labels: { ...metadata.value, ...fromFields }, files: parts.files } };
+}
+
+type MultipartParts = { fields: Map<string, string>; files: UploadedFile[]; overflow: string | null };
+
+function multipartParts(body: Buffer, contentType: string): Promise<MultipartParts> {
+  const fields = new Map<string, string>();
+  const files: Array<Promise<UploadedFile>> = [];
+  let overflow: string | null = null;
+  // Inside the executor, so that a content type busboy cannot read (no boundary) rejects.
+  return new Promise((resolve, reject) => {
+    const parser = busboy({
+      headers: { 'content-type': contentType },
+      limits: { files: limits.frameUploadFilesMax, fields: limits.frameUploadFieldsMax, fieldSize: limits.adminBodyBytesMax },
+    });
+    parser.on('file', (field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const name = (info.filename === undefined || info.filename.length === 0 ? field : info.filename).slice(0, fileNameLengthMax);
+      files.push(new Promise((done, fail) => {
+        stream.on('end', () => done({ name, data: Buffer.concat(chunks) }));
+        stream.on('error', fail);
+      }));
+    });
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) overflow = `the field "${name.slice(0, 64)}" is longer than ${limits.adminBodyBytesMax} bytes`;
+      else fields.set(name, value);
+    });
+    parser.on('filesLimit', () => (overflow = `at most ${limits.frameUploadFilesMax} files per upload; send the rest in another request`));
+    parser.on('fieldsLimit', () => (overflow = `at most ${limits.frameUploadFieldsMax} text fields per upload`));
+    parser.on('error', reject);
+    parser.on('close', () => {
+      Promise.all(files).then((done) => resolve({ fields, files: done, overflow }), reject);
+    });
+    parser.end(body);
+  });
 }

@@ -4,23 +4,35 @@
  */
 import type { Registry } from 'prom-client';
 import type { Metrics } from '../metrics/metrics.js';
+import { limits } from '../limits.js';
 import type { FrameStore } from '../pantry/store.js';
+import { parseVariantId, type FrameVariants } from '../pantry/variants.js';
 import type { AdminRoutes } from './admin.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
 export type Readiness = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 
+/** A request before its body is read: the request line and headers. */
+export type HttpRequestHead = Omit<HttpRequest, 'body'>;
+/**
+ * What a request may send, decided from its head alone, before any body byte is read: the
+ * largest body it may have, or the answer it gets without its body being looked at.
+ */
+export type Admission = { bodyBytesMax: number } | { refusal: HttpResponse };
+
 const frameIdPattern = /^[a-z0-9_-]{8,128}$/;
 
 export class HttpRoutes {
   readonly #frames: FrameStore;
+  readonly #variants: FrameVariants;
   readonly #admin: AdminRoutes;
   readonly #registry: Registry;
   readonly #metrics: Metrics;
   readonly #readiness: Readiness;
 
-  constructor(options: { frames: FrameStore; admin: AdminRoutes; metrics: Metrics; readiness: Readiness }) {
+  constructor(options: { frames: FrameStore; variants: FrameVariants; admin: AdminRoutes; metrics: Metrics; readiness: Readiness }) {
     this.#frames = options.frames;
+    this.#variants = options.variants;
     this.#admin = options.admin;
     this.#metrics = options.metrics;
     this.#registry = options.metrics.registry;
@@ -33,14 +45,18 @@ export class HttpRoutes {
     return response;
   }
 
+  /** Decides a request's body bound before the body is read; only admin routes take bodies at all. */
+  admit(request: HttpRequestHead): Admission {
+    const decoded = decodedSegments(request.path);
+    if (decoded === null || decoded[0] !== 'v1' || decoded[1] !== 'admin') return { bodyBytesMax: limits.adminBodyBytesMax };
+    const admission = this.#admin.admit(request, decoded.slice(2));
+    if ('refusal' in admission) this.#metrics.httpRequests.inc({ route: 'admin', status: String(admission.refusal.status) });
+    return admission;
+  }
+
   async #route(request: HttpRequest): Promise<{ route: string; response: HttpResponse }> {
-    const segments = request.path.split('/').filter((segment) => segment.length > 0);
-    let decoded: string[];
-    try {
-      decoded = segments.map((segment) => decodeURIComponent(segment));
-    } catch {
-      return { route: 'invalid', response: failure(400, 'invalid_path', 'the path is not valid percent-encoding') };
-    }
+    const decoded = decodedSegments(request.path);
+    if (decoded === null) return { route: 'invalid', response: failure(400, 'invalid_path', 'the path is not valid percent-encoding') };
     const [first, second, third] = decoded;
     const isRead = request.method === 'GET' || request.method === 'HEAD';
     if (first === 'healthz' && decoded.length === 1 && isRead) return { route: 'healthz', response: json(200, { status: 'ok' }) };
@@ -65,18 +81,29 @@ export class HttpRoutes {
     return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
   }
 
+  /** A stored frame, or a variant adapted to a screen (rendered once, then cached). */
   async #frame(id: string, request: HttpRequest): Promise<HttpResponse> {
     if (!frameIdPattern.test(id)) return failure(404, 'frame_not_found', `frame "${id.slice(0, 64)}" does not exist`);
-    const frame = await this.#frames.get(id);
-    if (frame === null) return failure(404, 'frame_not_found', `frame "${id}" does not exist`);
-    // Frames are content-addressed: the bytes behind an id never change.
-    const headers = { 'content-type': frame.contentType, 'cache-control': 'public, max-age=31536000, immutable', etag: `"${frame.id}"` };
-    if (request.header('if-none-match').split(',').some((tag) => tag.trim() === `"${frame.id}"`)) {
+    const variant = parseVariantId(id) !== null;
+    const frame = variant ? null : await this.#frames.get(id);
+    if (!variant && frame === null) return failure(404, 'frame_not_found', `frame "${id}" does not exist`);
+    // Frames and variants are content-addressed: the bytes behind an id never change.
+    const headers = { 'content-type': frame?.contentType ?? 'image/webp', 'cache-control': 'public, max-age=31536000, immutable', etag: `"${id}"` };
+    if (request.header('if-none-match').split(',').some((tag) => tag.trim() === `"${id}"`)) {
       return { status: 304, headers, body: '' };
     }
-    const data = await this.#frames.readData(frame).catch(() => null);
-    if (data === null) return failure(404, 'frame_not_found', `the file of frame "${id}" is missing`);
+    const data = frame !== null ? await this.#frames.readData(frame).catch(() => null) : ((await this.#variants.read(id))?.data ?? null);
+    if (data === null) return failure(404, 'frame_not_found', variant ? `frame variant "${id}" does not exist` : `the file of frame "${id}" is missing`);
     return { status: 200, headers, body: request.method === 'HEAD' ? '' : data };
+  }
+}
+
+/** The path's segments, percent-decoded; null when the encoding is broken. */
+function decodedSegments(path: string): string[] | null {
+  try {
+    return path.split('/').filter((segment) => segment.length > 0).map((segment) => decodeURIComponent(segment));
+  } catch {
+    return null;
   }
 }
 

@@ -25,6 +25,7 @@ export const maintenanceQueues = {
   partitions: { name: 'ledger-partitions', cron: '43 3 * * *' },
   promptCache: { name: 'prompt-cache-evict', cron: '11 4 * * *' },
   decisionPartitions: { name: 'decision-partitions', cron: '53 3 * * *' },
+  pantryFill: { name: 'pantry-fill', cron: '*/2 * * * *' },
 } as const;
 
 /** Months of ledger partitions kept ready ahead of time. */
@@ -40,8 +41,10 @@ export async function startMaintenance(options: {
   metrics: Metrics;
   log: Logger;
   journal?: DecisionJournal;
+  /** Queues fills for the buckets with the largest coverage deficit. */
+  pantry?: { run(): Promise<unknown> };
 }): Promise<void> {
-  const { boss, ledger, generations, metrics, log, journal } = options;
+  const { boss, ledger, generations, metrics, log, journal, pantry } = options;
   // A null handler is a job this process has nothing to run for: it is not scheduled.
   const handlers: Record<keyof typeof maintenanceQueues, (() => Promise<void>) | null> = {
     cycles: async () => {
@@ -69,6 +72,7 @@ export async function startMaintenance(options: {
             const dropped = await journal.dropOldPartitions(limits.decisionRetentionDays);
             if (created + dropped > 0) log.info({ created, dropped }, 'decision partitions created and dropped');
           },
+    pantryFill: pantry === undefined ? null : async () => void (await pantry.run()),
   };
   for (const [key, queue] of Object.entries(maintenanceQueues) as Array<[keyof typeof maintenanceQueues, (typeof maintenanceQueues)[keyof typeof maintenanceQueues]]>) {
     const handler = handlers[key];

@@ -166,5 +166,41 @@ export function createMetrics() {
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),
+    coverageMisses: new Counter({
+      name: 'titrate_pantry_coverage_miss_total',
+      help: 'Decisions whose library bucket failed the coverage guardrails, by bucket (catalog buckets only) and shortfall',
+      labelNames: ['genre', 'mood', 'orientation', 'shortfall'] as const,
+      registers: [registry],
+    }),
+    coverageFrames: new Gauge({
+      name: 'titrate_pantry_frames',
+      help: 'Library frames per bucket, in the bucket\'s own orientation',
+      labelNames: ['genre', 'mood', 'orientation'] as const,
+      registers: [registry],
+    }),
+    coverageStyles: new Gauge({
+      name: 'titrate_pantry_styles',
+      help: 'Distinct styles per bucket',
+      labelNames: ['genre', 'mood', 'orientation'] as const,
+      registers: [registry],
+    }),
+    coverageUnseenLow: new Gauge({
+      name: 'titrate_pantry_unseen_depth_p10',
+      help: 'Unseen frames left for the 10% of recently active users with the fewest, per bucket',
+      labelNames: ['genre', 'mood', 'orientation'] as const,
+      registers: [registry],
+    }),
+    pantryFills: new Counter({
+      name: 'titrate_pantry_fills_total',
+      help: 'Pantry fill generations, by result (queued, ready, over_budget; failures count in titrate_generations_total)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    pantryVariants: new Counter({
+      name: 'titrate_pantry_variants_total',
+      help: 'Adapted frame variants served, by where they came from (memory, disk, rendered)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
   };
 }

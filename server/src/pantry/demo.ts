@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { orientations, type Orientation } from '@titrate/shared';
 import { limits } from '../limits.js';
+import { analyseImage } from './image.js';
 import { artStyles, demoGenres, demoMoods, hashString, renderArtSvg, type ArtRequest } from './art.js';
 import type { FrameRow, FrameStore } from './store.js';
 
@@ -53,7 +54,7 @@ export async function seedDemoPantry(store: FrameStore, plan: DemoPlan, log: Log
       stored.push(
         await store.add({
           source: 'library', genre: request.genre, mood: request.mood, style: request.style, orientation: request.orientation,
-          energy: request.energy, width, height, contentType: 'image/webp', data, prompt: null,
+          energy: request.energy, width, height, contentType: 'image/webp', data, prompt: null, analysis: await analyseImage(data),
         }),
       );
     }

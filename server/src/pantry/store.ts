@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Orientation } from '@titrate/shared';
+import type { FrameAnalysis } from './fit.js';
 
 export type FrameRow = {
   id: string;
@@ -22,6 +23,8 @@ export type FrameRow = {
   contentType: string;
   bytes: number;
   path: string;
+  /** Palette, safe area and focus (null for frames stored before analysis). */
+  analysis: FrameAnalysis | null;
 };
 
 export type NewFrame = Omit<FrameRow, 'id' | 'bytes' | 'path'> & { data: Buffer; prompt: string | null };
@@ -29,7 +32,7 @@ export type NewFrame = Omit<FrameRow, 'id' | 'bytes' | 'path'> & { data: Buffer;
 const extensionByType: Record<string, string> = { 'image/webp': 'webp', 'image/jpeg': 'jpg', 'image/png': 'png' };
 
 const selectColumns = `id, source, genre, mood, style, orientation, energy, width, height,
-  content_type AS "contentType", bytes, path`;
+  content_type AS "contentType", bytes, path, analysis`;
 
 export class FrameStore {
   readonly #pool: pg.Pool;
@@ -40,8 +43,15 @@ export class FrameStore {
     this.#dataDir = dataDir;
   }
 
-  /** Writes the file (atomically, once) and its row (once); returns the stored row. */
+  /**
+   * Writes the file (atomically, once) and its row (once); returns the stored row and whether it
+   * is new. Storing known bytes again changes nothing (the first labels win) but a missing analysis.
+   */
   async add(frame: NewFrame): Promise<FrameRow> {
+    return (await this.addNew(frame)).frame;
+  }
+
+  async addNew(frame: NewFrame): Promise<{ frame: FrameRow; created: boolean }> {
     const sha256 = createHash('sha256').update(frame.data).digest('hex');
     const id = sha256.slice(0, 32);
     const extension = extensionByType[frame.contentType];
@@ -53,14 +63,15 @@ export class FrameStore {
     await writeFile(temporary, frame.data);
     await rename(temporary, absolute);
     const { rows } = await this.#pool.query<FrameRow>(
-      `INSERT INTO frames (id, source, genre, mood, style, orientation, energy, width, height, content_type, bytes, sha256, path, prompt)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::real, $8::int, $9::int, $10, $11::int, $12, $13, $14)
-       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-       RETURNING ${selectColumns}`,
+      `INSERT INTO frames (id, source, genre, mood, style, orientation, energy, width, height, content_type, bytes, sha256, path, prompt, analysis)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::real, $8::int, $9::int, $10, $11::int, $12, $13, $14, $15::jsonb)
+       ON CONFLICT (id) DO UPDATE SET analysis = coalesce(frames.analysis, EXCLUDED.analysis)
+       RETURNING ${selectColumns}, (xmax = 0) AS created`,
       [id, frame.source, frame.genre, frame.mood, frame.style, frame.orientation, frame.energy, frame.width, frame.height,
-        frame.contentType, frame.data.byteLength, sha256, relative, frame.prompt],
+        frame.contentType, frame.data.byteLength, sha256, relative, frame.prompt, frame.analysis === null ? null : JSON.stringify(frame.analysis)],
     );
-    return rows[0]!;
+    const { created, ...row } = rows[0]! as FrameRow & { created: boolean };
+    return { frame: row, created };
   }
 
   async get(id: string): Promise<FrameRow | null> {

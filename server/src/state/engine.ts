@@ -56,3 +56,9 @@ export interface SessionStateEngine {
 }
 
 export const emptyMix = (): Mix => ({ fresh: 0, library: 0 });
+
+/**
+ * The seen-set scope of a user in one library group (genre × mood): what they saw there on any
+ * device, in any session. Per group, so that a bucket is exhausted before any of it is forgotten.
+ */
+export const seenScope = (userId: string, group: { genre: string; mood: string }): string => `u:${userId}:${group.genre}|${group.mood}`;

@@ -27,10 +27,12 @@ export class MemoryEngine implements SessionStateEngine {
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
   readonly #sessionsMax: number;
+  readonly #seenScopesMax: number;
 
-  constructor(options: { now?: () => number; sessionsMax?: number } = {}) {
+  constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number } = {}) {
     this.#now = options.now ?? Date.now;
     this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
+    this.#seenScopesMax = options.seenScopesMax ?? limits.memorySeenScopesMax;
     this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);
     this.#sweeper.unref();
   }
@@ -112,7 +114,7 @@ export class MemoryEngine implements SessionStateEngine {
       if (oldest.done === true) break;
       entry.frames.delete(oldest.value);
     }
-    this.#evictBeyond(this.#seen, this.#sessionsMax);
+    this.#evictBeyond(this.#seen, this.#seenScopesMax);
   }
 
   async listSeen(scope: string): Promise<string[]> {

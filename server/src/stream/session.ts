@@ -15,6 +15,7 @@
 import {
   ErrorCode,
   NoticeCode,
+  type Fallback,
   protocolVersion,
   type ClientMessage,
   type Context,
@@ -33,7 +34,7 @@ import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { SessionRecord, SessionStateEngine } from '../state/engine.js';
+import { seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
 import { factorRecord, type Titration } from '../titration/controller.js';
 import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
@@ -78,6 +79,8 @@ export type StreamServices = {
   random: () => number;
   /** Where every answered decision is recorded (batched, off the hot path). */
   journal: { record(entry: JournalEntry): void };
+  /** Renders an adapted frame variant ahead of the player's fetch. */
+  warmVariant: (frameId: string) => void;
 };
 
 /** How long one burst purchase keeps the show always fresh. */
@@ -88,7 +91,7 @@ export const burstMinutes = 15;
  * while a fresh frame is generated, the generation it waits for (replaced by the final decision).
  */
 type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
-type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number };
+type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number; fallback?: Fallback };
 /** What the controller said about a decision, kept until the decision is answered and journaled. */
 type Verdict = { policy: string; factors: Record<string, number>; reasons: string[] };
 type Wait = PendingAnswer & {
@@ -300,7 +303,7 @@ export class StreamSession {
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons));
     }
     const nowMs = now();
-    const [seen, mix, summary, day] = await Promise.all([engine.listSeen(record.id), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs)]);
+    const [seen, mix, summary, day] = await Promise.all([this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs)]);
     const account = this.#account!;
     const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const outcome = await decider.decide({
@@ -315,11 +318,19 @@ export class StreamSession {
       const unchanged = outcome.decision.charged === 0 ? summary : undefined;
       return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged, verdict);
     }
-    const pending: StoredDecision = { fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p } };
+    const pending: StoredDecision = {
+      fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p, fallback: outcome.fallback },
+    };
     const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
     if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
     this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, outcome.etaMs) });
     this.#wait(next.id, fingerprint, pending.pending!, verdict);
+  }
+
+  /** What this user saw, on any device, in the library group the context maps to. */
+  async #seen(context: Context): Promise<string[]> {
+    const group = this.#services.decider.groupOf(context);
+    return group === null ? [] : this.#services.engine.listSeen(seenScope(this.#userId, group));
   }
 
   #verdictOf(policy: string, titration: Titration | null, reasons: string[]): Verdict {
@@ -343,9 +354,10 @@ export class StreamSession {
     const record = this.#record!;
     const [mix] = await Promise.all([
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
-      engine.markSeen(record.id, decision.frameId, limits.seenFramesMax, limits.sessionTtlMs),
+      engine.markSeen(seenScope(this.#userId, decision), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
       this.#pace!.delivered(now(), decision.source, decision.charged),
     ]);
+    if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
     const summary = known ?? (await this.#summary());
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
@@ -418,7 +430,8 @@ export class StreamSession {
       const started = performance.now();
       const settlement = await this.#services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
       if (settlement.kind === 'waiting') return;
-      const decision = settlement.kind === 'ready' ? fromGeneration(settlement.generation) : await this.#standIn(wait, settlement.reason, settlement.refunded);
+      const decision =
+        settlement.kind === 'ready' ? fromGeneration(settlement.generation, [], wait.fallback) : await this.#standIn(wait, settlement.reason, settlement.refunded);
       if (decision === null) {
         this.#endWait(wait);
         ended = true;
@@ -462,7 +475,7 @@ export class StreamSession {
   /** The library frame shown instead of a fresh one that could not be had. */
   async #standIn(wait: Wait, reason: string, refunded: boolean): Promise<Decision | null> {
     const record = this.#record!;
-    const seen = await this.#services.engine.listSeen(record.id);
+    const seen = await this.#seen(record.context);
     const why = refunded ? `the fresh frame could not be made (${reason}); credits refunded` : `the fresh frame is not available (${reason})`;
     return this.#services.decider.fallback({ context: record.context, orientation: record.orientation, seen }, 'generation_failed', wait.p, [why]);
   }

@@ -13,7 +13,10 @@
  *      cheapest fresh frame, the session cap max(3, ⌊0.25·available⌋) fresh frames, the day's
  *      allowance spent;
  *   5. the decision: the held level dithered (or, for the literal baseline, the last bucket kept
- *      and a Bernoulli draw when it moves).
+ *      and a Bernoulli draw when it moves);
+ *   6. coverage: when the library is too thin for this user and screen (pantry/coverage.ts), the
+ *      frame is forced fresh, still within the constraints above, and at most every other frame
+ *      in a high-velocity session (its 50% cap).
  */
 import { newHold, holdLevel, dither, type Hold, type HysteresisSettings } from './hysteresis.js';
 import {
@@ -69,6 +72,8 @@ export type TitrationInput = PolicyInput & {
   freshCostMin: number;
   /** A uniform draw in [0, 1) (only the literal baseline draws). */
   random: number;
+  /** The library fails its coverage guardrails for this user and screen: force fresh if allowed. */
+  coverageShort?: boolean;
 };
 
 /** Per-session memory, rebuilt from nothing after a reconnect. */
@@ -80,10 +85,10 @@ export type Constraint = (typeof constraints)[number];
 
 export type Titration = {
   fresh: boolean;
-  /** The probability of fresh in force for this frame (0 when a constraint forced library). */
+  /** The probability of fresh in force for this frame (0 when a constraint forced library, 1 when coverage forced fresh). */
   p: number;
   policy: PolicyName;
-  mode: 'unlimited' | 'burst' | 'titrated';
+  mode: 'unlimited' | 'burst' | 'titrated' | 'forced';
   highVelocity: boolean;
   constraint: Constraint | null;
   /** The level moved on this frame (it changes at most every `holdFrames` frames otherwise). */
@@ -130,6 +135,12 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
   let hold = level.hold;
   if (constraint !== null) {
     hold.lastFresh = false;
+  } else if (input.coverageShort === true && !(highVelocity && state.hold.lastFresh)) {
+    hold.lastFresh = true;
+    return {
+      fresh: true, p: 1, policy: input.policy, mode: 'forced', highVelocity, constraint, moved: level.moved, factors: result.factors,
+      state: { hold, memory: result.memory },
+    };
   } else if (input.policy === 'seeds-literal') {
     // The literal design keeps the last bucket until p moves by more than deltaP or N frames pass.
     fresh = level.moved ? input.random < level.level : state.hold.lastFresh;
@@ -152,6 +163,7 @@ const percent = (value: number) => `${Math.round(value * 100)}%`;
 export function explain(titration: Titration): string[] {
   if (titration.mode === 'unlimited') return ['unlimited plan: always fresh, never charged'];
   if (titration.mode === 'burst') return ['burst mode: always fresh'];
+  if (titration.mode === 'forced') return ['the library is too thin for this screen: fresh instead'];
   const factors = titration.factors!;
   const reasons: string[] = [];
   if (titration.policy === 'pace') {

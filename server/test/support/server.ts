@@ -32,6 +32,11 @@ export async function startTestServer(
       DATABASE_URL: options.databaseUrl ?? (await testDatabaseUrl(t)),
       ...(engine === 'redis' ? { REDIS_URL: testRedisUrl() } : {}),
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+      // The test pantry is tiny: coverage guardrails and fills are off unless a test turns them on.
+      PANTRY_MIN_UNSEEN: '0',
+      PANTRY_MIN_STYLES: '0',
+      PANTRY_MIN_UNSEEN_SHARE: '0',
+      PANTRY_FILL: 'off',
       ...environment,
     },
     process.cwd(),
