@@ -217,7 +217,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       frames,
       variants,
       metrics,
-      admin: new AdminRoutes(users, ledger, secrets.adminToken, Date.now, ingest),
+      admin: new AdminRoutes(users, ledger, secrets.adminToken, Date.now, { ingest, coverage: () => filler.report(), fill: () => filler.run() }),
       readiness: async () => {
         const checks: Record<string, string> = {};
         const database = pool.query('SELECT 1').then(() => 'ok', (error: Error) => `failed: ${error.message}`);

@@ -56,21 +56,26 @@ function digest(text: string): Buffer {
 
 type Handler = (request: HttpRequest, id: string) => Promise<HttpResponse>;
 
+/** The pantry's admin side: uploads, the coverage report, and a fill run on demand. */
+export type PantryAdmin = { ingest: PantryIngest; coverage: () => Promise<unknown>; fill: () => Promise<unknown> };
+
 export class AdminRoutes {
   readonly #users: UserDirectory;
   readonly #ledger: Ledger;
   readonly #tokenDigest: Buffer;
   readonly #now: () => number;
   readonly #ingest: PantryIngest | null;
+  readonly #pantry: PantryAdmin | null;
   readonly #routes: Record<string, Handler>;
 
-  /** Without `ingest`, frame uploads answer 404. */
-  constructor(users: UserDirectory, ledger: Ledger, adminToken: string, now: () => number = Date.now, ingest: PantryIngest | null = null) {
+  /** Without `pantry`, frame uploads and the pantry routes answer 404. */
+  constructor(users: UserDirectory, ledger: Ledger, adminToken: string, now: () => number = Date.now, pantry: PantryAdmin | null = null) {
     this.#users = users;
     this.#ledger = ledger;
     this.#tokenDigest = digest(adminToken);
     this.#now = now;
-    this.#ingest = ingest;
+    this.#ingest = pantry?.ingest ?? null;
+    this.#pantry = pantry;
     // "METHOD collection[/:id][/sub]" → handler
     this.#routes = {
       'PUT tiers/:id': (request, id) => this.#putTier(id, request),
@@ -85,6 +90,8 @@ export class AdminRoutes {
       'POST reconcile': () => this.#reconcile(),
       'POST refunds': (request) => this.#refund(request),
       'POST frames': (request) => this.#addFrames(request),
+      'GET pantry/coverage': async () => (this.#pantry === null ? failure(404, 'not_found', 'this server has no pantry') : json(200, await this.#pantry.coverage())),
+      'POST pantry/fill': async () => (this.#pantry === null ? failure(404, 'not_found', 'this server has no pantry') : json(200, await this.#pantry.fill())),
     };
   }
 
