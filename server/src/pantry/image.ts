@@ -23,10 +23,13 @@
  * cover, blurred, darkened, and tinted with a gradient between its two dominant colours, so the
  * bars around the picture look like the picture's own light rather than a letterbox.
  *
- * Cost, measured on two cores (see the report in server/test/pantry/image.test.ts's header for
- * how): analysing a 1280×720 WebP takes about 10 ms, a crop about 25 ms and a fill about 35 ms;
- * a 4000×3000 JPEG takes about 60 ms to analyse and 1.5 s to ingest (the WebP encode of the
- * 3840-pixel master is nearly all of it).
+ * Cost, measured on two busy cores (sharp runs one thread per image on glibc Linux): a 1280×720
+ * WebP master takes ~35 ms to analyse, ~110 ms to crop and ~135 ms to fill (~175 ms when the
+ * palette must be computed first); most of it is encoding the frame (~70 ms) and decoding the
+ * master (~30 ms). A 4000×3000 photograph (JPEG, 4 MB) takes ~65 ms to analyse (JPEG decodes
+ * at reduced size) but ~2 s to ingest, nearly all of it encoding the 3840-pixel WebP master;
+ * analysing that master takes ~250 ms and cropping or filling from it 0.4–0.7 s, since WebP is
+ * decoded whole. Masters are analysed once and variants cached, so none of this is per request.
  */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
@@ -179,7 +182,8 @@ async function quantisedPalette(image: RawImage): Promise<PaletteColor[]> {
 
 /**
  * The colours of (quantised) pixels, most common first, at most `colorsMax`, with shares of the
- * pixels they cover. Ties go to the darker colour, so that the same pixels always give the same palette.
+ * pixels they cover (so they sum to 1). Ties are broken by the colour's RGB value, so that the same
+ * pixels in any order give the same palette.
  */
 export function paletteOf(pixels: Uint8Array, channels: number, colorsMax: number): PaletteColor[] {
   assert.ok(channels >= 3 && pixels.length % channels === 0, `pixels of ${channels} channels are not RGB`);
@@ -366,7 +370,7 @@ type RawPicture = { data: Buffer; info: { width: number; height: number; channel
 async function fillBackground(data: Buffer, size: { width: number; height: number }, palette: PaletteColor[]): Promise<RawPicture> {
   const width = Math.round(size.width / fillBackgroundScale);
   const height = Math.round(size.height / fillBackgroundScale);
-  const { data: pixels } = await open(data)
+  const { data: pixels, info } = await open(data)
     .resize(width, height, { fit: 'cover' })
     .flatten({ background: black })
     .toColourspace('srgb')
@@ -377,7 +381,8 @@ async function fillBackground(data: Buffer, size: { width: number; height: numbe
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: pixels, info: { width, height, channels: 3 } };
+  assert.equal(info.channels, 3, 'the background is opaque RGB');
+  return { data: pixels, info: { width: info.width, height: info.height, channels: 3 } };
 }
 
 /** The whole master inside the frame (enlarged when it is smaller: it is shown full screen). */
@@ -386,9 +391,9 @@ async function fittedPicture(data: Buffer, size: { width: number; height: number
     .resize(size.width, size.height, { fit: 'inside' })
     .flatten({ background: black })
     .toColourspace('srgb')
-    .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 3, 'the picture is opaque RGB');
   return { data: pixels, info: { width: info.width, height: info.height, channels: 3 } };
 }
 

@@ -122,7 +122,6 @@ t.test('colours of equal count are ordered the same way every time', async (t) =
   const forwards = paletteOf(new Uint8Array([200, 200, 200, 10, 10, 10]), 3, 5);
   const backwards = paletteOf(new Uint8Array([10, 10, 10, 200, 200, 200]), 3, 5);
   t.same(forwards, backwards);
-  t.equal(forwards[0]!.r, 10, 'the darker colour comes first on a tie');
 });
 
 t.test('the narrowest interval is the run of bins holding the share of the mass', async (t) => {

@@ -21,7 +21,7 @@ export async function startTestServer(
   t: Test,
   engine: EngineKind,
   environment: Record<string, string> = {},
-  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string; redisKeyPrefix?: string; provider?: ImageProvider } = {},
+  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string; redisKeyPrefix?: string; provider?: ImageProvider; demoPlan?: DemoPlan } = {},
 ): Promise<Titrate> {
   const dataDir = options.dataDir ?? (await testDirectory(t));
   const config = loadConfig(
@@ -44,7 +44,7 @@ export async function startTestServer(
   const titrate = await startTitrate({
     config,
     log: pino({ level: config.logLevel }),
-    demoPlan: testDemoPlan,
+    demoPlan: options.demoPlan ?? testDemoPlan,
     redisKeyPrefix: options.redisKeyPrefix ?? uniquePrefix('server'),
     maintenance: options.maintenance ?? false,
     ...(options.provider === undefined ? {} : { provider: options.provider }),
