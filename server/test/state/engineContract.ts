@@ -3,7 +3,7 @@
  * against a real instance (the in-process engine, and Redis against a real redis-server).
  */
 import type { Test } from 'tap';
-import type { SessionRecord, SessionStateEngine } from '../../src/state/engine.js';
+import { seenScope, type SessionRecord, type SessionStateEngine } from '../../src/state/engine.js';
 
 export type EngineFactory = (t: Test) => Promise<SessionStateEngine>;
 
@@ -77,6 +77,19 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     await engine.markSeen('viewer', 'b', 3, 60_000);
     t.same(await engine.listSeen('viewer'), ['c', 'd', 'b'], 'seeing a frame again makes it the newest');
     t.same(await engine.listSeen('nobody'), []);
+  });
+
+  t.test("a user's seen set stays within its bound however many frames they watch, and expires", async (t) => {
+    const engine = await makeEngine(t);
+    const scope = seenScope('binge', { genre: 'techno', mood: 'dark' });
+    for (let batch = 0; batch < 5; batch += 1) {
+      await Promise.all(Array.from({ length: 100 }, (_, index) => engine.markSeen(scope, `frame-${batch}-${index}`, 250, 200)));
+      t.ok((await engine.listSeen(scope)).length <= 250, `after ${(batch + 1) * 100} frames at most 250 are kept`);
+    }
+    t.equal((await engine.listSeen(scope)).length, 250);
+    t.same(await engine.listSeen(seenScope('binge', { genre: 'techno', mood: 'calm' })), [], 'another group has its own set');
+    await sleep(400);
+    t.same(await engine.listSeen(scope), [], 'a set nobody wrote to for its lifetime is forgotten');
   });
 
   t.test('the first decision stored for a request id wins', async (t) => {

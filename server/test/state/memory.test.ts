@@ -21,6 +21,15 @@ t.test('evicts the least recently used session beyond its bound', async (t) => {
   t.not(await engine.getSession('c'), null);
 });
 
+t.test('keeps at most its bound of seen sets, forgetting the least recently written', async (t) => {
+  const engine = new MemoryEngine({ seenScopesMax: 3 });
+  t.teardown(() => engine.close());
+  for (const scope of ['a', 'b', 'c', 'd', 'e']) await engine.markSeen(scope, 'frame', 10, 60_000);
+  t.same(await engine.listSeen('a'), []);
+  t.same(await engine.listSeen('b'), []);
+  t.same(await engine.listSeen('e'), ['frame']);
+});
+
 t.test('sweeping drops expired entries', async (t) => {
   let now = 0;
   const engine = new MemoryEngine({ now: () => now });
