@@ -20,7 +20,8 @@ t.test('serves frames with embedded PostgreSQL, drains on SIGTERM, and reuses it
   const client = await TestClient.connect(first.url, first.demoToken);
   await client.hello();
   const frame = await client.next('life-1');
-  t.match(frame, { t: 'frame', source: 'library' });
+  // The demo pantry is thinner than the coverage guardrails, so the demo user's first frame may be forced fresh.
+  t.match(frame, { t: 'frame', source: /^(library|fresh)$/ });
   const image = await fetch(new URL(String(frame['url']), first.url));
   t.equal(image.status, 200);
 

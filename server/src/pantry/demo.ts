@@ -7,7 +7,6 @@ import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { orientations, type Orientation } from '@titrate/shared';
 import { limits } from '../limits.js';
-import { analyseImage } from './image.js';
 import { artStyles, demoGenres, demoMoods, hashString, renderArtSvg, type ArtRequest } from './art.js';
 import type { FrameRow, FrameStore } from './store.js';
 
@@ -54,7 +53,10 @@ export async function seedDemoPantry(store: FrameStore, plan: DemoPlan, log: Log
       stored.push(
         await store.add({
           source: 'library', genre: request.genre, mood: request.mood, style: request.style, orientation: request.orientation,
-          energy: request.energy, width, height, contentType: 'image/webp', data, prompt: null, analysis: await analyseImage(data),
+          energy: request.energy, width, height, contentType: 'image/webp', data, prompt: null,
+          // Procedural art fills its frame edge to edge: no analysis (30 ms a frame, half a minute
+          // of a first start), so other screens get fills, which keep the whole picture.
+          analysis: null,
         }),
       );
     }

@@ -32,9 +32,11 @@ export function parseVariantId(id: string): { masterId: string; screen: Orientat
 }
 
 export type VariantImage = { data: Buffer; contentType: 'image/webp' };
+/** Where masters come from (the frame store; a benchmark passes files in memory). */
+export type MasterSource = Pick<FrameStore, 'get' | 'readData'>;
 
 export class FrameVariants {
-  readonly #frames: FrameStore;
+  readonly #frames: MasterSource;
   readonly #directory: string;
   readonly #metrics: Metrics | null;
   readonly #log: Logger;
@@ -43,7 +45,7 @@ export class FrameVariants {
   #memoryBytes = 0;
   readonly #rendering = new Map<string, Promise<Buffer | null>>();
 
-  constructor(options: { frames: FrameStore; dataDir: string; metrics: Metrics | null; log: Logger }) {
+  constructor(options: { frames: MasterSource; dataDir: string; metrics: Metrics | null; log: Logger }) {
     this.#frames = options.frames;
     this.#directory = path.join(options.dataDir, 'variants');
     this.#metrics = options.metrics;

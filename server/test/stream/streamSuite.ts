@@ -6,7 +6,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import sharp from 'sharp';
 import type { Test } from 'tap';
 import { CloseCode, ErrorCode, FrameMessage, Welcome, protocolLimits } from '@titrate/shared';
-import { TestClient, upgradeStatus } from '../support/client.js';
+import { TestClient, upgradeStatus, type Received } from '../support/client.js';
 import { admin, createUser } from '../support/fresh.js';
 import { startTestServer, type EngineKind } from '../support/server.js';
 
@@ -90,14 +90,18 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.match(mismatch, { t: 'error', code: ErrorCode.idempotencyMismatch, req: 'same' });
   });
 
-  t.test('a session does not see a frame twice until its bucket is exhausted', async (t) => {
-    const client = await connect(t);
+  t.test('a user does not see a frame twice until the genre and mood are exhausted, own orientation first', async (t) => {
+    await createUser(server, 'exhauster', 'library-only');
+    const client = await connect(t, { token: await server.tokens.issue('exhauster', 600) });
     await client.hello({ orientation: 'square', context: { genre: 'ambient', mood: 'calm', energy: 0.2 } });
-    const frames = [];
-    for (let index = 0; index < 3; index += 1) frames.push((await client.next(`u${index}`))['frameId']);
-    t.equal(new Set(frames).size, 3, 'three different frames from a bucket of three');
-    const fourth = await client.next('u3');
-    t.ok(frames.includes(fourth['frameId']), 'then frames come back');
+    const frames: Received[] = [];
+    for (let index = 0; index < 9; index += 1) frames.push(await client.next(`u${index}`));
+    t.equal(new Set(frames.map((frame) => frame['frameId'])).size, 9, 'nine different frames: 3 square, 3 landscape and 3 portrait masters');
+    t.same(frames.slice(0, 3).map((frame) => frame['fallback']), ['exact', 'exact', 'exact'], 'the square masters come first');
+    t.ok(frames.slice(3).every((frame) => frame['fallback'] === 'crop' || frame['fallback'] === 'fill'), 'then the others, adapted to the square screen');
+    t.ok(frames.every((frame) => frame['orientation'] === 'square'));
+    const tenth = await client.next('u9');
+    t.ok(frames.some((frame) => frame['frameId'] === tenth['frameId']), 'then frames come back');
   });
 
   t.test('a context change moves the show to the new bucket', async (t) => {
