@@ -140,19 +140,38 @@ export class PantryCatalog {
     const group = this.resolve(context);
     if (group === null) return null;
     const screen = this.#groups.get(groupKey(group.genre, group.mood))!.screens[orientation];
-    const order = new Map<string, number>();
-    for (let index = 0; index < seen.length; index += 1) order.set(seen[index]!, index);
-    const coverage = coverageOf(screen, order);
+    // One pass over the group: what is unseen per fit, the user's views per style, the coverage.
+    const seenIds = new Set(seen);
     const styleViews = new Map<string, number>();
-    for (const tier of [screen.exact, screen.crop, screen.fill]) {
-      for (const { frame } of tier) if (order.has(frame.id)) styleViews.set(frame.style, (styleViews.get(frame.style) ?? 0) + 1);
+    const unseenStyles = new Set<string>();
+    const tiers = [screen.exact, screen.crop, screen.fill];
+    const unseenByTier: Fitted[][] = [[], [], []];
+    for (let tier = 0; tier < 3; tier += 1) {
+      const unseen = unseenByTier[tier]!;
+      for (const fitted of tiers[tier]!) {
+        const style = fitted.frame.style;
+        if (seenIds.has(fitted.frame.id)) {
+          styleViews.set(style, (styleViews.get(style) ?? 0) + 1);
+        } else {
+          unseen.push(fitted);
+          if (tier < 2) unseenStyles.add(style);
+        }
+      }
     }
+    const coverage: BucketCoverage = {
+      total: screen.exact.length + screen.crop.length, unseen: unseenByTier[0]!.length + unseenByTier[1]!.length,
+      styles: unseenStyles.size, exactUnseen: unseenByTier[0]!.length,
+    };
     const reasons: string[] = [];
     if (!group.exact) reasons.push(`closest library bucket: ${group.genre} / ${group.mood}`);
-    for (const tier of [screen.exact, screen.crop, screen.fill]) {
-      const fitted = leastSeenStyle(tier, order, styleViews, random);
-      if (fitted !== null) return { ...fitted, group, repeated: false, coverage, reasons: [...reasons, ...fitReasons(fitted), 'library frame you have not seen'] };
+    for (const unseen of unseenByTier) {
+      if (unseen.length === 0) continue;
+      const fitted = leastSeenStyle(unseen, styleViews, random);
+      return { ...fitted, group, repeated: false, coverage, reasons: [...reasons, ...fitReasons(fitted), 'library frame you have not seen'] };
     }
+    // Everything was seen: the frame seen longest ago, of the best fit there is.
+    const order = new Map<string, number>();
+    for (let index = 0; index < seen.length; index += 1) order.set(seen[index]!, index);
     const tier = screen.exact.length > 0 ? screen.exact : screen.crop.length > 0 ? screen.crop : screen.fill;
     const oldest = tier.reduce((best, fitted) => ((order.get(fitted.frame.id) ?? -1) < (order.get(best.frame.id) ?? -1) ? fitted : best));
     reasons.push(...fitReasons(oldest), 'every library frame for this track was seen; repeating the one seen longest ago');
@@ -160,31 +179,11 @@ export class PantryCatalog {
   }
 }
 
-/** Frames that fit this screen well (exact and crops), and how many of them this user has not seen. */
-function coverageOf(screen: Screen, seen: ReadonlyMap<string, number>): BucketCoverage {
-  const styles = new Set<string>();
-  let unseen = 0;
-  let exactUnseen = 0;
-  for (const { frame } of screen.exact) {
-    if (seen.has(frame.id)) continue;
-    unseen += 1;
-    exactUnseen += 1;
-    styles.add(frame.style);
-  }
-  for (const { frame } of screen.crop) {
-    if (seen.has(frame.id)) continue;
-    unseen += 1;
-    styles.add(frame.style);
-  }
-  return { total: screen.exact.length + screen.crop.length, unseen, styles: styles.size, exactUnseen };
-}
-
-/** An unseen frame of the style seen least (ties broken at random), or null when all were seen. */
-function leastSeenStyle(tier: readonly Fitted[], seen: ReadonlyMap<string, number>, styleViews: ReadonlyMap<string, number>, random: () => number): Fitted | null {
+/** An unseen frame of the style seen least (ties broken at random). */
+function leastSeenStyle(unseen: readonly Fitted[], styleViews: ReadonlyMap<string, number>, random: () => number): Fitted {
   let fewest = Number.POSITIVE_INFINITY;
   let candidates: Fitted[] = [];
-  for (const fitted of tier) {
-    if (seen.has(fitted.frame.id)) continue;
+  for (const fitted of unseen) {
     const views = styleViews.get(fitted.frame.style) ?? 0;
     if (views < fewest) {
       fewest = views;
@@ -193,7 +192,7 @@ function leastSeenStyle(tier: readonly Fitted[], seen: ReadonlyMap<string, numbe
       candidates.push(fitted);
     }
   }
-  return candidates.length === 0 ? null : candidates[Math.floor(random() * candidates.length) % candidates.length]!;
+  return candidates[Math.floor(random() * candidates.length) % candidates.length]!;
 }
 
 function fitReasons(fitted: Fitted): string[] {
