@@ -130,6 +130,11 @@ export const limits = {
   memorySeenScopesMax: 200_000,
   /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */
   variantMemoryBytesMax: 64 * 1024 * 1024,
+  /**
+   * Variant renders at once per process (0.1-0.7 s each). sharp runs on libuv's pool of four
+   * threads, which file reads share: two renders leave room for serving frames.
+   */
+  variantRendersMax: 2,
   /** Variants rendered ahead of the player's fetch at once; past it, the fetch renders. */
   variantWarmingMax: 16,
   /** Users whose unseen depth the coverage report tracks per process (the most recent first). */

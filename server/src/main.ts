@@ -139,13 +139,15 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     log.info({ frames: catalog.size }, 'pantry catalog loaded');
     // A frame added to the library on any node (ingestion, fills, late images) joins every catalog.
     const addToPantry = (frame: FrameRow) => {
-      catalog.add(frame);
+      if (catalog.add(frame) === 'full') log.error({ frame: frame.id, max: limits.catalogFramesMax }, 'the pantry catalog is full: frame stored but not shown');
       bus.publish('pantry', frame.id).catch((error: unknown) => log.warn({ err: error, frame: frame.id }, 'new pantry frame not announced'));
     };
     bus.subscribe('pantry', (frameId) => {
       if (catalog.has(frameId)) return;
       frames.get(frameId).then(
-        (frame) => frame !== null && frame.source === 'library' && catalog.add(frame),
+        (frame) => {
+          if (frame !== null && frame.source === 'library' && catalog.add(frame) === 'full') log.error({ frame: frameId }, 'the pantry catalog is full');
+        },
         (error: unknown) => log.warn({ err: error, frame: frameId }, 'announced pantry frame could not be loaded'),
       );
     });

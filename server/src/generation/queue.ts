@@ -41,10 +41,13 @@ export class GenerationQueue {
     return new GenerationQueue(boss, expireInSeconds);
   }
 
-  /** Enqueues within the caller's transaction; throws (rolling it back) if pg-boss refuses. */
-  async send(client: pg.PoolClient, queue: QueueName, generationId: string): Promise<string> {
+  /**
+   * Enqueues within the caller's transaction; throws (rolling it back) if pg-boss refuses. Within a
+   * queue, higher `priority` is fetched first (pantry fills go below players' work).
+   */
+  async send(client: pg.PoolClient, queue: QueueName, generationId: string, priority = 0): Promise<string> {
     const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
-    const jobId = await this.#boss.send(queueNames[queue], { generationId }, { db, retryLimit: 0, expireInSeconds: this.#expireInSeconds });
+    const jobId = await this.#boss.send(queueNames[queue], { generationId }, { db, retryLimit: 0, expireInSeconds: this.#expireInSeconds, priority });
     if (jobId === null) throw new Error(`pg-boss did not accept a job on ${queueNames[queue]}`);
     return jobId;
   }

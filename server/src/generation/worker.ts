@@ -159,7 +159,7 @@ export class GenerationWorker {
     const frame = await this.#services.frames.add({
       source: fill ? 'library' : 'fresh', genre: generation.genre, mood: generation.mood, style: generation.style, orientation: generation.orientation,
       energy: generation.energy, width: attempt.image.width, height: attempt.image.height, contentType: attempt.image.contentType,
-      data: attempt.image.data, prompt: generation.prompt, analysis: fill ? await analyseImage(attempt.image.data) : null,
+      data: attempt.image.data, prompt: generation.prompt, analysis: fill ? await this.#analysis(attempt.image.data, generation.id) : null,
     });
     const completed = await store.complete(generation.id, generation.attempt, frame.id, model.usd);
     const seconds = (performance.now() - started) / 1000;
@@ -244,11 +244,21 @@ export class GenerationWorker {
         const frame = await this.#services.frames.add({
           source: 'library', genre: request.genre, mood: request.mood, style: request.style, orientation: request.orientation,
           energy: request.energy, width: image.width, height: image.height, contentType: image.contentType, data: image.data, prompt: request.prompt,
-          analysis: await analyseImage(image.data),
+          analysis: await this.#analysis(image.data, generation.id),
         });
         await this.#keepForPantry(frame, generation);
       })
       .catch(() => undefined);
+  }
+
+  /** A library image's analysis; without one (it failed) the frame keeps its whole picture when adapted. */
+  async #analysis(data: Buffer, generationId: string): Promise<Awaited<ReturnType<typeof analyseImage>> | null> {
+    try {
+      return await analyseImage(data);
+    } catch (error) {
+      this.#services.log.warn({ err: error, generation: generationId }, 'image analysis failed; the frame is kept without it');
+      return null;
+    }
   }
 
   /** An image nobody may be charged for (its generation was settled without it) joins the pantry. */

@@ -92,7 +92,7 @@ export class HttpRoutes {
     if (request.header('if-none-match').split(',').some((tag) => tag.trim() === `"${id}"`)) {
       return { status: 304, headers, body: '' };
     }
-    const data = frame !== null ? await this.#frames.readData(frame).catch(() => null) : ((await this.#variants.read(id))?.data ?? null);
+    const data = frame !== null ? await this.#frames.readData(frame).catch(() => null) : ((await this.#variants.read(id).catch(() => null))?.data ?? null);
     if (data === null) return failure(404, 'frame_not_found', variant ? `frame variant "${id}" does not exist` : `the file of frame "${id}" is missing`);
     return { status: 200, headers, body: request.method === 'HEAD' ? '' : data };
   }

@@ -84,9 +84,10 @@ export class PantryCatalog {
     return this.#ids.has(frameId);
   }
 
-  add(frame: CatalogFrame): void {
-    if (this.#ids.has(frame.id)) return;
-    if (this.#ids.size >= limits.catalogFramesMax) throw new Error(`catalog is full (${limits.catalogFramesMax} frames)`);
+  /** Indexes a frame; 'full' (and nothing indexed) past `catalogFramesMax`, an operating limit, not a crash. */
+  add(frame: CatalogFrame): 'added' | 'present' | 'full' {
+    if (this.#ids.has(frame.id)) return 'present';
+    if (this.#ids.size >= limits.catalogFramesMax) return 'full';
     this.#ids.add(frame.id);
     const key = groupKey(frame.genre, frame.mood);
     let group = this.#groups.get(key);
@@ -101,6 +102,7 @@ export class PantryCatalog {
     const moods = this.#moods.get(frame.genre) ?? new Set<string>();
     moods.add(frame.mood);
     this.#moods.set(frame.genre, moods);
+    return 'added';
   }
 
   /** The frames stored in a bucket's orientation (not those adapted to it). */

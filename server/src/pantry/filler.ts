@@ -32,6 +32,8 @@ import type { Metrics } from '../metrics/metrics.js';
 /** Energies a bucket's fills rotate through, so a bucket covers quiet and loud tracks alike. */
 const fillEnergies = [0.1, 0.3, 0.5, 0.7, 0.9] as const;
 const lockKey = 'titrate:pantry-fill';
+/** Below every other background job: a player's congested frame never waits behind a fill. */
+const fillPriority = -10;
 
 export type FillSettings = { enabled: boolean; dollarsPerDay: number; rules: CoverageRules };
 
@@ -214,7 +216,8 @@ export class PantryFiller {
       let spent = await generations.fillDollarsToday(client);
       for (const order of orders) {
         const key = bucketKey(order.bucket);
-        const room = Math.min(order.count, limits.pantryFillOpenPerBucketMax - (open.get(key) ?? 0));
+        const room = Math.max(0, Math.min(order.count, limits.pantryFillOpenPerBucketMax - (open.get(key) ?? 0)));
+        let added = 0;
         const styleCounts = new Map(this.#styleCounts(order.bucket));
         for (let index = 0; index < room; index += 1) {
           if (spent + this.#model.usd > this.#settings.dollarsPerDay) {
@@ -225,11 +228,12 @@ export class PantryFiller {
           styleCounts.set(style, (styleCounts.get(style) ?? 0) + 1);
           const generation = await this.#generation(client, order, style, this.#services.catalog.framesIn(order.bucket).length + index);
           await generations.insert(client, generation);
-          await queue.send(client, 'background', generation.id);
+          await queue.send(client, 'background', generation.id, fillPriority);
           spent += this.#model.usd;
           queued += 1;
+          added += 1;
         }
-        open.set(key, (open.get(key) ?? 0) + room);
+        open.set(key, (open.get(key) ?? 0) + added);
         if (overBudget) break;
       }
       await client.query('COMMIT');
@@ -262,7 +266,8 @@ export class PantryFiller {
     return {
       id, userId: null, sessionId: 'pantry', requestId: `fill-${id}`, purpose: 'pantry', queue: 'background', charge: 'none',
       provider: this.#services.provider, model: this.#model.id, credits: 0, usd: this.#model.usd, ledgerId: null, prompt: prompt.text, promptKey,
-      promptHash: promptHash(promptKey, variant), variant, genre: prompt.genre, mood: prompt.mood, style, energy: prompt.energy,
+      // The bucket's own labels (the prompt's are shortened): the frame must land in the bucket it fills.
+      promptHash: promptHash(promptKey, variant), variant, genre: bucket.genre, mood: bucket.mood, style, energy: prompt.energy,
       orientation: bucket.orientation, width, height, p: 0, reasons: ['pantry fill', ...order.reasons], deadlineMs: limits.pantryFillDeadlineMs,
     };
   }

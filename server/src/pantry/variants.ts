@@ -44,6 +44,9 @@ export class FrameVariants {
   readonly #memory = new Map<string, Buffer>();
   #memoryBytes = 0;
   readonly #rendering = new Map<string, Promise<Buffer | null>>();
+  /** Renders running now, and those waiting for a turn (sharp shares libuv's small thread pool with file reads). */
+  #rendersRunning = 0;
+  readonly #rendersWaiting: Array<() => void> = [];
 
   constructor(options: { frames: MasterSource; dataDir: string; metrics: Metrics | null; log: Logger }) {
     this.#frames = options.frames;
@@ -65,7 +68,12 @@ export class FrameVariants {
     }
     let render = this.#rendering.get(id);
     if (render === undefined) {
-      render = this.#load(id, parsed).finally(() => this.#rendering.delete(id));
+      render = this.#load(id, parsed)
+        .catch((error: unknown) => {
+          this.#log.warn({ err: error, variant: id }, 'a frame variant could not be rendered');
+          return null;
+        })
+        .finally(() => this.#rendering.delete(id));
       this.#rendering.set(id, render);
     }
     const data = await render;
@@ -92,7 +100,7 @@ export class FrameVariants {
     }
     const master = await this.#frames.get(parsed.masterId);
     if (master === null || master.source !== 'library') return null;
-    const data = await this.render(master, parsed.screen, parsed.fit);
+    const data = await this.#bounded(() => this.render(master, parsed.screen, parsed.fit));
     if (data === null) return null;
     await mkdir(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
@@ -109,6 +117,19 @@ export class FrameVariants {
     if (plan.fit !== fit) return null;
     const data = await this.#frames.readData(master);
     return plan.fit === 'crop' ? adaptFrame(data, master, screen, { fit: 'crop', window: plan.window! }) : adaptFrame(data, master, screen, { fit: 'fill' });
+  }
+
+  async #bounded<T>(work: () => Promise<T>): Promise<T> {
+    // A finishing render hands its turn straight to the next in line, so the bound is never overshot.
+    if (this.#rendersRunning >= limits.variantRendersMax) await new Promise<void>((resolve) => this.#rendersWaiting.push(resolve));
+    else this.#rendersRunning += 1;
+    try {
+      return await work();
+    } finally {
+      const next = this.#rendersWaiting.shift();
+      if (next === undefined) this.#rendersRunning -= 1;
+      else next();
+    }
   }
 
   #remember(id: string, data: Buffer): void {

@@ -327,6 +327,14 @@ export class StreamSession {
     this.#wait(next.id, fingerprint, pending.pending!, verdict);
   }
 
+  /**
+   * Where a delivered frame counts as seen: a library frame in its group; a fresh one in the group
+   * the context maps to, which is where the next order reads (its own labels may be an alias).
+   */
+  #seenGroupOf(decision: Decision): { genre: string; mood: string } {
+    return decision.source === 'library' ? decision : (this.#services.decider.groupOf(this.#record!.context) ?? decision);
+  }
+
   /** What this user saw, on any device, in the library group the context maps to. */
   async #seen(context: Context): Promise<string[]> {
     const group = this.#services.decider.groupOf(context);
@@ -354,7 +362,7 @@ export class StreamSession {
     const record = this.#record!;
     const [mix] = await Promise.all([
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
-      engine.markSeen(seenScope(this.#userId, decision), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
+      engine.markSeen(seenScope(this.#userId, this.#seenGroupOf(decision)), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
       this.#pace!.delivered(now(), decision.source, decision.charged),
     ]);
     if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);

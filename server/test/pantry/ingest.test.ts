@@ -12,6 +12,7 @@ import t from 'tap';
 import { limits } from '../../src/limits.js';
 import { repositoryRoot } from '../../src/main.js';
 import { TestClient } from '../support/client.js';
+import { admin, createUser } from '../support/fresh.js';
 import { baseEnvironment } from '../support/process.js';
 import { startTestServer } from '../support/server.js';
 import { testDirectory } from '../support/services.js';
@@ -123,7 +124,10 @@ t.test('a multipart upload with text fields stores the good files and lists the 
 t.test('a new frame joins the catalog at once: the next player in its bucket is shown it', async (t) => {
   const upload = await postRaw(await picture(720, 1280, 'catalog'), { genre: 'polka', mood: 'calm' });
   const { frames } = (await upload.json()) as { frames: Array<{ id: string }> };
-  const client = await TestClient.connect(server.url, await server.tokens.issue('demo', 60));
+  // A user without credits, so titration cannot choose fresh instead.
+  await admin(server, 'PUT', '/v1/admin/tiers/library-only', { baseQuota: 0 });
+  await createUser(server, 'polka-fan', 'library-only');
+  const client = await TestClient.connect(server.url, await server.tokens.issue('polka-fan', 60));
   t.teardown(() => client.close());
   await client.hello({ orientation: 'portrait', context: { genre: 'Polka', mood: 'calm', energy: 0.3 } });
   const frame = await client.next('catalog-1');
