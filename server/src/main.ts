@@ -152,6 +152,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       );
     });
     const variants = new FrameVariants({ frames, dataDir: config.dataDir, metrics, log });
+    cleanups.push(() => variants.stop());
     const monitor = new CoverageMonitor({ metrics });
 
     const engine: SessionStateEngine =

@@ -44,6 +44,7 @@ export class FrameVariants {
   readonly #memory = new Map<string, Buffer>();
   #memoryBytes = 0;
   readonly #rendering = new Map<string, Promise<Buffer | null>>();
+  #stopped = false;
   /** Renders running now, and those waiting for a turn (sharp shares libuv's small thread pool with file reads). */
   #rendersRunning = 0;
   readonly #rendersWaiting: Array<() => void> = [];
@@ -82,8 +83,14 @@ export class FrameVariants {
 
   /** Renders the variant ahead of the player's fetch (errors are logged, never thrown). */
   warm(id: string): void {
-    if (this.#memory.has(id) || this.#rendering.size >= limits.variantWarmingMax) return;
+    if (this.#stopped || this.#memory.has(id) || this.#rendering.size >= limits.variantWarmingMax) return;
     this.read(id).catch((error: unknown) => this.#log.warn({ err: error, variant: id }, 'warming a frame variant failed'));
+  }
+
+  /** Stops warming and waits for the renders under way (they write into DATA_DIR). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([...this.#rendering.values()]);
   }
 
   #file(id: string): string {

@@ -49,6 +49,7 @@ export async function testDirectory(t: Test): Promise<string> {
   const base = process.env['TITRATE_TEST_TMPDIR'] ?? tmpdir();
   const directory = await mkdtemp(path.join(base, 'data-'));
   await chmod(directory, 0o755);
-  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  // Retries: a server stopping in a sibling teardown may still be closing files in it.
+  t.teardown(() => rm(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return directory;
 }
