@@ -133,40 +133,43 @@ export class PantryFiller {
 
   /** Every bucket's coverage status now: the catalog, the misses of the window, open fills, depths. */
   async statuses(): Promise<BucketStatus[]> {
+    return (await this.#snapshot()).map((entry) => entry.status);
+  }
+
+  /** The statuses with what the report shows besides: style counts and every active user's depth. */
+  async #snapshot(): Promise<Array<{ status: BucketStatus; styleCounts: Map<string, number>; depths: number[] }>> {
     await this.flushMisses();
     const [misses, open] = await Promise.all([this.#recentMisses(), this.#services.generations.openFills()]);
     const depths = this.#services.monitor.activeDepths();
-    const byKey = new Map<string, BucketStatus>();
-    for (const bucket of this.#services.catalog.buckets()) {
+    const snapshot = this.#services.catalog.buckets().map((bucket) => {
       const key = bucketKey(bucket);
-      byKey.set(key, {
+      const bucketDepths = depths.get(key) ?? [];
+      const status: BucketStatus = {
         genre: bucket.genre, mood: bucket.mood, orientation: bucket.orientation, total: bucket.total, styles: bucket.styleCounts.size,
-        misses: misses.get(key) ?? 0, openFills: open.get(key) ?? 0, unseenLow: depthDistribution(depths.get(key) ?? [])?.p10 ?? null,
-      });
-    }
+        misses: misses.get(key) ?? 0, openFills: open.get(key) ?? 0, unseenLow: depthDistribution(bucketDepths)?.p10 ?? null,
+      };
+      return { status, styleCounts: bucket.styleCounts, depths: bucketDepths };
+    });
     const { metrics } = this.#services;
-    for (const status of byKey.values()) {
+    for (const { status } of snapshot) {
       const labels = { genre: status.genre, mood: status.mood, orientation: status.orientation };
       metrics.coverageFrames.set(labels, status.total);
       metrics.coverageStyles.set(labels, status.styles);
       if (status.unseenLow !== null) metrics.coverageUnseenLow.set(labels, status.unseenLow);
       else metrics.coverageUnseenLow.remove(labels);
     }
-    return [...byKey.values()];
+    return snapshot;
   }
 
   /** Per bucket: frames, styles, misses, open fills and the unseen depth of active users. */
   async report(): Promise<CoverageReport> {
-    const statuses = await this.statuses();
-    const depths = this.#services.monitor.activeDepths();
-    const styleCounts = new Map(this.#services.catalog.buckets().map((bucket) => [bucketKey(bucket), bucket.styleCounts]));
+    const snapshot = await this.#snapshot();
+    const statuses = snapshot.map((entry) => entry.status);
     const { rules } = this.#settings;
-    const buckets = statuses.map((status) => {
-      const key = bucketKey(status);
-      const bucketDepths = depths.get(key) ?? [];
+    const buckets = snapshot.map(({ status, styleCounts, depths: bucketDepths }) => {
       return {
         genre: status.genre, mood: status.mood, orientation: status.orientation, total: status.total, styles: status.styles,
-        styleCounts: Object.fromEntries(styleCounts.get(key) ?? []), missesInWindow: status.misses, openFills: status.openFills,
+        styleCounts: Object.fromEntries(styleCounts), missesInWindow: status.misses, openFills: status.openFills,
         meetsForNewUsers: status.total >= rules.minUnseen && status.styles >= rules.minStyles && status.total > 0,
         unseenDepth: depthDistribution(bucketDepths), activeUsersBelowMinimum: bucketDepths.filter((depth) => depth < rules.minUnseen).length,
       };
@@ -251,8 +254,11 @@ export class PantryFiller {
     return { queued, overBudget };
   }
 
+  /** The bucket's frames per style (its own frames only, not the whole catalog). */
   #styleCounts(bucket: Bucket): Map<string, number> {
-    return this.#services.catalog.buckets().find((entry) => bucketKey(entry) === bucketKey(bucket))?.styleCounts ?? new Map();
+    const counts = new Map<string, number>();
+    for (const frame of this.#services.catalog.framesIn(bucket)) counts.set(frame.style, (counts.get(frame.style) ?? 0) + 1);
+    return counts;
   }
 
   async #generation(client: pg.PoolClient, order: FillOrder, style: string, ordinal: number): Promise<NewGeneration> {
