@@ -7,6 +7,9 @@ import type { CoverageRules } from './pantry/coverage.js';
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultModels, ModelTable, type ModelSpec } from './generation/models.js';
+import { banditAlgorithms, defaultBanditSettings, type BanditSettings } from './bandit/policy.js';
+import type { RewardRules } from './bandit/reward.js';
+import { rolloutModes, type Rollout } from './bandit/rollout.js';
 import { policyNames, type PolicyName } from './titration/policies.js';
 
 const providers = ['local', 'openai', 'sd'] as const;
@@ -27,6 +30,16 @@ function urlWithScheme(schemes: string[]) {
     { message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}//`).join(' or ')}` },
   );
 }
+
+const fraction = (fallback: number, min: number, max: number) =>
+  optionalText
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .refine((value) => Number.isFinite(value) && value >= min && value <= max, { message: `must be a number from ${min} to ${max}` });
+
+const oneOf = <const Values extends readonly string[]>(values: Values, fallback: Values[number]) =>
+  optionalText
+    .transform((value) => value ?? fallback)
+    .refine((value): value is Values[number] => (values as readonly string[]).includes(value), { message: `must be one of ${values.join(', ')}` });
 
 const integer = (fallback: number, min: number, max: number) =>
   optionalText
@@ -104,6 +117,26 @@ const EnvironmentSchema = z
     PANTRY_FILL_USD_PER_DAY: optionalText
       .transform((value) => (value === undefined ? 5 : Number(value)))
       .refine((value) => Number.isFinite(value) && value >= 0 && value <= 100_000, { message: 'must be a number of dollars from 0 to 100000' }),
+    BANDIT: oneOf(rolloutModes, 'on'),
+    BANDIT_TIERS: optionalText.transform((value, context) => {
+      const tiers: Record<string, (typeof rolloutModes)[number]> = {};
+      for (const pair of (value ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+        const [tier, mode] = pair.split(':').map((part) => part.trim());
+        if (tier === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(tier) || !(rolloutModes as readonly string[]).includes(mode ?? '')) {
+          context.addIssue({ code: 'custom', message: `must be a comma-separated list of tier:mode with mode one of ${rolloutModes.join(', ')}` });
+          return z.NEVER;
+        }
+        tiers[tier] = mode as (typeof rolloutModes)[number];
+      }
+      return tiers;
+    }),
+    BANDIT_PERCENT: integer(100, 0, 100),
+    BANDIT_ALGORITHM: oneOf(banditAlgorithms, defaultBanditSettings.algorithm),
+    BANDIT_EPSILON: fraction(defaultBanditSettings.epsilon, 0, 1),
+    BANDIT_NUDGE_MAX: fraction(defaultBanditSettings.nudgeMax, 0, 0.15),
+    BANDIT_WARMUP_PULLS: integer(defaultBanditSettings.warmupPulls, 1, 1_000_000),
+    REWARD_DWELL_MS: integer(10_000, 0, 3_600_000),
+    BEACON_WINDOW_MS: integer(6 * 3_600_000, 1_000, 7 * 86_400_000),
     TITRATION_POLICY: optionalText
       .transform((value) => value ?? 'pace')
       .refine((value): value is PolicyName => (policyNames as readonly string[]).includes(value), { message: `must be one of ${policyNames.join(', ')}` }),
@@ -164,6 +197,8 @@ export type Config = {
   titration: { policy: PolicyName; tierPolicies: Record<string, PolicyName> };
   /** Coverage guardrails, and background filling of thin buckets within a daily budget. */
   pantry: { coverage: CoverageRules; fill: boolean; fillDollarsPerDay: number };
+  /** The bandit's algorithm and bounds, who it acts for, and what a beacon's reward is. */
+  bandit: { settings: BanditSettings; rollout: Rollout; reward: RewardRules };
 };
 
 export class ConfigError extends Error {
@@ -216,6 +251,14 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd:
       coverage: { minUnseen: env.PANTRY_MIN_UNSEEN, minStyles: env.PANTRY_MIN_STYLES, minUnseenShare: env.PANTRY_MIN_UNSEEN_SHARE },
       fill: env.PANTRY_FILL === 'on',
       fillDollarsPerDay: env.PANTRY_FILL_USD_PER_DAY,
+    },
+    bandit: {
+      settings: {
+        ...defaultBanditSettings, algorithm: env.BANDIT_ALGORITHM, epsilon: env.BANDIT_EPSILON, nudgeMax: env.BANDIT_NUDGE_MAX,
+        warmupPulls: env.BANDIT_WARMUP_PULLS,
+      },
+      rollout: { mode: env.BANDIT, tiers: env.BANDIT_TIERS, percent: env.BANDIT_PERCENT },
+      reward: { dwellMsMin: env.REWARD_DWELL_MS, windowMs: env.BEACON_WINDOW_MS },
     },
   };
 }

@@ -58,6 +58,16 @@ export const limits = {
   sessionTtlMs: 6 * 60 * 60 * 1000,
   /** Decisions are replayable by request id for this long (reconnects and retries). */
   decisionTtlMs: 30 * 60 * 1000,
+  /** Bandit segments (tier × genre × mood) counted at most; past it new segments are not. */
+  banditSegmentsMax: 5_000,
+  /** How often each process re-reads the bandit's statistics from the engine. */
+  banditRefreshMs: 5_000,
+  /** Days of decisions a scheduled bandit rebuild reads (the journal keeps 35). */
+  banditRebuildDays: 28,
+  /** Unseen library frames kept for a stock request's offline show: how long its items count. */
+  stockTtlMs: 24 * 3_600_000,
+  /** Short records (delivered frames' facts, stock items, beacon claims) the memory engine keeps at most. */
+  memoryRecordsMax: 500_000,
   /** Sessions the in-process engine keeps; the least recently used is evicted beyond it. */
   memorySessionsMax: 100_000,
   /** Decisions the in-process engine keeps per session (a replay window, not a history). */

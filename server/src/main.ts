@@ -18,6 +18,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
 import { createPool } from './db/pool.js';
 import { FrameDecider } from './decision/decider.js';
+import { BanditStatistics, RewardLog } from './bandit/statistics.js';
 import { DecisionJournal } from './decision/journal.js';
 import { WaitEstimator } from './generation/estimator.js';
 import { FreshFrames } from './generation/fresh.js';
@@ -75,7 +76,7 @@ export type Titrate = {
   engine: SessionStateEngine['kind'];
   /** Settles overdue generations and unshown held debits now (it also runs on an interval). */
   sweep: () => Promise<{ failed: number; expired: number }>;
-  /** Writes the decisions recorded so far to the journal now (it also runs every second). */
+  /** Writes the decisions and rewards recorded so far now (it also runs every second). */
   flushJournal: () => Promise<void>;
   stop: () => Promise<void>;
 };
@@ -196,6 +197,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       coverage: config.pantry.coverage, observeCoverage: (check) => monitor.observe(check),
     });
     const policyFor = (tier: string) => config.titration.tierPolicies[tier] ?? config.titration.policy;
+    const rewardLog = new RewardLog({ pool, log, metrics });
+    cleanups.push(() => rewardLog.stop());
+    const bandit = new BanditStatistics({ engine, settings: config.bandit.settings, rollout: config.bandit.rollout, log, metrics });
+    await bandit.start();
+    cleanups.push(async () => bandit.stop());
     let ready = false;
 
     const authenticate = async (token: string | null): Promise<Authentication> => {
@@ -214,13 +220,22 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     monitor.onMiss((bucket) => filler.onMiss(bucket));
     filler.start();
     cleanups.push(() => filler.stop());
-    if (options.maintenance ?? true) await startMaintenance({ boss, ledger, generations, metrics, log, journal, pantry: filler });
+    if (options.maintenance ?? true) {
+      await startMaintenance({ boss, ledger, generations, metrics, log, journal, pantry: filler, rewards: rewardLog, bandit: { rebuild: () => bandit.rebuild(pool, limits.banditRebuildDays) } });
+    }
     const ingest = new PantryIngest({ frames, onAdded: addToPantry });
     const routes = new HttpRoutes({
       frames,
       variants,
       metrics,
-      admin: new AdminRoutes(users, ledger, secrets.adminToken, Date.now, { ingest, coverage: () => filler.report(), fill: () => filler.run() }),
+      admin: new AdminRoutes(
+        users, ledger, secrets.adminToken, Date.now, { ingest, coverage: () => filler.report(), fill: () => filler.run() },
+        {
+          segments: async () => ({ settings: bandit.settings, rollout: bandit.rollout, rewards: config.bandit.reward, ...(await bandit.report()) }),
+          rebuild: (sinceDays) => bandit.rebuild(pool, sinceDays),
+        },
+      ),
+      authenticate,
       readiness: async () => {
         const checks: Record<string, string> = {};
         const database = pool.query('SELECT 1').then(() => 'ok', (error: Error) => `failed: ${error.message}`);
@@ -253,6 +268,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
                   random: Math.random,
                   journal,
                   warmVariant: (frameId) => variants.warm(frameId),
+                  bandit,
+                  rewards: rewardLog,
+                  rewardRules: config.bandit.reward,
                 },
                 userId,
                 outbox,
@@ -278,7 +296,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       })();
       return stopping;
     };
-    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, sweep: sweep.now, flushJournal: () => journal.flush(), stop };
+    return { url, port: gateway.port, adminToken: secrets.adminToken, tokens, databaseUrl, ledger, engine: engine.kind, sweep: sweep.now, flushJournal: async () => {
+        await journal.flush();
+        await rewardLog.flush();
+      },
+      stop,
+    };
   } catch (error) {
     await cleanUp();
     throw error;

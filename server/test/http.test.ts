@@ -34,7 +34,7 @@ t.test('metrics are in Prometheus text format and count what happened', async (t
   t.match(text, /titrate_connections [1-9]/);
   t.match(text, /titrate_messages_in_total\{type="next"\} [1-9]/);
   t.match(text, /titrate_messages_out_total\{type="frame"\} [1-9]/);
-  t.match(text, /titrate_decision_latency_seconds_bucket\{le="[0-9.]+",source="library"\}/);
+  t.match(text, /titrate_decision_latency_seconds_bucket\{le="[0-9.]+",source="(library|fresh)"\}/);
   t.match(text, /titrate_errors_total\{code="unknown_type"\} [1-9]/);
 });
 

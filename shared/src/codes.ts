@@ -29,6 +29,14 @@ export const ErrorCode = {
   idempotencyMismatch: 'idempotency_mismatch',
   /** The command is part of the protocol but this server cannot carry it out yet. */
   notSupported: 'not_supported',
+  /** A beacon arrived after its frame's beacon window closed; it is not counted. */
+  lateBeacon: 'late_beacon',
+  /** A beacon for a frame that was already reported; the first one counted. */
+  duplicateBeacon: 'duplicate_beacon',
+  /** A beacon for another user's frame; it is not counted. */
+  foreignBeacon: 'foreign_beacon',
+  /** A beacon names no frame this server decided (or one long forgotten). */
+  unknownFrame: 'unknown_frame',
   /** Something failed on the server side; the session goes on. */
   internal: 'internal',
 } as const;

@@ -27,4 +27,6 @@ export const protocolLimits = {
   frameIdLengthMax: 128,
   /** One dwell beacon cannot describe more than a day of watching a single frame. */
   dwellMsMax: 86_400_000,
+  /** Most frames one `stock` request may ask for (an offline cache holds 5–10). */
+  stockFramesMax: 10,
 } as const;

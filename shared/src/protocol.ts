@@ -53,12 +53,22 @@ export const ContextChange = z.object({
 });
 export type ContextChange = z.infer<typeof ContextChange>;
 
+/**
+ * How a shown frame was received: how long it stayed on screen (from shown to the next frame
+ * shown), whether it was liked or skipped. `frame` names a `frame.id` (a decision) or a
+ * `stock` item's id. With an `id` the server answers `ack {req: id, ok, code?, reward?}` and a
+ * replay of the same beacon is harmless; `offline` marks a frame shown while disconnected, and
+ * `shownAt` (epoch ms, the client's clock) when it went on screen.
+ */
 export const Beacon = z.object({
   t: z.literal('beacon'),
   frame: z.string().min(1).max(protocolLimits.frameIdLengthMax),
   dwellMs: z.number().int().min(0).max(protocolLimits.dwellMsMax),
   liked: z.boolean().optional(),
   skipped: z.boolean().optional(),
+  id: RequestId.optional(),
+  offline: z.boolean().optional(),
+  shownAt: z.number().int().min(0).optional(),
 });
 export type Beacon = z.infer<typeof Beacon>;
 
@@ -74,6 +84,18 @@ export const Burst = z.object({
 });
 export type Burst = z.infer<typeof Burst>;
 
+/**
+ * Asks for up to `count` unseen library frames of the current context and screen to keep for a
+ * time without a connection. Nothing is decided, counted or marked seen until a beacon reports
+ * one of them shown.
+ */
+export const Stock = z.object({
+  t: z.literal('stock'),
+  id: RequestId,
+  count: z.number().int().min(1).max(protocolLimits.stockFramesMax),
+});
+export type Stock = z.infer<typeof Stock>;
+
 export const clientMessageSchemas = {
   hello: Hello,
   next: Next,
@@ -81,9 +103,10 @@ export const clientMessageSchemas = {
   beacon: Beacon,
   conserve: Conserve,
   burst: Burst,
+  stock: Stock,
 } as const;
 export type ClientMessageType = keyof typeof clientMessageSchemas;
-export const ClientMessage = z.discriminatedUnion('t', [Hello, Next, ContextChange, Beacon, Conserve, Burst]);
+export const ClientMessage = z.discriminatedUnion('t', [Hello, Next, ContextChange, Beacon, Conserve, Burst, Stock]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 // ---------------------------------------------------------------------------------------------
@@ -162,6 +185,29 @@ export const FrameMessage = z.object({
 });
 export type FrameMessage = z.infer<typeof FrameMessage>;
 
+/** One frame of a `stock` answer: a library frame the client may show while offline. */
+export const StockFrame = z.object({
+  /** The stock item's id: what a beacon names once the frame was shown. */
+  id: z.string(),
+  frameId: z.string(),
+  url: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  orientation: Orientation,
+  fallback: Fallback,
+  genre: z.string(),
+  mood: z.string(),
+  style: z.string(),
+});
+export type StockFrame = z.infer<typeof StockFrame>;
+
+export const StockMessage = z.object({
+  t: z.literal('stock'),
+  req: z.string(),
+  frames: z.array(StockFrame),
+});
+export type StockMessage = z.infer<typeof StockMessage>;
+
 export const Pending = z.object({
   t: z.literal('pending'),
   req: z.string(),
@@ -207,6 +253,7 @@ export const ServerMessage = z.discriminatedUnion('t', [
   BalanceMessage,
   Notice,
   ErrorMessage,
+  StockMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 

@@ -55,6 +55,8 @@ export type DecisionInput = {
   /** Fresh frames this session is still waiting for. */
   pendingFresh: number;
   pace: PaceInput;
+  /** The bandit's multiplier on p when it acts for this user (1 or absent otherwise). */
+  nudge?: number;
 };
 
 export type Decision = {
@@ -142,7 +144,7 @@ export class FrameDecider {
         libraryPenalty: libraryPenaltyOf(choice, this.#rules), orientationScarcity: choice === null ? 0 : orientationScarcity(choice.coverage),
         unlimited: input.account.unlimited, burst: input.burstUntil !== null && Date.parse(input.burstUntil) > input.nowMs,
         freshShown: pace.freshShown, frameIntervalMs: pace.frameIntervalMs, freshCostMin: this.#freshCostMin, random: this.#random(),
-        coverageShort,
+        coverageShort, nudge: input.nudge ?? 1,
       },
       pace.pacing,
       this.#settings,
@@ -200,6 +202,23 @@ export class FrameDecider {
   fallback(input: Pick<DecisionInput, 'context' | 'orientation' | 'seen'>, fallback: Fallback, p: number, reasons: string[]): Decision | null {
     const choice = this.#catalog.choose(input.context, input.orientation, input.seen, this.#random);
     return choice === null ? null : this.#fromChoice(choice, input.orientation, fallback, p, reasons);
+  }
+
+  /**
+   * Up to `count` distinct unseen library frames for a player to keep for an offline spell: the
+   * catalog's choice, repeated with each chosen frame counted as seen. Nothing is decided or
+   * recorded here; the caller remembers what it handed out.
+   */
+  stock(input: Pick<DecisionInput, 'context' | 'orientation' | 'seen'>, count: number): Decision[] {
+    const seen = [...input.seen];
+    const chosen: Decision[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const choice = this.#catalog.choose(input.context, input.orientation, seen, this.#random);
+      if (choice === null || choice.repeated) break;
+      chosen.push(this.#fromChoice(choice, input.orientation, null, 0, ['kept for offline']));
+      seen.push(choice.frame.id);
+    }
+    return chosen;
   }
 
   /**

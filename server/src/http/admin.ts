@@ -59,6 +59,11 @@ type Handler = (request: HttpRequest, id: string) => Promise<HttpResponse>;
 /** The pantry's admin side: uploads, the coverage report, and a fill run on demand. */
 export type PantryAdmin = { ingest: PantryIngest; coverage: () => Promise<unknown>; fill: () => Promise<unknown> };
 
+/** The bandit's admin side: its statistics per segment and arm, and a rebuild from the decision log. */
+export type BanditAdmin = { segments: () => Promise<unknown>; rebuild: (sinceDays: number) => Promise<unknown> };
+
+const RebuildBody = z.object({ sinceDays: z.number().int().min(1).max(limits.decisionRetentionDays).optional() });
+
 export class AdminRoutes {
   readonly #users: UserDirectory;
   readonly #ledger: Ledger;
@@ -66,16 +71,25 @@ export class AdminRoutes {
   readonly #now: () => number;
   readonly #ingest: PantryIngest | null;
   readonly #pantry: PantryAdmin | null;
+  readonly #bandit: BanditAdmin | null;
   readonly #routes: Record<string, Handler>;
 
-  /** Without `pantry`, frame uploads and the pantry routes answer 404. */
-  constructor(users: UserDirectory, ledger: Ledger, adminToken: string, now: () => number = Date.now, pantry: PantryAdmin | null = null) {
+  /** Without `pantry`, frame uploads and the pantry routes answer 404; without `bandit`, the bandit routes. */
+  constructor(
+    users: UserDirectory,
+    ledger: Ledger,
+    adminToken: string,
+    now: () => number = Date.now,
+    pantry: PantryAdmin | null = null,
+    bandit: BanditAdmin | null = null,
+  ) {
     this.#users = users;
     this.#ledger = ledger;
     this.#tokenDigest = digest(adminToken);
     this.#now = now;
     this.#ingest = pantry?.ingest ?? null;
     this.#pantry = pantry;
+    this.#bandit = bandit;
     // "METHOD collection[/:id][/sub]" → handler
     this.#routes = {
       'PUT tiers/:id': (request, id) => this.#putTier(id, request),
@@ -92,6 +106,8 @@ export class AdminRoutes {
       'POST frames': (request) => this.#addFrames(request),
       'GET pantry/coverage': async () => (this.#pantry === null ? failure(404, 'not_found', 'this server has no pantry') : json(200, await this.#pantry.coverage())),
       'POST pantry/fill': async () => (this.#pantry === null ? failure(404, 'not_found', 'this server has no pantry') : json(200, await this.#pantry.fill())),
+      'GET bandit/segments': async () => (this.#bandit === null ? failure(404, 'not_found', 'this server has no bandit') : json(200, await this.#bandit.segments())),
+      'POST bandit/rebuild': (request) => this.#rebuildBandit(request),
     };
   }
 
@@ -122,6 +138,15 @@ export class AdminRoutes {
     // Team pools are the accounts named `team:<name>`; a user of that name would share one.
     if (collection === 'users' && id !== undefined && id.startsWith('team:')) return failure(400, 'invalid_id', 'user ids cannot start with "team:"');
     return handler(request, id ?? '');
+  }
+
+  /** Rebuilds the bandit's statistics from the decision log of the last `sinceDays` days (default 28); an empty body is fine. */
+  async #rebuildBandit(request: HttpRequest): Promise<HttpResponse> {
+    if (this.#bandit === null) return failure(404, 'not_found', 'this server has no bandit');
+    const empty = request.body === null || request.body.byteLength === 0;
+    const body = empty ? { ok: true as const, value: {} as z.infer<typeof RebuildBody> } : parseBody(request, RebuildBody);
+    if (!body.ok) return body.response;
+    return json(200, await this.#bandit.rebuild(body.value.sinceDays ?? limits.banditRebuildDays));
   }
 
   async #putTier(name: string, request: HttpRequest): Promise<HttpResponse> {

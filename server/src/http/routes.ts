@@ -3,6 +3,7 @@
  * socket to `HttpRequest` and back; nothing here knows which HTTP server is underneath.
  */
 import type { Registry } from 'prom-client';
+import type { Authentication } from '../gateway/gateway.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { limits } from '../limits.js';
 import type { FrameStore } from '../pantry/store.js';
@@ -29,14 +30,24 @@ export class HttpRoutes {
   readonly #registry: Registry;
   readonly #metrics: Metrics;
   readonly #readiness: Readiness;
+  readonly #authenticate: ((token: string | null) => Promise<Authentication>) | null;
 
-  constructor(options: { frames: FrameStore; variants: FrameVariants; admin: AdminRoutes; metrics: Metrics; readiness: Readiness }) {
+  constructor(options: {
+    frames: FrameStore;
+    variants: FrameVariants;
+    admin: AdminRoutes;
+    metrics: Metrics;
+    readiness: Readiness;
+    /** Checks a player token the way the stream's upgrade does (`GET /v1/auth/check`); absent: 404. */
+    authenticate?: (token: string | null) => Promise<Authentication>;
+  }) {
     this.#frames = options.frames;
     this.#variants = options.variants;
     this.#admin = options.admin;
     this.#metrics = options.metrics;
     this.#registry = options.metrics.registry;
     this.#readiness = options.readiness;
+    this.#authenticate = options.authenticate ?? null;
   }
 
   async handle(request: HttpRequest): Promise<HttpResponse> {
@@ -68,12 +79,29 @@ export class HttpRoutes {
     if (first === 'v1' && second === 'frames' && third !== undefined && decoded.length === 3 && isRead) {
       return { route: 'frames', response: await this.#frame(third, request) };
     }
+    if (first === 'v1' && second === 'auth' && third === 'check' && decoded.length === 3 && isRead && this.#authenticate !== null) {
+      return { route: 'auth_check', response: await this.#authCheck(request) };
+    }
     if (first === 'v1' && second === 'admin') return { route: 'admin', response: await this.#admin.handle(request, decoded.slice(2)) };
     if (first === 'v1' && second === 'stream' && decoded.length === 2) {
       return { route: 'stream', response: failure(426, 'upgrade_required', 'GET /v1/stream is a WebSocket endpoint') };
     }
     if ((decoded.length === 0 || (first === 'player' && decoded.length === 1)) && isRead) return { route: 'player', response: landingPage() };
     return { route: 'unknown', response: failure(404, 'not_found', `no route ${request.method} ${request.path}`) };
+  }
+
+  /**
+   * Would the stream accept this token? A browser cannot read the status of a refused WebSocket
+   * upgrade, so a client whose connection failed asks here: 200 `{user, expiresAt}` (the token is
+   * fine: retry), 401 (refresh the token) or 403 (the user is unknown: stop).
+   */
+  async #authCheck(request: HttpRequest): Promise<HttpResponse> {
+    const bearer = /^Bearer\s+(.+)$/i.exec(request.header('authorization'))?.[1]?.trim();
+    const token = bearer ?? request.query.get('token');
+    if (token !== null && token.length > limits.tokenBytesMax) return failure(401, 'invalid_token', 'token too long');
+    const result = await this.#authenticate!(token === '' ? null : token);
+    if (!result.ok) return failure(result.status, result.code, result.message);
+    return json(200, { user: result.userId, expiresAt: new Date(result.expiresAtMs).toISOString() });
   }
 
   async #ready(): Promise<HttpResponse> {

@@ -7,7 +7,10 @@
  *   ledger-partitions    every day     create the ledger's monthly partitions three months ahead
  *   prompt-cache-evict   every day     forget prompt-cache entries unused for seven days
  *   decision-partitions  every day     create the decision journal's day partitions three days
- *                                      ahead and drop those past the retention (given a journal)
+ *                                      ahead and drop those past the retention (given a journal),
+ *                                      and delete rewards of decisions past it
+ *   pantry-fill          every 2 min   queue fills for the thinnest pantry buckets
+ *   bandit-rebuild       every week    recompute the bandit's statistics from the decision log
  *
  * Debits also close a due cycle themselves before spending, so correctness never waits for a job.
  */
@@ -26,6 +29,7 @@ export const maintenanceQueues = {
   promptCache: { name: 'prompt-cache-evict', cron: '11 4 * * *' },
   decisionPartitions: { name: 'decision-partitions', cron: '53 3 * * *' },
   pantryFill: { name: 'pantry-fill', cron: '*/2 * * * *' },
+  banditRebuild: { name: 'bandit-rebuild', cron: '37 4 * * 1' },
 } as const;
 
 /** Months of ledger partitions kept ready ahead of time. */
@@ -43,8 +47,12 @@ export async function startMaintenance(options: {
   journal?: DecisionJournal;
   /** Queues fills for the buckets with the largest coverage deficit. */
   pantry?: { run(): Promise<unknown> };
+  /** Deletes rewards of decisions past the journal's retention. */
+  rewards?: { prune(keepDays: number): Promise<number> };
+  /** Rebuilds the bandit's live statistics from the decision log. */
+  bandit?: { rebuild(): Promise<unknown> };
 }): Promise<void> {
-  const { boss, ledger, generations, metrics, log, journal, pantry } = options;
+  const { boss, ledger, generations, metrics, log, journal, pantry, rewards, bandit } = options;
   // A null handler is a job this process has nothing to run for: it is not scheduled.
   const handlers: Record<keyof typeof maintenanceQueues, (() => Promise<void>) | null> = {
     cycles: async () => {
@@ -70,9 +78,11 @@ export async function startMaintenance(options: {
         : async () => {
             const created = await journal.ensurePartitions(decisionPartitionDaysAhead);
             const dropped = await journal.dropOldPartitions(limits.decisionRetentionDays);
-            if (created + dropped > 0) log.info({ created, dropped }, 'decision partitions created and dropped');
+            const rewardsDeleted = (await rewards?.prune(limits.decisionRetentionDays)) ?? 0;
+            if (created + dropped + rewardsDeleted > 0) log.info({ created, dropped, rewardsDeleted }, 'decision partitions created and dropped');
           },
     pantryFill: pantry === undefined ? null : async () => void (await pantry.run()),
+    banditRebuild: bandit === undefined ? null : async () => void (await bandit.rebuild()),
   };
   for (const [key, queue] of Object.entries(maintenanceQueues) as Array<[keyof typeof maintenanceQueues, (typeof maintenanceQueues)[keyof typeof maintenanceQueues]]>) {
     const handler = handlers[key];

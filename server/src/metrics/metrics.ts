@@ -77,6 +77,34 @@ export function createMetrics() {
       help: 'Decisions waiting in memory to be written to the journal (including a batch awaiting its retry)',
       registers: [registry],
     }),
+    rewardLog: new Counter({
+      name: 'titrate_reward_log_total',
+      help: 'Counted beacons offered to the reward log, by result: written, dropped, invalid, failed',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    rewardLogBuffered: new Gauge({
+      name: 'titrate_reward_log_buffered',
+      help: 'Rewards waiting in memory to be written',
+      registers: [registry],
+    }),
+    beaconResults: new Counter({
+      name: 'titrate_beacon_results_total',
+      help: 'Beacons by result: rewarded, unrewarded, offline (a stock frame shown without a connection), or the code it was refused with',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    banditLeans: new Counter({
+      name: 'titrate_bandit_leans_total',
+      help: 'Decisions the bandit looked at, by rollout mode (on, shadow) and the arm it leaned to (none while warming up)',
+      labelNames: ['mode', 'arm'] as const,
+      registers: [registry],
+    }),
+    banditSegments: new Gauge({
+      name: 'titrate_bandit_segments',
+      help: 'Bandit segments with statistics (tier × genre × mood)',
+      registers: [registry],
+    }),
     debits: new Counter({
       name: 'titrate_debits_total',
       help: 'Credit debits, by kind and result',

@@ -1,13 +1,15 @@
 /**
  * The session-state engine: short-lived, per-session state that must be fast and may be shared
  * between server processes — the session record (for resume), the session's fresh/library mix,
- * the frames a scope has seen, and decisions replayable by request id.
+ * the frames a scope has seen, decisions replayable by request id, what each delivered frame was
+ * (for its beacon), and the bandit's per-segment statistics.
  *
  * Two implementations share this interface and one contract test: `MemoryEngine` (one process,
  * the default) and `RedisEngine` (several processes, `REDIS_URL`). Everything here is bounded
  * in size and in time; nothing here is money (credits live in PostgreSQL).
  */
 import type { Context, FrameSource, Mix, Orientation } from '@titrate/shared';
+import type { Arm, SegmentStats } from '../bandit/policy.js';
 import type { DayCounts } from '../titration/forecast.js';
 
 export type SessionRecord = {
@@ -50,6 +52,20 @@ export interface SessionStateEngine {
   countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts>;
   /** A user's counts for each of `dayKeys` (zeros for days without any), in the same order. */
   getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]>;
+  /** Stores a short record (a delivered frame's facts, a stock item) under `key` for `ttlMs`. */
+  putRecord(key: string, value: string, ttlMs: number): Promise<void>;
+  getRecord(key: string): Promise<string | null>;
+  /** Claims `key`: true for the first caller only (atomic across processes); the claim lasts `ttlMs`. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Adds pulls and rewards to one arm of a bandit segment, atomically across processes. A segment
+   * not yet known is only added while fewer than `segmentsMax` are: then it answers false.
+   */
+  addArmOutcome(segment: string, arm: Arm, pulls: number, rewards: number, segmentsMax: number): Promise<boolean>;
+  /** Every bandit segment's statistics (at most `segmentsMax` of them). */
+  getSegments(): Promise<Map<string, SegmentStats>>;
+  /** Replaces all bandit statistics at once (a rebuild from the decision log). */
+  replaceSegments(segments: ReadonlyMap<string, SegmentStats>): Promise<void>;
   /** Throws when the engine cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@
  * `memorySessionsMax`, and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
  */
 import type { FrameSource, Mix } from '@titrate/shared';
+import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import { limits } from '../limits.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
 import { emptyMix, type SessionRecord, type SessionStateEngine } from './engine.js';
@@ -16,6 +17,7 @@ type SessionEntry = {
 };
 type SeenEntry = { frames: Set<string>; expiresAtMs: number };
 type DayEntry = { counts: DayCounts; expiresAtMs: number };
+type RecordEntry = { value: string; expiresAtMs: number };
 
 export class MemoryEngine implements SessionStateEngine {
   readonly kind = 'memory' as const;
@@ -24,6 +26,9 @@ export class MemoryEngine implements SessionStateEngine {
   readonly #seen = new Map<string, SeenEntry>();
   /** Per-user-day counts by `${user}|${day}`, least recently written first. */
   readonly #days = new Map<string, DayEntry>();
+  /** Records and claims by key, least recently written first. */
+  readonly #records = new Map<string, RecordEntry>();
+  readonly #segments = new Map<string, SegmentStats>();
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
   readonly #sessionsMax: number;
@@ -43,6 +48,7 @@ export class MemoryEngine implements SessionStateEngine {
     for (const [id, entry] of this.#sessions) if (entry.expiresAtMs <= now) this.#sessions.delete(id);
     for (const [scope, entry] of this.#seen) if (entry.expiresAtMs <= now) this.#seen.delete(scope);
     for (const [key, entry] of this.#days) if (entry.expiresAtMs <= now) this.#days.delete(key);
+    for (const [key, entry] of this.#records) if (entry.expiresAtMs <= now) this.#records.delete(key);
   }
 
   #entry(sessionId: string, ttlMs: number | null): SessionEntry | null {
@@ -169,6 +175,48 @@ export class MemoryEngine implements SessionStateEngine {
     });
   }
 
+  #liveRecord(key: string): RecordEntry | null {
+    const entry = this.#records.get(key);
+    return entry !== undefined && entry.expiresAtMs > this.#now() ? entry : null;
+  }
+
+  async putRecord(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#records.delete(key);
+    this.#records.set(key, { value, expiresAtMs: this.#now() + ttlMs });
+    this.#evictBeyond(this.#records, limits.memoryRecordsMax);
+  }
+
+  async getRecord(key: string): Promise<string | null> {
+    return this.#liveRecord(key)?.value ?? null;
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    if (this.#liveRecord(key) !== null) return false;
+    await this.putRecord(key, '1', ttlMs);
+    return true;
+  }
+
+  async addArmOutcome(segment: string, arm: Arm, pulls: number, rewards: number, segmentsMax: number): Promise<boolean> {
+    let stats = this.#segments.get(segment);
+    if (stats === undefined) {
+      if (this.#segments.size >= segmentsMax) return false;
+      stats = emptySegment();
+      this.#segments.set(segment, stats);
+    }
+    stats[arm].pulls += pulls;
+    stats[arm].rewards += rewards;
+    return true;
+  }
+
+  async getSegments(): Promise<Map<string, SegmentStats>> {
+    return new Map([...this.#segments].map(([segment, stats]) => [segment, structuredClone(stats)]));
+  }
+
+  async replaceSegments(segments: ReadonlyMap<string, SegmentStats>): Promise<void> {
+    this.#segments.clear();
+    for (const [segment, stats] of segments) this.#segments.set(segment, structuredClone(stats));
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
@@ -176,5 +224,7 @@ export class MemoryEngine implements SessionStateEngine {
     this.#sessions.clear();
     this.#seen.clear();
     this.#days.clear();
+    this.#records.clear();
+    this.#segments.clear();
   }
 }

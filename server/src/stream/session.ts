@@ -16,6 +16,7 @@ import {
   ErrorCode,
   NoticeCode,
   type Fallback,
+  type FrameSource,
   protocolVersion,
   type ClientMessage,
   type Context,
@@ -25,11 +26,14 @@ import {
   type Hello,
   type Next,
   type ServerMessage,
+  type Stock,
 } from '@titrate/shared';
+import { beaconRefusal, rewardOf, segmentOf, type BeaconRefusal, type RewardRules, type ShownRecord } from '../bandit/reward.js';
+import type { BanditStatistics, RewardEntry } from '../bandit/statistics.js';
 import type { Logger } from 'pino';
 import type { CreditSummary, CreditView } from '../credits/view.js';
 import { fromGeneration, type Decision, type FrameDecider } from '../decision/decider.js';
-import type { JournalEntry } from '../decision/journal.js';
+import type { BanditRecord, JournalEntry } from '../decision/journal.js';
 import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
@@ -81,6 +85,12 @@ export type StreamServices = {
   journal: { record(entry: JournalEntry): void };
   /** Renders an adapted frame variant ahead of the player's fetch. */
   warmVariant: (frameId: string) => void;
+  /** The bandit's statistics and rollout (null: no bandit on this server). */
+  bandit: BanditStatistics | null;
+  /** Where counted beacons are recorded, joined to their decisions (batched, off the hot path). */
+  rewards: { record(entry: RewardEntry): void };
+  /** What a beacon's reward is, and how long after its decision a beacon still counts. */
+  rewardRules: RewardRules;
 };
 
 /** How long one burst purchase keeps the show always fresh. */
@@ -92,8 +102,20 @@ export const burstMinutes = 15;
  */
 type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
 type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number; fallback?: Fallback };
-/** What the controller said about a decision, kept until the decision is answered and journaled. */
-type Verdict = { policy: string; factors: Record<string, number>; reasons: string[] };
+/**
+ * What the controller and the bandit said about a decision, kept until it is answered and
+ * journaled: the segment, the source the policy chose (null when no policy chose: an inbox frame,
+ * a replay on another socket) and whether p was the policy's to set.
+ */
+type Verdict = {
+  policy: string;
+  factors: Record<string, number>;
+  reasons: string[];
+  segment: string | null;
+  intended: FrameSource | null;
+  eligible: boolean;
+  bandit: BanditRecord | null;
+};
 type Wait = PendingAnswer & {
   req: string;
   verdict: Verdict;
@@ -196,6 +218,8 @@ export class StreamSession {
         });
       case 'burst':
         return this.#burst(message.id);
+      case 'stock':
+        return this.#stock(message);
     }
   }
 
@@ -300,20 +324,25 @@ export class StreamSession {
     const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
     if (inbox !== null) {
       const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
-      return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons));
+      return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
     const nowMs = now();
     const [seen, mix, summary, day] = await Promise.all([this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs)]);
     const account = this.#account!;
     const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
+    const segment = segmentOf(account.tier, decider.groupOf(record.context));
+    const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
       burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size, pace,
+      nudge: lean?.mode === 'on' ? lean.nudge.multiplier : 1,
     });
     this.#justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
     this.#pace!.remember(outcome.titration.state);
-    const verdict = this.#verdictOf(pace.policy, outcome.titration, outcome.kind === 'frame' ? outcome.decision.reasons : []);
+    const bandit: BanditRecord | null =
+      lean === null ? null : { mode: lean.mode, algorithm: this.#services.bandit!.settings.algorithm, arm: lean.nudge.arm, multiplier: lean.nudge.multiplier, explored: lean.nudge.explored };
+    const verdict = this.#verdictOf(pace.policy, outcome.titration, outcome.kind === 'frame' ? outcome.decision.reasons : [], segment, bandit);
     if (outcome.kind === 'frame') {
       const unchanged = outcome.decision.charged === 0 ? summary : undefined;
       return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged, verdict);
@@ -341,8 +370,11 @@ export class StreamSession {
     return group === null ? [] : this.#services.engine.listSeen(seenScope(this.#userId, group));
   }
 
-  #verdictOf(policy: string, titration: Titration | null, reasons: string[]): Verdict {
-    return { policy, factors: titration === null ? {} : factorRecord(titration), reasons };
+  #verdictOf(policy: string, titration: Titration | null, reasons: string[], segment: string | null, bandit: BanditRecord | null): Verdict {
+    const eligible = titration !== null && titration.mode === 'titrated' && titration.constraint === null;
+    const factors = titration === null ? {} : factorRecord(titration);
+    if (bandit?.mode === 'on') factors['nudge'] = bandit.multiplier;
+    return { policy, factors, reasons, segment, intended: titration === null ? null : titration.fresh ? 'fresh' : 'library', eligible, bandit };
   }
 
   /** Stores a final decision for `req` (first writer wins) and sends it. */
@@ -366,19 +398,34 @@ export class StreamSession {
       this.#pace!.delivered(now(), decision.source, decision.charged),
     ]);
     if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
-    const summary = known ?? (await this.#summary());
+    // What its beacon needs: whose frame it is, when it was decided (the journal's key), its segment and arm.
+    const decidedAt = now();
+    const shown: ShownRecord = {
+      user: this.#userId, at: decidedAt, segment: verdict.segment, source: decision.source, eligible: this.#eligible(decision, verdict),
+    };
+    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), this.#services.rewardRules.windowMs * 2);
+    const [summary] = await Promise.all([known ?? this.#summary(), rememberShown]);
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
     this.#send(this.#frameMessage(req, decision, summary, mix));
-    this.#journal(req, decision, summary, verdict);
+    this.#journal(decidedAt, req, decision, summary, verdict);
   }
 
-  #journal(req: string, decision: Decision, summary: CreditSummary, verdict: Verdict): void {
+  /**
+   * Whether the shown arm was the policy's free choice with probability p: titrated, no constraint,
+   * and shown as chosen (a fresh frame that failed or was congested into library was not).
+   */
+  #eligible(decision: Decision, verdict: Verdict): boolean {
+    return verdict.eligible && verdict.intended === decision.source && decision.fallback !== 'congested' && decision.fallback !== 'generation_failed';
+  }
+
+  #journal(decidedAt: number, req: string, decision: Decision, summary: CreditSummary, verdict: Verdict): void {
     const record = this.#record!;
     this.#services.journal.record({
-      ts: this.#services.now(), id: decision.id, userId: this.#userId, sessionId: record.id, requestId: req, policy: verdict.policy,
+      ts: decidedAt, id: decision.id, userId: this.#userId, sessionId: record.id, requestId: req, policy: verdict.policy,
       tier: this.#account!.tier, p: decision.p, source: decision.source, fallback: decision.fallback, charged: decision.charged,
       context: record.context, orientation: decision.orientation, factors: verdict.factors, reasons: decision.reasons, forecast: summary.forecast,
+      segment: verdict.segment, eligible: this.#eligible(decision, verdict), bandit: verdict.bandit,
     });
   }
 
@@ -392,7 +439,7 @@ export class StreamSession {
       // Still generating: say so again; the frame follows (this socket may be a reconnect).
       this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
       // The controller's factors stayed with the socket that decided; the journal gets the outcome.
-      return this.#wait(next.id, fingerprint, stored.pending, this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, []));
+      return this.#wait(next.id, fingerprint, stored.pending, this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, [], null, null));
     }
     const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), this.#summary()]);
     this.#send(this.#frameMessage(next.id, stored.decision!, summary, mix));
@@ -488,15 +535,84 @@ export class StreamSession {
     return this.#services.decider.fallback({ context: record.context, orientation: record.orientation, seen }, 'generation_failed', wait.p, [why]);
   }
 
-  /** Dwell and likes: a like makes the next fresh frame premium; a long look keeps a congested frame's charge. */
+  /**
+   * A shown frame's report. Dwell and likes still steer the show (a like makes the next fresh frame
+   * premium; a long look keeps a congested frame's charge). The first beacon of the frame's own
+   * user within its window is counted: a reward (watched ≥ the dwell threshold, or liked) joined
+   * to its decision and a pull of its arm for the bandit (whatever set p: an unlimited user's
+   * fresh frame says as much about fresh in its segment as a titrated one; only evaluation needs
+   * propensities); for a stock frame shown offline, the frame is counted into the show now. Late, duplicate, foreign and unknown beacons are refused with a code and
+   * never counted. With a beacon `id` the answer is an `ack`; without one a refusal is an `error`.
+   */
   async #beacon(beacon: Beacon): Promise<void> {
-    const { metrics, fresh } = this.#services;
+    const { metrics, fresh, engine, now, rewardRules } = this.#services;
     metrics.beacons.inc({ effect: 'counted' });
     if (beacon.liked === true) {
       this.#justLiked = true;
       metrics.beacons.inc({ effect: 'liked' });
     }
     if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
+    const raw = await engine.getRecord(shownKey(beacon.frame));
+    const shown = raw === null ? null : (JSON.parse(raw) as ShownRecord);
+    const nowMs = now();
+    const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claim(claimKey(beacon.frame), rewardRules.windowMs * 2)) ? null : ErrorCode.duplicateBeacon);
+    if (refusal !== null) {
+      metrics.beaconResults.inc({ result: refusal });
+      const message = beaconRefusalText[refusal];
+      return beacon.id === undefined ? this.error(refusal, message) : this.#send({ t: 'ack', req: beacon.id, ok: false, code: refusal, message });
+    }
+    const record = shown!;
+    const reward = rewardOf(beacon, rewardRules);
+    const offline = record.stock !== undefined;
+    if (offline) await this.#countOfflineFrame(record);
+    else if (record.segment !== null) await this.#services.bandit?.observe(record.segment, record.source, reward);
+    if (record.segment !== null) {
+      this.#services.rewards.record({
+        decisionId: beacon.frame, decidedAt: record.at, rewardedAt: nowMs, userId: this.#userId, segment: record.segment, source: record.source, reward,
+        dwellMs: beacon.dwellMs, liked: beacon.liked === true, skipped: beacon.skipped === true, offline,
+      });
+    }
+    metrics.beaconResults.inc({ result: offline ? 'offline' : reward === 1 ? 'rewarded' : 'unrewarded' });
+    if (beacon.id !== undefined) this.#send({ t: 'ack', req: beacon.id, ok: true, reward, counted: !offline });
+  }
+
+  /** A stock frame was shown while the player was offline: it joins the show now (mix, seen, today's frames). */
+  async #countOfflineFrame(record: ShownRecord): Promise<void> {
+    const { engine, now } = this.#services;
+    const stock = record.stock!;
+    await Promise.all([
+      engine.addToMix(this.#record!.id, 'library', limits.sessionTtlMs),
+      engine.markSeen(seenScope(this.#userId, stock), stock.seenId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
+      this.#pace!.delivered(now(), 'library', 0),
+    ]);
+  }
+
+  /**
+   * Unseen library frames for an offline spell, remembered as stock items (so their beacons can be
+   * checked and counted later); nothing is counted or marked seen until a beacon reports one shown.
+   */
+  async #stock(request: Stock): Promise<void> {
+    const { decider, engine, now } = this.#services;
+    const record = this.#record!;
+    const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, request.count);
+    const segment = segmentOf(this.#account!.tier, decider.groupOf(record.context));
+    await Promise.all(
+      items.map((item) => {
+        const shown: ShownRecord = {
+          user: this.#userId, at: now(), segment, source: 'library', eligible: false, stock: { seenId: item.seenId, genre: item.genre, mood: item.mood },
+        };
+        if (item.frameId !== item.seenId) this.#services.warmVariant(item.frameId);
+        return engine.putRecord(shownKey(item.id), JSON.stringify(shown), limits.stockTtlMs);
+      }),
+    );
+    this.#send({
+      t: 'stock',
+      req: request.id,
+      frames: items.map((item) => ({
+        id: item.id, frameId: item.frameId, url: this.#services.frameUrl(item.frameId), width: item.width, height: item.height,
+        orientation: item.orientation, fallback: item.fallback, genre: item.genre, mood: item.mood, style: item.style,
+      })),
+    });
   }
 
   #frameMessage(req: string, decision: Decision, summary: CreditSummary, mix: FrameMessage['mix']): FrameMessage {
@@ -523,6 +639,17 @@ export class StreamSession {
     };
   }
 }
+
+/** Engine keys of what a beacon needs: a shown frame's (or stock item's) record, and its one claim. */
+const shownKey = (frameId: string) => `shown:${frameId}`;
+const claimKey = (frameId: string) => `beacon:${frameId}`;
+
+const beaconRefusalText: Record<BeaconRefusal | typeof ErrorCode.duplicateBeacon, string> = {
+  [ErrorCode.unknownFrame]: 'this beacon names no frame shown to this user recently',
+  [ErrorCode.foreignBeacon]: "this beacon names another user's frame",
+  [ErrorCode.lateBeacon]: "this beacon arrived after its frame's beacon window closed",
+  [ErrorCode.duplicateBeacon]: 'this frame was already reported; the first beacon counted',
+};
 
 /** The parameters of a `next` that must match on a retry with the same id. */
 function fingerprintOf(context: Context | undefined): string {

@@ -74,6 +74,12 @@ export type TitrationInput = PolicyInput & {
   random: number;
   /** The library fails its coverage guardrails for this user and screen: force fresh if allowed. */
   coverageShort?: boolean;
+  /**
+   * The bandit's multiplier on the policy's p (bandit/policy.ts: 1 ± at most 0.15; 1 when absent).
+   * It acts before the high-velocity cap, the hold and the constraints, so it can never take p
+   * past the policy's bound, a cap, or a constraint.
+   */
+  nudge?: number;
 };
 
 /** Per-session memory, rebuilt from nothing after a reconnect. */
@@ -118,13 +124,19 @@ function policyResult(input: TitrationInput, settings: TitrationSettings, memory
   }
 }
 
+/** The largest p a policy may give: a nudged p never goes past it. */
+export function policyPMax(policy: PolicyName, settings: TitrationSettings): number {
+  return policy === 'pid' ? settings.pid.pMax : policy === 'seeds-literal' ? 1 : settings.pace.pMax;
+}
+
 export function titrate(input: TitrationInput, state: SessionPacing, settings: TitrationSettings = defaultSettings): Titration {
   const highVelocity = isHighVelocity(input, settings);
   if (input.unlimited || input.burst) {
     return { fresh: true, p: 1, policy: input.policy, mode: input.unlimited ? 'unlimited' : 'burst', highVelocity, constraint: null, moved: false, factors: null, state };
   }
   const result = policyResult(input, settings, state.memory);
-  const wanted = highVelocity ? Math.min(result.p, settings.highVelocity.pMax) : result.p;
+  const nudged = input.nudge === undefined || input.nudge === 1 ? result.p : Math.min(result.p * input.nudge, policyPMax(input.policy, settings));
+  const wanted = highVelocity ? Math.min(nudged, settings.highVelocity.pMax) : nudged;
   const level = holdLevel(state.hold, wanted, settings.hysteresis);
   const constraint: Constraint | null =
     input.available < input.freshCostMin ? 'no_credits'

@@ -26,7 +26,8 @@ function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
     ts: Date.now(), id: `decision-${sequence}`, userId: 'ann', sessionId: 'session-1', requestId: `request-${sequence}`, policy: 'controller',
     tier: 'basic', p: 0.25, source: 'library', fallback: 'exact', charged: 0, context: { genre: 'house', mood: 'warm', energy: 0.6 },
     orientation: 'landscape', factors: { budget: -0.2, novelty: 0.1 }, reasons: ['within budget'],
-    forecast: { freshPerDayLow: 10, freshPerDayHigh: 14, runOutRisk: 'low' }, ...overrides,
+    forecast: { freshPerDayLow: 10, freshPerDayHigh: 14, runOutRisk: 'low' }, segment: 'basic|house|warm', eligible: true,
+    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, explored: false }, ...overrides,
   };
 }
 
@@ -92,13 +93,14 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
   t.equal(batches.rows[0]!.transactions, 1, 'one statement wrote all three');
   const { rows } = await f.pool.query(
     `SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts, user_id, session_id, request_id, policy, tier, p, source, fallback, charged,
-       genre, mood, energy, orientation, factors, reasons, forecast FROM decisions WHERE id = $1`,
+       genre, mood, energy, orientation, factors, reasons, forecast, propensity, segment, eligible, bandit FROM decisions WHERE id = $1`,
     [fresh.id],
   );
   t.same(rows[0], {
     ts: fresh.ts, user_id: 'ann', session_id: 'session-1', request_id: fresh.requestId, policy: 'controller', tier: 'basic', p: 1, source: 'fresh',
     fallback: 'exact', charged: 2, genre: 'techno', mood: 'dark', energy: 0.9, orientation: 'landscape', factors: { budget: -0.2, novelty: 0.1 },
-    reasons: ['within budget'], forecast: null,
+    reasons: ['within budget'], forecast: null, propensity: 1, segment: 'basic|house|warm', eligible: true,
+    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, explored: false },
   });
 });
 

@@ -140,6 +140,48 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.same(await engine.countDay('u3', '2026-11-21', { frames: 1 }, 60_000), { frames: 1, fresh: 0, credits: 0, sessions: 0 }, 'counting starts again from zero');
   });
 
+  t.test('keeps a short record until its time to live passes', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putRecord('frame:1', '{"user":"ann"}', 150);
+    t.equal(await engine.getRecord('frame:1'), '{"user":"ann"}');
+    t.equal(await engine.getRecord('frame:2'), null);
+    await sleep(250);
+    t.equal(await engine.getRecord('frame:1'), null);
+  });
+
+  t.test('of many concurrent claims of one key, exactly one wins', async (t) => {
+    const engine = await makeEngine(t);
+    const results = await Promise.all(Array.from({ length: 20 }, () => engine.claim('beacon:1', 60_000)));
+    t.equal(results.filter(Boolean).length, 1);
+    t.equal(await engine.claim('beacon:2', 60_000), true, 'another key is claimed on its own');
+  });
+
+  t.test('counts bandit pulls and rewards per segment and arm, atomically across concurrent writers', async (t) => {
+    const engine = await makeEngine(t);
+    await Promise.all(Array.from({ length: 40 }, (_, index) => engine.addArmOutcome('basic|techno|dark', index % 2 === 0 ? 'fresh' : 'library', 1, index % 4 === 0 ? 1 : 0, 10)));
+    const segments = await engine.getSegments();
+    t.same(segments.get('basic|techno|dark'), { fresh: { pulls: 20, rewards: 10 }, library: { pulls: 20, rewards: 0 } });
+  });
+
+  t.test('refuses a new bandit segment beyond its bound, and keeps counting the known ones', async (t) => {
+    const engine = await makeEngine(t);
+    t.equal(await engine.addArmOutcome('a|x|y', 'fresh', 1, 1, 2), true);
+    t.equal(await engine.addArmOutcome('b|x|y', 'fresh', 1, 0, 2), true);
+    t.equal(await engine.addArmOutcome('c|x|y', 'fresh', 1, 1, 2), false, 'a third segment is refused');
+    t.equal(await engine.addArmOutcome('a|x|y', 'library', 1, 0, 2), true, 'a known one still counts');
+    t.same([...(await engine.getSegments()).keys()].sort(), ['a|x|y', 'b|x|y']);
+  });
+
+  t.test('replacing the bandit statistics drops every segment not in the replacement', async (t) => {
+    const engine = await makeEngine(t);
+    await engine.addArmOutcome('old|x|y', 'fresh', 5, 2, 10);
+    const rebuilt = new Map([['pro|jazz|calm', { fresh: { pulls: 7, rewards: 3 }, library: { pulls: 9, rewards: 2 } }]]);
+    await engine.replaceSegments(rebuilt);
+    t.same(await engine.getSegments(), rebuilt);
+    await engine.replaceSegments(new Map());
+    t.same(await engine.getSegments(), new Map());
+  });
+
   t.test('answers a ping', async (t) => {
     const engine = await makeEngine(t);
     await t.resolves(engine.ping());
