@@ -136,7 +136,7 @@ const EnvironmentSchema = z
     BANDIT_NUDGE_MAX: fraction(defaultBanditSettings.nudgeMax, 0, 0.15),
     BANDIT_WARMUP_PULLS: integer(defaultBanditSettings.warmupPulls, 1, 1_000_000),
     REWARD_DWELL_MS: integer(10_000, 0, 3_600_000),
-    BEACON_WINDOW_MS: integer(6 * 3_600_000, 1_000, 7 * 86_400_000),
+    BEACON_WINDOW_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
     TITRATION_POLICY: optionalText
       .transform((value) => value ?? 'pace')
       .refine((value): value is PolicyName => (policyNames as readonly string[]).includes(value), { message: `must be one of ${policyNames.join(', ')}` }),

@@ -64,6 +64,8 @@ export const limits = {
   banditRefreshMs: 5_000,
   /** Days of decisions a scheduled bandit rebuild reads (the journal keeps 35). */
   banditRebuildDays: 28,
+  /** Decisions one offline evaluation reads at most (a month of a busy node; ~100 bytes each in memory). */
+  opeDecisionsMax: 2_000_000,
   /** Unseen library frames kept for a stock request's offline show: how long its items count. */
   stockTtlMs: 24 * 3_600_000,
   /** Short records (delivered frames' facts, stock items, beacon claims) the memory engine keeps at most. */

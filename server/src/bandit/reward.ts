@@ -10,7 +10,13 @@ import { ErrorCode } from '@titrate/shared';
 
 export type RewardRules = { dwellMsMin: number; windowMs: number };
 
-export const defaultRewardRules: RewardRules = { dwellMsMin: 10_000, windowMs: 6 * 3_600_000 };
+/**
+ * How long what a beacon needs is kept: a quarter (at least a minute) past the window, so a late
+ * beacon is told it is late rather than unknown. It bounds the engine's records: frames per second × this.
+ */
+export const shownRecordTtlMs = (rules: RewardRules): number => rules.windowMs + Math.max(60_000, Math.round(rules.windowMs / 4));
+
+export const defaultRewardRules: RewardRules = { dwellMsMin: 10_000, windowMs: 3_600_000 };
 
 export function rewardOf(beacon: { dwellMs: number; liked?: boolean | undefined; skipped?: boolean | undefined }, rules: RewardRules): 0 | 1 {
   if (beacon.liked === true) return 1;

@@ -21,6 +21,14 @@ export type HttpRequestHead = Omit<HttpRequest, 'body'>;
  */
 export type Admission = { bodyBytesMax: number } | { refusal: HttpResponse };
 
+/** Frames are public and content-addressed, and a token check reveals only its own answer: any origin may read them. */
+const crossOrigin = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': 'authorization, if-none-match',
+  'access-control-max-age': '86400',
+};
+
 const frameIdPattern = /^[a-z0-9_-]{8,128}$/;
 
 export class HttpRoutes {
@@ -53,7 +61,8 @@ export class HttpRoutes {
   async handle(request: HttpRequest): Promise<HttpResponse> {
     const { route, response } = await this.#route(request);
     this.#metrics.httpRequests.inc({ route, status: String(response.status) });
-    return response;
+    // A player page on another origin fetches frames (for its offline cache) and checks its token.
+    return route === 'frames' || route === 'auth_check' ? { ...response, headers: { ...response.headers, ...crossOrigin } } : response;
   }
 
   /** Decides a request's body bound before the body is read; only admin routes take bodies at all. */
@@ -79,8 +88,12 @@ export class HttpRoutes {
     if (first === 'v1' && second === 'frames' && third !== undefined && decoded.length === 3 && isRead) {
       return { route: 'frames', response: await this.#frame(third, request) };
     }
-    if (first === 'v1' && second === 'auth' && third === 'check' && decoded.length === 3 && isRead && this.#authenticate !== null) {
-      return { route: 'auth_check', response: await this.#authCheck(request) };
+    if (first === 'v1' && second === 'auth' && third === 'check' && decoded.length === 3 && this.#authenticate !== null) {
+      if (request.method === 'OPTIONS') return { route: 'auth_check', response: { status: 204, headers: {}, body: '' } };
+      if (isRead) return { route: 'auth_check', response: await this.#authCheck(request) };
+    }
+    if (first === 'v1' && second === 'frames' && third !== undefined && decoded.length === 3 && request.method === 'OPTIONS') {
+      return { route: 'frames', response: { status: 204, headers: {}, body: '' } };
     }
     if (first === 'v1' && second === 'admin') return { route: 'admin', response: await this.#admin.handle(request, decoded.slice(2)) };
     if (first === 'v1' && second === 'stream' && decoded.length === 2) {

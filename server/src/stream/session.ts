@@ -28,7 +28,7 @@ import {
   type ServerMessage,
   type Stock,
 } from '@titrate/shared';
-import { beaconRefusal, rewardOf, segmentOf, type BeaconRefusal, type RewardRules, type ShownRecord } from '../bandit/reward.js';
+import { beaconRefusal, rewardOf, segmentOf, shownRecordTtlMs, type BeaconRefusal, type RewardRules, type ShownRecord } from '../bandit/reward.js';
 import type { BanditStatistics, RewardEntry } from '../bandit/statistics.js';
 import type { Logger } from 'pino';
 import type { CreditSummary, CreditView } from '../credits/view.js';
@@ -403,7 +403,7 @@ export class StreamSession {
     const shown: ShownRecord = {
       user: this.#userId, at: decidedAt, segment: verdict.segment, source: decision.source, eligible: this.#eligible(decision, verdict),
     };
-    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), this.#services.rewardRules.windowMs * 2);
+    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), shownRecordTtlMs(this.#services.rewardRules));
     const [summary] = await Promise.all([known ?? this.#summary(), rememberShown]);
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
@@ -555,7 +555,9 @@ export class StreamSession {
     const raw = await engine.getRecord(shownKey(beacon.frame));
     const shown = raw === null ? null : (JSON.parse(raw) as ShownRecord);
     const nowMs = now();
-    const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claim(claimKey(beacon.frame), rewardRules.windowMs * 2)) ? null : ErrorCode.duplicateBeacon);
+    // The claim lasts as long as the record it guards, so a replay is a duplicate, never counted anew.
+    const claimTtlMs = shown?.stock === undefined ? shownRecordTtlMs(rewardRules) : limits.stockTtlMs;
+    const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claim(claimKey(beacon.frame), claimTtlMs)) ? null : ErrorCode.duplicateBeacon);
     if (refusal !== null) {
       metrics.beaconResults.inc({ result: refusal });
       const message = beaconRefusalText[refusal];

@@ -2,6 +2,9 @@
  * Beacons become rewards, rewards teach the bandit, and every decision carries its propensity:
  * spoken over a real socket to a real server (real PostgreSQL, the in-process engine).
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import t from 'tap';
 import { ErrorCode, StockMessage } from '@titrate/shared';
@@ -105,6 +108,25 @@ t.test('beacons', async (t) => {
     t.match(await admin(server, 'POST', '/v1/admin/bandit/rebuild', { sinceDays: 0 }), { status: 400, body: { error: { code: 'invalid_body' } } });
   });
 
+  t.test('npm run ope estimates every candidate policy from the log, with intervals', async (t) => {
+    await server.flushJournal();
+    const ope = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', path.join('server', 'src', 'bin', 'ope.ts'), ...args], {
+        env: { ...process.env, DATABASE_URL: server.databaseUrl }, timeout: 60_000,
+      }).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    const all = await ope(['--policy', 'all', '--since', '2020-01-01']);
+    t.equal(all.code, 0, all.stderr);
+    for (const policy of ['logged', 'controller', 'epsilon-greedy', 'thompson', 'ucb']) t.match(all.stdout, `policy ${policy}:`);
+    t.match(all.stdout, /IPS\s+[0-9.]+\s+\[[0-9.-]+, [0-9.-]+\]/);
+    t.match(all.stdout, /doubly robust/);
+    t.match(await ope(['--policy', 'greedy-nonsense']), { code: 2, stderr: /unknown policy/ });
+    t.match(await ope(['--policy', 'logged', '--since', 'yesterday-ish']), { code: 2, stderr: /not a date/ });
+    t.match(await ope(['--policy', 'logged', '--since', '2999-01-01']), { code: 1, stderr: /no evaluable decisions/ });
+  });
+
   t.test('stock frames are unseen and distinct, and count only once a beacon reports them shown offline', async (t) => {
     await createUser(server, 'commuter', 'trial');
     const client = await connect('commuter');
@@ -169,4 +191,9 @@ t.test('GET /v1/auth/check answers whether the stream would accept a token', asy
   t.match(await check({}), { status: 401, body: { error: { code: 'missing_token' } } });
   t.match(await check({ authorization: 'Bearer nonsense' }), { status: 401, body: { error: { code: 'invalid_token' } } });
   t.match(await check({ authorization: `Bearer ${await server.tokens.issue('ghost', 600)}` }), { status: 403, body: { error: { code: 'unknown_user' } } });
+  const preflight = await fetch(`${server.url}/v1/auth/check`, { method: 'OPTIONS', headers: { origin: 'https://player.example', 'access-control-request-headers': 'authorization' } });
+  t.equal(preflight.status, 204, 'a player on another origin may ask');
+  t.match(preflight.headers.get('access-control-allow-headers'), /authorization/);
+  const answer = await fetch(`${server.url}/v1/auth/check`, { headers: { authorization: `Bearer ${token}`, origin: 'https://player.example' } });
+  t.equal(answer.headers.get('access-control-allow-origin'), '*');
 });
