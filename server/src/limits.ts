@@ -68,6 +68,8 @@ export const limits = {
   opeDecisionsMax: 2_000_000,
   /** Unseen library frames kept for a stock request's offline show: how long its items count. */
   stockTtlMs: 24 * 3_600_000,
+  /** Stock frames one connection may take (an offline cache holds 5–10; a reconnect starts again). */
+  stockItemsPerConnectionMax: 30,
   /** Short records (delivered frames' facts, stock items, beacon claims) the memory engine keeps at most. */
   memoryRecordsMax: 500_000,
   /** Sessions the in-process engine keeps; the least recently used is evicted beyond it. */

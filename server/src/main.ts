@@ -202,6 +202,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const bandit = new BanditStatistics({ engine, settings: config.bandit.settings, rollout: config.bandit.rollout, log, metrics });
     await bandit.start();
     cleanups.push(async () => bandit.stop());
+    // What this process holds in memory goes to the log first, so the rebuild reads it.
+    const rebuildBandit = async (sinceDays: number) => {
+      await journal.flush();
+      await rewardLog.flush();
+      return bandit.rebuild(pool, sinceDays);
+    };
     let ready = false;
 
     const authenticate = async (token: string | null): Promise<Authentication> => {
@@ -221,7 +227,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     filler.start();
     cleanups.push(() => filler.stop());
     if (options.maintenance ?? true) {
-      await startMaintenance({ boss, ledger, generations, metrics, log, journal, pantry: filler, rewards: rewardLog, bandit: { rebuild: () => bandit.rebuild(pool, limits.banditRebuildDays) } });
+      await startMaintenance({ boss, ledger, generations, metrics, log, journal, pantry: filler, rewards: rewardLog, bandit: { rebuild: () => rebuildBandit(limits.banditRebuildDays) } });
     }
     const ingest = new PantryIngest({ frames, onAdded: addToPantry });
     const routes = new HttpRoutes({
@@ -232,7 +238,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
         users, ledger, secrets.adminToken, Date.now, { ingest, coverage: () => filler.report(), fill: () => filler.run() },
         {
           segments: async () => ({ settings: bandit.settings, rollout: bandit.rollout, rewards: config.bandit.reward, ...(await bandit.report()) }),
-          rebuild: (sinceDays) => bandit.rebuild(pool, sinceDays),
+          rebuild: rebuildBandit,
         },
       ),
       authenticate,

@@ -163,6 +163,8 @@ export class BanditStatistics {
   /**
    * Recomputes every segment from the decision log — counted, non-offline rewards joined to their
    * journaled decisions of the last `sinceDays` days — and replaces the live statistics with it.
+   * Pulls another node counts between the read and the replacement miss the live counters until
+   * the next rebuild (they are in the log); the caller flushes this process's buffers first.
    */
   async rebuild(pool: pg.Pool, sinceDays: number): Promise<{ segments: number; pulls: number; rewards: number }> {
     const { rows } = await pool.query<{ segment: string; source: Arm; pulls: number; rewards: number }>(

@@ -17,10 +17,15 @@ export type BanditRecord = {
   /** The rollout mode for this user: on (acted), shadow (computed and logged only). */
   mode: 'on' | 'shadow';
   algorithm: string;
-  /** The direction it leaned (null while the segment warms up). */
+  /** The direction of `multiplier` (null: none, e.g. while the segment warms up). */
   arm: 'fresh' | 'library' | null;
-  /** The multiplier it gave p; applied only when mode is on. */
+  /**
+   * On: the multiplier built into the p in force (the held level keeps the one it was set with).
+   * Shadow: the one this frame's draw would have applied.
+   */
   multiplier: number;
+  /** This frame's draw, and whether it was a random exploration (epsilon-greedy). */
+  drawn: number;
   explored: boolean;
 };
 

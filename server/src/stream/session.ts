@@ -101,7 +101,14 @@ export const burstMinutes = 15;
  * while a fresh frame is generated, the generation it waits for (replaced by the final decision).
  */
 type StoredDecision = { fingerprint: string; decision?: Decision; pending?: PendingAnswer };
-type PendingAnswer = { generationId: string; deadlineAtMs: number; p: number; fallback?: Fallback };
+type PendingAnswer = {
+  generationId: string;
+  deadlineAtMs: number;
+  p: number;
+  fallback?: Fallback;
+  /** What the decision's evidence needs when another socket (a reconnect) delivers it. */
+  evidence?: Omit<Verdict, 'factors' | 'reasons'>;
+};
 /**
  * What the controller and the bandit said about a decision, kept until it is answered and
  * journaled: the segment, the source the policy chose (null when no policy chose: an inbox frame,
@@ -138,6 +145,8 @@ export class StreamSession {
   /** `next` requests waiting for their generation, by generation id (at most `pendingFreshPerSessionMax`). */
   readonly #waits = new Map<string, Wait>();
   #justLiked = false;
+  /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
+  #stocked = 0;
   #pace: SessionPace | null = null;
   readonly #services: StreamServices;
   readonly #userId: string;
@@ -340,15 +349,25 @@ export class StreamSession {
     this.#justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
     this.#pace!.remember(outcome.titration.state);
+    const applied = outcome.titration.nudge;
     const bandit: BanditRecord | null =
-      lean === null ? null : { mode: lean.mode, algorithm: this.#services.bandit!.settings.algorithm, arm: lean.nudge.arm, multiplier: lean.nudge.multiplier, explored: lean.nudge.explored };
+      lean === null ? null : {
+        mode: lean.mode, algorithm: this.#services.bandit!.settings.algorithm,
+        // What p carries is the multiplier the held level was set with, not necessarily this frame's draw.
+        arm: lean.mode === 'shadow' ? lean.nudge.arm : applied > 1 ? 'fresh' : applied < 1 ? 'library' : null,
+        multiplier: lean.mode === 'shadow' ? lean.nudge.multiplier : applied, drawn: lean.nudge.multiplier, explored: lean.nudge.explored,
+      };
     const verdict = this.#verdictOf(pace.policy, outcome.titration, outcome.kind === 'frame' ? outcome.decision.reasons : [], segment, bandit);
     if (outcome.kind === 'frame') {
       const unchanged = outcome.decision.charged === 0 ? summary : undefined;
       return this.#answer(next.id, { fingerprint, decision: outcome.decision }, started, unchanged, verdict);
     }
     const pending: StoredDecision = {
-      fingerprint, pending: { generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p, fallback: outcome.fallback },
+      fingerprint,
+      pending: {
+        generationId: outcome.generationId, deadlineAtMs: outcome.deadlineAtMs, p: outcome.p, fallback: outcome.fallback,
+        evidence: { policy: verdict.policy, segment: verdict.segment, intended: verdict.intended, eligible: verdict.eligible, bandit: verdict.bandit },
+      },
     };
     const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
     if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
@@ -370,10 +389,15 @@ export class StreamSession {
     return group === null ? [] : this.#services.engine.listSeen(seenScope(this.#userId, group));
   }
 
+  /**
+   * p was the policy's to set when the controller titrated without a constraint; the literal
+   * baseline's held frames repeat the last decision (probability 0 or 1, not p), so only its
+   * frames where the level moved count.
+   */
   #verdictOf(policy: string, titration: Titration | null, reasons: string[], segment: string | null, bandit: BanditRecord | null): Verdict {
-    const eligible = titration !== null && titration.mode === 'titrated' && titration.constraint === null;
+    const eligible =
+      titration !== null && titration.mode === 'titrated' && titration.constraint === null && (titration.policy !== 'seeds-literal' || titration.moved);
     const factors = titration === null ? {} : factorRecord(titration);
-    if (bandit?.mode === 'on') factors['nudge'] = bandit.multiplier;
     return { policy, factors, reasons, segment, intended: titration === null ? null : titration.fresh ? 'fresh' : 'library', eligible, bandit };
   }
 
@@ -403,7 +427,11 @@ export class StreamSession {
     const shown: ShownRecord = {
       user: this.#userId, at: decidedAt, segment: verdict.segment, source: decision.source, eligible: this.#eligible(decision, verdict),
     };
-    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), shownRecordTtlMs(this.#services.rewardRules));
+    // Best effort: the frame is decided and counted; without the record its beacon is only unknown.
+    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), shownRecordTtlMs(this.#services.rewardRules)).catch((error: unknown) => {
+      metrics.beaconResults.inc({ result: 'not_remembered' });
+      this.#services.log.warn({ err: error, decision: decision.id }, "a shown frame's record was not stored; its beacon will not count");
+    });
     const [summary] = await Promise.all([known ?? this.#summary(), rememberShown]);
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
@@ -439,7 +467,9 @@ export class StreamSession {
       // Still generating: say so again; the frame follows (this socket may be a reconnect).
       this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
       // The controller's factors stayed with the socket that decided; the journal gets the outcome.
-      return this.#wait(next.id, fingerprint, stored.pending, this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, [], null, null));
+      const evidence = stored.pending.evidence;
+      const verdict = evidence === undefined ? this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, [], null, null) : { ...evidence, factors: {}, reasons: [] };
+      return this.#wait(next.id, fingerprint, stored.pending, verdict);
     }
     const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), this.#summary()]);
     this.#send(this.#frameMessage(next.id, stored.decision!, summary, mix));
@@ -545,19 +575,16 @@ export class StreamSession {
    * never counted. With a beacon `id` the answer is an `ack`; without one a refusal is an `error`.
    */
   async #beacon(beacon: Beacon): Promise<void> {
-    const { metrics, fresh, engine, now, rewardRules } = this.#services;
-    metrics.beacons.inc({ effect: 'counted' });
-    if (beacon.liked === true) {
-      this.#justLiked = true;
-      metrics.beacons.inc({ effect: 'liked' });
-    }
-    if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
+    const { metrics, engine, now, rewardRules } = this.#services;
     const raw = await engine.getRecord(shownKey(beacon.frame));
     const shown = raw === null ? null : (JSON.parse(raw) as ShownRecord);
     const nowMs = now();
     // The claim lasts as long as the record it guards, so a replay is a duplicate, never counted anew.
-    const claimTtlMs = shown?.stock === undefined ? shownRecordTtlMs(rewardRules) : limits.stockTtlMs;
+    const claimTtlMs = shown?.stock === undefined ? shownRecordTtlMs(rewardRules) : stockRecordTtlMs;
     const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claim(claimKey(beacon.frame), claimTtlMs)) ? null : ErrorCode.duplicateBeacon);
+    // A beacon steers the show once: a duplicate, late or foreign one does not. One for a frame the
+    // engine forgot (a restart of the memory engine) still may: the generation's own record checks it.
+    if (refusal === null || refusal === ErrorCode.unknownFrame) await this.#steer(beacon);
     if (refusal !== null) {
       metrics.beaconResults.inc({ result: refusal });
       const message = beaconRefusalText[refusal];
@@ -566,8 +593,8 @@ export class StreamSession {
     const record = shown!;
     const reward = rewardOf(beacon, rewardRules);
     const offline = record.stock !== undefined;
-    if (offline) await this.#countOfflineFrame(record);
-    else if (record.segment !== null) await this.#services.bandit?.observe(record.segment, record.source, reward);
+    const counted = !offline && record.segment !== null;
+    // The log first: recording never throws, so a failure below cannot lose the claimed reward.
     if (record.segment !== null) {
       this.#services.rewards.record({
         decisionId: beacon.frame, decidedAt: record.at, rewardedAt: nowMs, userId: this.#userId, segment: record.segment, source: record.source, reward,
@@ -575,7 +602,26 @@ export class StreamSession {
       });
     }
     metrics.beaconResults.inc({ result: offline ? 'offline' : reward === 1 ? 'rewarded' : 'unrewarded' });
-    if (beacon.id !== undefined) this.#send({ t: 'ack', req: beacon.id, ok: true, reward, counted: !offline });
+    try {
+      if (offline) await this.#countOfflineFrame(record);
+      else if (counted) await this.#services.bandit?.observe(record.segment!, record.source, reward);
+    } catch (error) {
+      // The reward is in the log (a rebuild restores the bandit's count); the player is not asked to retry.
+      metrics.beaconResults.inc({ result: 'not_applied' });
+      this.#services.log.warn({ err: error, frame: beacon.frame }, 'a counted beacon was not applied to the live state');
+    }
+    if (beacon.id !== undefined) this.#send({ t: 'ack', req: beacon.id, ok: true, reward, counted });
+  }
+
+  /** Dwell and likes steer the show: a like makes the next fresh frame premium; a long look keeps a congested frame's charge. */
+  async #steer(beacon: Beacon): Promise<void> {
+    const { metrics, fresh } = this.#services;
+    metrics.beacons.inc({ effect: 'counted' });
+    if (beacon.liked === true) {
+      this.#justLiked = true;
+      metrics.beacons.inc({ effect: 'liked' });
+    }
+    if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
   }
 
   /** A stock frame was shown while the player was offline: it joins the show now (mix, seen, today's frames). */
@@ -596,7 +642,12 @@ export class StreamSession {
   async #stock(request: Stock): Promise<void> {
     const { decider, engine, now } = this.#services;
     const record = this.#record!;
-    const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, request.count);
+    const allowed = limits.stockItemsPerConnectionMax - this.#stocked;
+    if (allowed <= 0) {
+      return this.error(ErrorCode.rateLimited, `this connection already took ${limits.stockItemsPerConnectionMax} stock frames; reconnect for more`, request.id);
+    }
+    const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
+    this.#stocked += items.length;
     const segment = segmentOf(this.#account!.tier, decider.groupOf(record.context));
     await Promise.all(
       items.map((item) => {
@@ -604,7 +655,7 @@ export class StreamSession {
           user: this.#userId, at: now(), segment, source: 'library', eligible: false, stock: { seenId: item.seenId, genre: item.genre, mood: item.mood },
         };
         if (item.frameId !== item.seenId) this.#services.warmVariant(item.frameId);
-        return engine.putRecord(shownKey(item.id), JSON.stringify(shown), limits.stockTtlMs);
+        return engine.putRecord(shownKey(item.id), JSON.stringify(shown), stockRecordTtlMs);
       }),
     );
     this.#send({
@@ -645,6 +696,8 @@ export class StreamSession {
 /** Engine keys of what a beacon needs: a shown frame's (or stock item's) record, and its one claim. */
 const shownKey = (frameId: string) => `shown:${frameId}`;
 const claimKey = (frameId: string) => `beacon:${frameId}`;
+/** A stock item's record outlives its window like a shown frame's, so a late report is told it is late. */
+const stockRecordTtlMs = shownRecordTtlMs({ dwellMsMin: 0, windowMs: limits.stockTtlMs });
 
 const beaconRefusalText: Record<BeaconRefusal | typeof ErrorCode.duplicateBeacon, string> = {
   [ErrorCode.unknownFrame]: 'this beacon names no frame shown to this user recently',

@@ -99,6 +99,8 @@ export type Titration = {
   constraint: Constraint | null;
   /** The level moved on this frame (it changes at most every `holdFrames` frames otherwise). */
   moved: boolean;
+  /** The bandit's multiplier built into the level in force (1 without one): the one to log. */
+  nudge: number;
   factors: Factors | null;
   state: SessionPacing;
 };
@@ -132,12 +134,14 @@ export function policyPMax(policy: PolicyName, settings: TitrationSettings): num
 export function titrate(input: TitrationInput, state: SessionPacing, settings: TitrationSettings = defaultSettings): Titration {
   const highVelocity = isHighVelocity(input, settings);
   if (input.unlimited || input.burst) {
-    return { fresh: true, p: 1, policy: input.policy, mode: input.unlimited ? 'unlimited' : 'burst', highVelocity, constraint: null, moved: false, factors: null, state };
+    return { fresh: true, p: 1, policy: input.policy, mode: input.unlimited ? 'unlimited' : 'burst', highVelocity, constraint: null, moved: false, nudge: 1, factors: null, state };
   }
   const result = policyResult(input, settings, state.memory);
-  const nudged = input.nudge === undefined || input.nudge === 1 ? result.p : Math.min(result.p * input.nudge, policyPMax(input.policy, settings));
+  const plain = highVelocity ? Math.min(result.p, settings.highVelocity.pMax) : result.p;
+  const nudge = input.nudge ?? 1;
+  const nudged = nudge === 1 ? result.p : Math.min(result.p * nudge, policyPMax(input.policy, settings));
   const wanted = highVelocity ? Math.min(nudged, settings.highVelocity.pMax) : nudged;
-  const level = holdLevel(state.hold, wanted, settings.hysteresis);
+  const level = holdLevel(state.hold, wanted, settings.hysteresis, plain, nudge);
   const constraint: Constraint | null =
     input.available < input.freshCostMin ? 'no_credits'
     : input.freshShown >= sessionCap(input.available, settings) ? 'session_cap'
@@ -150,7 +154,7 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
   } else if (input.coverageShort === true && !(highVelocity && state.hold.lastFresh)) {
     hold.lastFresh = true;
     return {
-      fresh: true, p: 1, policy: input.policy, mode: 'forced', highVelocity, constraint, moved: level.moved, factors: result.factors,
+      fresh: true, p: 1, policy: input.policy, mode: 'forced', highVelocity, constraint, moved: level.moved, nudge: 1, factors: result.factors,
       state: { hold, memory: result.memory },
     };
   } else if (input.policy === 'seeds-literal') {
@@ -165,7 +169,7 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
   // One literal of one shape: the simulator calls this millions of times a second.
   return {
     fresh, p: constraint === null ? level.level : 0, policy: input.policy, mode: 'titrated', highVelocity, constraint, moved: level.moved,
-    factors: result.factors, state: { hold, memory: result.memory },
+    nudge: constraint === null ? level.hold.nudge : 1, factors: result.factors, state: { hold, memory: result.memory },
   };
 }
 
@@ -198,6 +202,7 @@ export function explain(titration: Titration): string[] {
 /** The factors as a flat record of numbers, for the decision journal. */
 export function factorRecord(titration: Titration): Record<string, number> {
   const record: Record<string, number> = { p: titration.p, fresh: titration.fresh ? 1 : 0, highVelocity: titration.highVelocity ? 1 : 0 };
+  if (titration.nudge !== 1) record['nudge'] = titration.nudge;
   if (titration.factors !== null) Object.assign(record, titration.factors);
   return record;
 }

@@ -27,7 +27,7 @@ function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
     tier: 'basic', p: 0.25, source: 'library', fallback: 'exact', charged: 0, context: { genre: 'house', mood: 'warm', energy: 0.6 },
     orientation: 'landscape', factors: { budget: -0.2, novelty: 0.1 }, reasons: ['within budget'],
     forecast: { freshPerDayLow: 10, freshPerDayHigh: 14, runOutRisk: 'low' }, segment: 'basic|house|warm', eligible: true,
-    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, explored: false }, ...overrides,
+    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, drawn: 1.15, explored: false }, ...overrides,
   };
 }
 
@@ -100,7 +100,7 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
     ts: fresh.ts, user_id: 'ann', session_id: 'session-1', request_id: fresh.requestId, policy: 'controller', tier: 'basic', p: 1, source: 'fresh',
     fallback: 'exact', charged: 2, genre: 'techno', mood: 'dark', energy: 0.9, orientation: 'landscape', factors: { budget: -0.2, novelty: 0.1 },
     reasons: ['within budget'], forecast: null, propensity: 1, segment: 'basic|house|warm', eligible: true,
-    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, explored: false },
+    bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, drawn: 1.15, explored: false },
   });
 });
 
