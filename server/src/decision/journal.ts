@@ -19,10 +19,7 @@ export type BanditRecord = {
   algorithm: string;
   /** The direction of `multiplier` (null: none, e.g. while the segment warms up). */
   arm: 'fresh' | 'library' | null;
-  /**
-   * On: the multiplier built into the p in force (the held level keeps the one it was set with).
-   * Shadow: the one this frame's draw would have applied.
-   */
+  /** On: the multiplier applied to p (1 when a mode or constraint set p). Shadow: the one it would have applied. */
   multiplier: number;
   /** This frame's draw, and whether it was a random exploration (epsilon-greedy). */
   drawn: number;

@@ -353,7 +353,7 @@ export class StreamSession {
     const bandit: BanditRecord | null =
       lean === null ? null : {
         mode: lean.mode, algorithm: this.#services.bandit!.settings.algorithm,
-        // What p carries is the multiplier the held level was set with, not necessarily this frame's draw.
+        // What p carries: this frame's draw, or nothing when a mode or constraint set p.
         arm: lean.mode === 'shadow' ? lean.nudge.arm : applied > 1 ? 'fresh' : applied < 1 ? 'library' : null,
         multiplier: lean.mode === 'shadow' ? lean.nudge.multiplier : applied, drawn: lean.nudge.multiplier, explored: lean.nudge.explored,
       };

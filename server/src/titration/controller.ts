@@ -8,7 +8,8 @@
  *      fresh for the time bought);
  *   2. the policy's p (see policies.ts), capped at 50% for high-velocity sessions;
  *   3. hysteresis: the session holds a level and moves it only on a big change or every few
- *      frames (hysteresis.ts);
+ *      frames (hysteresis.ts); the bandit's multiplier (at most ±15%, bandit/policy.ts) then
+ *      scales the held level for this frame, within the same bounds;
  *   4. constraints, which are not preferences and bypass the held level: no credits for even the
  *      cheapest fresh frame, the session cap max(3, ⌊0.25·available⌋) fresh frames, the day's
  *      allowance spent;
@@ -75,9 +76,9 @@ export type TitrationInput = PolicyInput & {
   /** The library fails its coverage guardrails for this user and screen: force fresh if allowed. */
   coverageShort?: boolean;
   /**
-   * The bandit's multiplier on the policy's p (bandit/policy.ts: 1 ± at most 0.15; 1 when absent).
-   * It acts before the high-velocity cap, the hold and the constraints, so it can never take p
-   * past the policy's bound, a cap, or a constraint.
+   * The bandit's multiplier on p (bandit/policy.ts: 1 ± at most 0.15; 1 when absent). It acts on
+   * the held level of this frame, within the policy's bound and the high-velocity cap, and a
+   * constraint or mode still overrides it: it can never take p past a bound, a cap, or a constraint.
    */
   nudge?: number;
 };
@@ -99,7 +100,7 @@ export type Titration = {
   constraint: Constraint | null;
   /** The level moved on this frame (it changes at most every `holdFrames` frames otherwise). */
   moved: boolean;
-  /** The bandit's multiplier built into the level in force (1 without one): the one to log. */
+  /** The bandit's multiplier applied to this frame's p (1 without one, or when a mode or constraint set p). */
   nudge: number;
   factors: Factors | null;
   state: SessionPacing;
@@ -137,11 +138,13 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
     return { fresh: true, p: 1, policy: input.policy, mode: input.unlimited ? 'unlimited' : 'burst', highVelocity, constraint: null, moved: false, nudge: 1, factors: null, state };
   }
   const result = policyResult(input, settings, state.memory);
-  const plain = highVelocity ? Math.min(result.p, settings.highVelocity.pMax) : result.p;
+  const pMax = highVelocity ? Math.min(settings.highVelocity.pMax, policyPMax(input.policy, settings)) : policyPMax(input.policy, settings);
+  const wanted = highVelocity ? Math.min(result.p, settings.highVelocity.pMax) : result.p;
+  const level = holdLevel(state.hold, wanted, settings.hysteresis);
+  // The bandit's multiplier acts on the held level, frame by frame: a track change takes effect at
+  // once, and a change of its lean never moves the level itself. Bounded by the same caps.
   const nudge = input.nudge ?? 1;
-  const nudged = nudge === 1 ? result.p : Math.min(result.p * nudge, policyPMax(input.policy, settings));
-  const wanted = highVelocity ? Math.min(nudged, settings.highVelocity.pMax) : nudged;
-  const level = holdLevel(state.hold, wanted, settings.hysteresis, plain, nudge);
+  const p = nudge === 1 ? level.level : Math.min(level.level * nudge, pMax);
   const constraint: Constraint | null =
     input.available < input.freshCostMin ? 'no_credits'
     : input.freshShown >= sessionCap(input.available, settings) ? 'session_cap'
@@ -159,17 +162,17 @@ export function titrate(input: TitrationInput, state: SessionPacing, settings: T
     };
   } else if (input.policy === 'seeds-literal') {
     // The literal design keeps the last bucket until p moves by more than deltaP or N frames pass.
-    fresh = level.moved ? input.random < level.level : state.hold.lastFresh;
+    fresh = level.moved ? input.random < p : state.hold.lastFresh;
     hold.lastFresh = fresh;
   } else {
-    const decided = dither(level.hold, level.level);
+    const decided = dither(level.hold, p);
     fresh = decided.fresh;
     hold = decided.hold;
   }
   // One literal of one shape: the simulator calls this millions of times a second.
   return {
-    fresh, p: constraint === null ? level.level : 0, policy: input.policy, mode: 'titrated', highVelocity, constraint, moved: level.moved,
-    nudge: constraint === null ? level.hold.nudge : 1, factors: result.factors, state: { hold, memory: result.memory },
+    fresh, p: constraint === null ? p : 0, policy: input.policy, mode: 'titrated', highVelocity, constraint, moved: level.moved,
+    nudge: constraint === null ? nudge : 1, factors: result.factors, state: { hold, memory: result.memory },
   };
 }
 

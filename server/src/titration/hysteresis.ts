@@ -22,14 +22,6 @@ export type HysteresisSettings = { deltaP: number; holdFrames: number };
 export type Hold = {
   /** The level in force, or null before the first frame. */
   held: number | null;
-  /**
-   * The p the level was set from before the bandit's multiplier: whether the level moves is
-   * judged on it, so a change of the bandit's lean alone never moves the level (nor flickers the
-   * mix), and the multiplier in force stays the one the level was set with.
-   */
-  reference: number | null;
-  /** The bandit's multiplier built into the held level (1 without one). */
-  nudge: number;
   /** Frames shown since the level last moved. */
   framesHeld: number;
   /** The dither accumulator, 0 ≤ x < 1 between frames. */
@@ -38,34 +30,19 @@ export type Hold = {
   lastFresh: boolean;
 };
 
-export const newHold = (phase: number): Hold => ({ held: null, reference: null, nudge: 1, framesHeld: 0, accumulator: phase, lastFresh: false });
+export const newHold = (phase: number): Hold => ({ held: null, framesHeld: 0, accumulator: phase, lastFresh: false });
 
-/**
- * The level to use for this frame and the hold after it; moves only on a big change of the
- * reference (the p before the bandit's multiplier; `p` itself when there is none) or after a while.
- */
-export function holdLevel(
-  hold: Hold,
-  p: number,
-  settings: HysteresisSettings,
-  reference: number = p,
-  nudge = 1,
-): { level: number; moved: boolean; hold: Hold } {
-  const move = hold.held === null || Math.abs(reference - hold.reference!) > settings.deltaP || hold.framesHeld >= settings.holdFrames;
+/** The level to use for this frame and the hold after it; moves only on a big change or after a while. */
+export function holdLevel(hold: Hold, p: number, settings: HysteresisSettings): { level: number; moved: boolean; hold: Hold } {
+  const move = hold.held === null || Math.abs(p - hold.held) > settings.deltaP || hold.framesHeld >= settings.holdFrames;
   // Explicit literals rather than spreads: this runs once per frame, millions of times in the simulator.
-  if (move) return { level: p, moved: true, hold: { held: p, reference, nudge, framesHeld: 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh } };
-  return {
-    level: hold.held!, moved: false,
-    hold: { held: hold.held, reference: hold.reference, nudge: hold.nudge, framesHeld: hold.framesHeld + 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh },
-  };
+  if (move) return { level: p, moved: true, hold: { held: p, framesHeld: 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh } };
+  return { level: hold.held!, moved: false, hold: { held: hold.held, framesHeld: hold.framesHeld + 1, accumulator: hold.accumulator, lastFresh: hold.lastFresh } };
 }
 
 /** One dithered decision at level `p` (0..1). */
 export function dither(hold: Hold, p: number): { fresh: boolean; hold: Hold } {
   const accumulator = hold.accumulator + p;
   const fresh = accumulator >= 1;
-  return {
-    fresh,
-    hold: { held: hold.held, reference: hold.reference, nudge: hold.nudge, framesHeld: hold.framesHeld, accumulator: fresh ? accumulator - 1 : accumulator, lastFresh: fresh },
-  };
+  return { fresh, hold: { held: hold.held, framesHeld: hold.framesHeld, accumulator: fresh ? accumulator - 1 : accumulator, lastFresh: fresh } };
 }
