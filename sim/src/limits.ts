@@ -15,4 +15,11 @@ export const limits = {
    * a casual listener) evenly over the workers, large enough that messages cost nothing.
    */
   usersPerJob: 100,
+  /**
+   * Decisions one bandit-experiment run may log for offline evaluation: 33 bytes each in columns,
+   * ~110 as the objects the evaluation reads, so 10 million is ~1.4 GB at the peak.
+   */
+  loggedDecisionsMax: 10_000_000,
+  /** What the experiment logs unless told otherwise: a uniform sample of about this many decisions. */
+  loggedDecisionsDefault: 2_000_000,
 } as const;

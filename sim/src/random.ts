@@ -17,7 +17,16 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 export type Stream = RandomGenerator;
 
-const streamKinds = { behaviour: 1, decision: 2 } as const;
+/**
+ * The bandit experiment (bandit.ts) adds streams of its own rather than drawing more from these
+ * two, so the plain simulator's draws, and so its reports, are the same with or without it:
+ *   taste       each session's genre and mood and each frame's reward uniform (behaviour-like:
+ *               drawn in the same order whatever was decided);
+ *   preference  the hidden reward rates of every segment (one stream per run, user 0);
+ *   bandit      the bandit's own draws (ε-greedy's coin, Thompson's samples);
+ *   sample      which decisions go into the log kept for offline evaluation.
+ */
+const streamKinds = { behaviour: 1, decision: 2, taste: 3, preference: 4, bandit: 5, sample: 6 } as const;
 export type StreamKind = keyof typeof streamKinds;
 
 /** The 32-bit finaliser of MurmurHash3: every input bit flips about half the output bits. */

@@ -43,10 +43,9 @@ function jobsOf(options: SimulationOptions): WorkerJob[] {
 
 /**
  * Node 20 does not hand `--import tsx` on to worker threads, so each worker registers tsx itself
- * before it loads its TypeScript entry.
+ * before it loads its TypeScript entry (`worker.ts` unless another is named).
  */
-function startWorker(setup: WorkerSetup): Worker {
-  const entry = new URL('./worker.ts', import.meta.url).href;
+export function startWorker(setup: unknown, entry: string = new URL('./worker.ts', import.meta.url).href): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(bootstrap, { eval: true, workerData: setup });

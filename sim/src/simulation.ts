@@ -12,13 +12,18 @@
  * Alongside, it prices each frame as if p were 1 (every frame fresh, routed with p = 1): a user's
  * "demand at p = 1" tells whether their budget constrains them at all.
  *
+ * Users run one after another (`simulatePolicy`), or day by day across the population
+ * (`simulateDayByDay`: everyone's day d before anyone's day d + 1) when something shared between
+ * users changes between days, as the bandit experiment's statistics do; the result for a user is
+ * the same either way unless an observer makes it differ.
+ *
  * The frame loop allocates nothing of its own (the input and route objects are reused and
  * mutated; results go into typed arrays); what `titrate` allocates is its own. Pure apart from the
  * clock that times it.
  */
 import { routeFresh, routing, type RouteInput } from '../../server/src/generation/router.js';
-import { defaultSettings, newSessionPacing, titrate, type TitrationInput, type TitrationSettings } from '../../server/src/titration/controller.js';
-import { demandModel, demandOf, emptyDay, type DayCounts } from '../../server/src/titration/forecast.js';
+import { defaultSettings, newSessionPacing, titrate, type Titration, type TitrationInput, type TitrationSettings } from '../../server/src/titration/controller.js';
+import { demandModel, demandOf, emptyDay, type DayCounts, type Demand } from '../../server/src/titration/forecast.js';
 import type { PolicyName } from '../../server/src/titration/policies.js';
 import { frameCosts, populationRates, sessionsOfDay, type SessionPlan, type UserPlan } from './population.js';
 import { chance, streamOf, uniform, type Stream } from './random.js';
@@ -55,8 +60,22 @@ export function emptyOutcomes(policy: PolicyName, firstUser: number, users: numb
   };
 }
 
+/**
+ * What the bandit experiment hooks into the frame loop (bandit.ts); the plain simulator has none.
+ * Rows are positions in the run's slice of the population.
+ */
+export type FrameObserver = {
+  dayStarts(day: number): void;
+  sessionStarts(row: number, day: number, session: SessionPlan): void;
+  /** Before frame `frame` of the session is decided: the bandit's multiplier for it (1 for none). */
+  frameStarts(row: number, frame: number): number;
+  /** A frame was decided and shown: `charged` credits when it was fresh, 0 when library. */
+  frameShown(row: number, titration: Titration, charged: number): void;
+  dayEnds(day: number): void;
+};
+
 /** The state of one policy's run, shared by every user in it (reused objects, not per-user data). */
-type Run = { input: TitrationInput; route: RouteInput; settings: TitrationSettings; outcomes: Outcomes; decisions: number };
+type Run = { input: TitrationInput; route: RouteInput; settings: TitrationSettings; outcomes: Outcomes; decisions: number; observer: FrameObserver | null };
 
 /** One user's account and counts while their cycle runs. */
 type Account = {
@@ -65,6 +84,7 @@ type Account = {
   used: number;
   today: DayCounts;
   history: DayCounts[];
+  demand: Demand;
   frames: number;
   fresh: number;
   demandAtFullCredits: number;
@@ -76,15 +96,16 @@ const gradeCredits = (grade: 'premium' | 'cheap') => (grade === 'premium' ? fram
 
 /**
  * A fresh decision turned into a charge, as the server would: route, fall back to the cheap model
- * when the routed one is unaffordable, and serve library when even that fails. True when charged.
+ * when the routed one is unaffordable, and serve library when even that fails. The credits
+ * charged, 0 when none.
  */
-function serveFresh(run: Run, account: Account, p: number, framesShown: number, justLiked: boolean, failed: boolean): boolean {
+function serveFresh(run: Run, account: Account, p: number, framesShown: number, justLiked: boolean, failed: boolean): number {
   run.route.p = p;
   run.route.framesShown = framesShown;
   run.route.justLiked = justLiked;
   let credits = gradeCredits(routeFresh(run.route).grade);
   if (account.available < credits) credits = frameCosts.cheapCredits;
-  if (account.available < credits || failed) return false;
+  if (account.available < credits || failed) return 0;
   account.available -= credits;
   account.used += credits;
   account.today.fresh += 1;
@@ -93,7 +114,7 @@ function serveFresh(run: Run, account: Account, p: number, framesShown: number, 
   if (account.available < frameCosts.freshCostMinCredits && outcomes.runOutElapsedDays[account.row] === Infinity) {
     outcomes.runOutElapsedDays[account.row] = run.input.elapsedDays;
   }
-  return true;
+  return credits;
 }
 
 /**
@@ -110,8 +131,9 @@ function fullDemandCosts(session: SessionPlan): { wowCredits: number; plainCredi
 }
 
 function playSession(run: Run, account: Account, session: SessionPlan, day: number): void {
-  const { input } = run;
+  const { input, observer } = run;
   account.today.sessions += 1;
+  if (observer !== null) observer.sessionStarts(account.row, day, session);
   let pacing = newSessionPacing(uniform(account.decision));
   const frameIntervalMs = session.frameIntervalSeconds * 1000;
   input.libraryPenalty = session.libraryPenalty;
@@ -132,6 +154,7 @@ function playSession(run: Run, account: Account, session: SessionPlan, day: numb
     input.freshShown = freshShown;
     input.frameIntervalMs = frame === 0 ? null : frameIntervalMs;
     input.random = uniform(account.decision);
+    if (observer !== null) input.nudge = observer.frameStarts(account.row, frame);
     const titration = titrate(input, pacing, run.settings);
     pacing = titration.state;
     run.decisions += 1;
@@ -139,10 +162,13 @@ function playSession(run: Run, account: Account, session: SessionPlan, day: numb
     const liked = chance(account.behaviour, populationRates.likeShare);
     const failed = chance(account.behaviour, populationRates.generationFailureShare);
     fullCredits += frame < routing.wowFrames || likedLastFrame ? wowCredits : plainCredits;
+    let charged = 0;
     if (titration.fresh) {
-      if (serveFresh(run, account, titration.p, frame, likePending, failed)) freshShown += 1;
+      charged = serveFresh(run, account, titration.p, frame, likePending, failed);
+      if (charged > 0) freshShown += 1;
       likePending = false;
     }
+    if (observer !== null) observer.frameShown(account.row, titration, charged);
     account.today.frames += 1;
     likePending ||= liked;
     likedLastFrame = liked;
@@ -162,25 +188,31 @@ function endDay(run: Run, account: Account, day: number): void {
   outcomes.cumulativeSpendCredits[account.row * (days + 1) + day + 1] = account.used;
   account.history.push(today);
   if (account.history.length > demandModel.historyDays) account.history.shift();
-  run.input.demand = demandOf(account.history);
+  account.demand = demandOf(account.history);
   account.today = emptyDay();
-  run.input.today = account.today;
 }
 
-function simulateUser(run: Run, plan: UserPlan, row: number, seed: number): void {
-  const { input, outcomes } = run;
-  const account: Account = {
-    row, available: plan.budgetCredits, used: 0, today: emptyDay(), history: [], frames: 0, fresh: 0, demandAtFullCredits: 0,
+function startUser(plan: UserPlan, row: number, seed: number): Account {
+  return {
+    row, available: plan.budgetCredits, used: 0, today: emptyDay(), history: [], demand: demandOf([]), frames: 0, fresh: 0, demandAtFullCredits: 0,
     behaviour: plan.behaviour.clone(), decision: streamOf(seed, plan.index, 'decision'),
   };
-  input.demand = demandOf(account.history);
+}
+
+/** One local day of one user: the input is set from their account, so users may interleave by day. */
+function simulateDay(run: Run, plan: UserPlan, account: Account, day: number): void {
+  const { input } = run;
+  input.demand = account.demand;
   input.today = account.today;
   input.orientationScarcity = plan.orientationScarcity;
-  for (let day = 0; day < outcomes.days; day += 1) {
-    input.conserve = day >= plan.conserveFromDay && day < plan.conserveToDay;
-    for (const session of sessionsOfDay(plan, day, account.behaviour)) playSession(run, account, session, day);
-    endDay(run, account, day);
-  }
+  input.conserve = day >= plan.conserveFromDay && day < plan.conserveToDay;
+  for (const session of sessionsOfDay(plan, day, account.behaviour)) playSession(run, account, session, day);
+  endDay(run, account, day);
+}
+
+function finishUser(run: Run, account: Account): void {
+  const { outcomes } = run;
+  const row = account.row;
   outcomes.spentCredits[row] = account.used;
   outcomes.frames[row] = account.frames;
   outcomes.fresh[row] = account.fresh;
@@ -189,9 +221,7 @@ function simulateUser(run: Run, plan: UserPlan, row: number, seed: number): void
 
 export type PolicyRunOptions = { policy: PolicyName; days: number; seed: number; settings?: TitrationSettings | undefined };
 
-/** Runs one policy over `plans` (any slice of a population); rows follow the slice's order. */
-export function simulatePolicy(plans: readonly UserPlan[], options: PolicyRunOptions): Outcomes {
-  const started = performance.now();
+function newRun(plans: readonly UserPlan[], options: PolicyRunOptions, observer: FrameObserver | null): Run {
   const outcomes = emptyOutcomes(options.policy, plans[0]?.index ?? 0, plans.length, options.days);
   const input: TitrationInput = {
     available: 0, used: 0, lengthDays: options.days, elapsedDays: 0, dayElapsed: 0, demand: demandOf([]), today: emptyDay(),
@@ -199,11 +229,41 @@ export function simulatePolicy(plans: readonly UserPlan[], options: PolicyRunOpt
     freshShown: 0, frameIntervalMs: null, freshCostMin: frameCosts.freshCostMinCredits, random: 0,
   };
   const route: RouteInput = { p: 0, framesShown: 0, justLiked: false, energy: 0, strongLibraryMatch: false };
-  const run: Run = { input, route, settings: options.settings ?? defaultSettings, outcomes, decisions: 0 };
-  plans.forEach((plan, row) => simulateUser(run, plan, row, options.seed));
-  outcomes.decisions = run.decisions;
-  outcomes.computeMs = performance.now() - started;
-  return outcomes;
+  return { input, route, settings: options.settings ?? defaultSettings, outcomes, decisions: 0, observer };
+}
+
+/** Runs one policy over `plans` (any slice of a population); rows follow the slice's order. */
+export function simulatePolicy(plans: readonly UserPlan[], options: PolicyRunOptions): Outcomes {
+  const started = performance.now();
+  const run = newRun(plans, options, null);
+  plans.forEach((plan, row) => {
+    const account = startUser(plan, row, options.seed);
+    for (let day = 0; day < options.days; day += 1) simulateDay(run, plan, account, day);
+    finishUser(run, account);
+  });
+  run.outcomes.decisions = run.decisions;
+  run.outcomes.computeMs = performance.now() - started;
+  return run.outcomes;
+}
+
+/**
+ * Runs one policy over `plans` day by day: every user's day d before anyone's day d + 1, with the
+ * observer told when each day starts and ends. Users within a day run in row order, but a user's
+ * day depends only on their own streams and on what the observer fixed at the day's start.
+ */
+export function simulateDayByDay(plans: readonly UserPlan[], options: PolicyRunOptions, observer: FrameObserver): Outcomes {
+  const started = performance.now();
+  const run = newRun(plans, options, observer);
+  const accounts = plans.map((plan, row) => startUser(plan, row, options.seed));
+  for (let day = 0; day < options.days; day += 1) {
+    observer.dayStarts(day);
+    plans.forEach((plan, row) => simulateDay(run, plan, accounts[row]!, day));
+    observer.dayEnds(day);
+  }
+  for (const account of accounts) finishUser(run, account);
+  run.outcomes.decisions = run.decisions;
+  run.outcomes.computeMs = performance.now() - started;
+  return run.outcomes;
 }
 
 /** Copies a slice's outcomes into the whole population's, at the slice's first user. */
