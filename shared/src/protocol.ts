@@ -186,18 +186,18 @@ export const FrameMessage = z.object({
 export type FrameMessage = z.infer<typeof FrameMessage>;
 
 /** One frame of a `stock` answer: a library frame the client may show while offline. */
-export const StockFrame = z.object({
+export const StockFrame = FrameMessage.pick({
   /** The stock item's id: what a beacon names once the frame was shown. */
-  id: z.string(),
-  frameId: z.string(),
-  url: z.string(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  orientation: Orientation,
-  fallback: Fallback,
-  genre: z.string(),
-  mood: z.string(),
-  style: z.string(),
+  id: true,
+  frameId: true,
+  url: true,
+  width: true,
+  height: true,
+  orientation: true,
+  fallback: true,
+  genre: true,
+  mood: true,
+  style: true,
 });
 export type StockFrame = z.infer<typeof StockFrame>;
 
