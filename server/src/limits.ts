@@ -82,6 +82,21 @@ export const limits = {
   userDayTtlMs: 35 * 24 * 60 * 60 * 1000,
   /** How often the in-process engine sweeps expired entries. */
   memorySweepIntervalMs: 30_000,
+  /**
+   * A user's credit view is read from PostgreSQL again after this long even without an announced
+   * change: announcements heal a missed one within seconds, and a player's balance may lag a lost
+   * bus message by this much at most (debits are checked under the account's lock regardless).
+   */
+  creditViewTtlMs: 15_000,
+  /** Credit views (one per user with a live session) a process keeps; ~1 KB each. */
+  creditViewsMax: 200_000,
+  /**
+   * A user whose inbox was found empty is not asked again for this long unless one of their
+   * generations ends first (announced on the bus); a lost announcement delays a frame this much.
+   */
+  inboxHintTtlMs: 30_000,
+  /** Users whose inbox state a process remembers (~100 bytes each); past it all is forgotten. */
+  inboxHintsMax: 200_000,
   /** A state-engine call slower than this fails the request rather than stalling the show. */
   stateCommandTimeoutMs: 2_000,
 

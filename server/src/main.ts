@@ -13,7 +13,7 @@ import { CloseCode } from '@titrate/shared';
 import { TokenAuthority } from './auth/token.js';
 import type { Config } from './config.js';
 import { MemoryBus, RedisBus, type MessageBus } from './bus/bus.js';
-import { LedgerCreditView } from './credits/view.js';
+import { CreditViewCache, LedgerCreditView } from './credits/view.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
 import { createPool } from './db/pool.js';
@@ -21,7 +21,7 @@ import { FrameDecider } from './decision/decider.js';
 import { BanditStatistics, RewardLog } from './bandit/statistics.js';
 import { DecisionJournal } from './decision/journal.js';
 import { WaitEstimator } from './generation/estimator.js';
-import { FreshFrames } from './generation/fresh.js';
+import { FreshFrames, InboxHints } from './generation/fresh.js';
 import { createProvider } from './generation/providers/index.js';
 import type { ImageProvider } from './generation/providers/provider.js';
 import { GenerationQueue } from './generation/queue.js';
@@ -108,12 +108,22 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => bus.close());
     const balanceWatchers = new Watchers();
     const generationWatchers = new Watchers();
-    bus.subscribe('credits', (accountId) => balanceWatchers.notify(accountId));
+    const inboxHints = new InboxHints(limits.inboxHandoffMs);
+    // What each user's credits look like, kept until a change is announced (here or on another node).
+    const creditViews = new CreditViewCache();
+    bus.subscribe('credits', (accountId) => {
+      creditViews.invalidate(accountId);
+      balanceWatchers.notify(accountId);
+    });
     bus.subscribe('generations', (payload) => {
       const event = parseGenerationEvent(payload);
-      if (event !== null) generationWatchers.notify(event.id);
+      if (event === null) return;
+      inboxHints.ended(event.user, Date.now());
+      generationWatchers.notify(event.id);
     });
     const announce = (accountId: string) => {
+      // This node's own sessions must not read the old view while the bus carries the news.
+      creditViews.invalidate(accountId);
       bus.publish('credits', accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
@@ -187,11 +197,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const fresh = new FreshFrames({
       store: generations, queue, saga, ledger, estimator, metrics, provider: provider.name, models: config.models,
       generationTimeoutMs: config.genTimeoutMs, congestionThresholdMs: config.congestionThresholdMs,
-      onEnqueued: () => worker?.wake(), onCreditChange: announce,
+      onEnqueued: () => worker?.wake(), onCreditChange: announce, inbox: inboxHints,
     });
 
     const tokens = new TokenAuthority(secrets.jwtSecret);
-    const credits = new LedgerCreditView(ledger);
+    const credits = new LedgerCreditView(ledger, creditViews);
     const decider = new FrameDecider({
       catalog, fresh, random: Math.random, newId: randomUUID, freshCostMin: Math.min(...config.models.map((model) => model.credits)),
       coverage: config.pantry.coverage, observeCoverage: (check) => monitor.observe(check),

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isTimeZone, monthlyCycle } from '../src/ledger/cycle.js';
+import { isTimeZone, localDate, monthlyCycle } from '../src/ledger/cycle.js';
 import { forecastFor } from '../src/credits/view.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -36,4 +36,32 @@ t.test('the forecast spreads the available credits over the days left at the cos
   t.equal(forecastFor(credits, now, { creditsPerFresh: 1, creditsPerDay: 20 }).runOutRisk, 'high', 'a habit twice the pace');
   t.equal(forecastFor({ ...credits, available: 0 }, now).runOutRisk, 'high', 'nothing left');
   t.same(forecastFor({ ...credits, unlimited: true }, now), { freshPerDayLow: 0, freshPerDayHigh: 0, runOutRisk: 'low' });
+});
+
+t.test('the local date of an instant is the time-zone database answer, also right at a DST change', async (t) => {
+  const fc = await import('fast-check');
+  const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'America/Asuncion', 'Asia/Kathmandu', 'Pacific/Chatham'];
+  const reference = (instantMs: number, zone: string) => {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(new Date(instantMs));
+    const value = (type: string) => Number(parts.find((part) => part.type === type)!.value);
+    return { year: value('year'), month: value('month'), day: value('day') };
+  };
+  // Instants near transitions of 2026 (Berlin, New York, Lord Howe's half hour, Asuncion's midnight).
+  const transitions = ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z', '2026-04-04T15:00:00Z', '2026-10-03T15:30:00Z', '2026-03-22T03:00:00Z', '2026-10-04T04:00:00Z'].map(Date.parse);
+  const instant = fc.oneof(
+    fc.integer({ min: Date.parse('2000-01-01T00:00:00Z'), max: Date.parse('2040-01-01T00:00:00Z') }),
+    fc.tuple(fc.constantFrom(...transitions), fc.integer({ min: -7_200_000, max: 7_200_000 })).map(([at, delta]) => at + delta),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.tuple(instant, fc.constantFrom(...zones)), { minLength: 1, maxLength: 20 }), (asks) => {
+      for (const [instantMs, zone] of asks) {
+        const local = localDate(instantMs, zone);
+        const expected = reference(instantMs, zone);
+        if (local.year !== expected.year || local.month !== expected.month || local.day !== expected.day) return false;
+      }
+      return true;
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('every instant agrees');
 });

@@ -5,7 +5,8 @@
  * it, and the prior otherwise.
  */
 import type { Balance, Forecast } from '@titrate/shared';
-import type { Ledger } from '../ledger/ledger.js';
+import { accountIdOf, type AccountView, type Ledger } from '../ledger/ledger.js';
+import { limits } from '../limits.js';
 import { defaultPrior, paceForecast, type Demand } from '../titration/forecast.js';
 import type { UserAccount } from '../users/directory.js';
 
@@ -29,16 +30,85 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
   });
 }
 
-export class LedgerCreditView implements CreditView {
-  readonly #ledger: Ledger;
+/**
+ * The last view read of each user's account, so that the decision path reads the ledger's snapshot
+ * only when it may have changed. Every credit change is announced (the ledger's `onChange`, debits
+ * of fresh frames and bursts) on this node at once and on every other node through the bus; an
+ * announcement moves its account's epoch on, and a view read under an older epoch is never used
+ * again. A read that raced with an announcement is not kept. Views also expire after
+ * `creditViewTtlMs` (an announcement lost with a bus connection heals by itself), and are read
+ * again when the cycle or a burst they describe has ended.
+ *
+ * Only what a player is shown and what the controller weighs come from here; a debit checks the
+ * balance under the account's lock in PostgreSQL whatever this says.
+ */
+export class CreditViewCache {
+  readonly #views = new Map<string, { view: AccountView; epoch: number; renewAtMs: number }>();
+  readonly #epochs = new Map<string, number>();
 
-  constructor(ledger: Ledger) {
+  /** The account's credits changed: every view of it read before now is stale. */
+  invalidate(accountId: string): void {
+    if (this.#epochs.size >= limits.creditViewsMax) this.#reset();
+    this.#epochs.set(accountId, (this.#epochs.get(accountId) ?? 0) + 1);
+  }
+
+  epochOf(accountId: string): number {
+    return this.#epochs.get(accountId) ?? 0;
+  }
+
+  get(userId: string, accountId: string, nowMs: number): AccountView | null {
+    const entry = this.#views.get(userId);
+    if (entry === undefined) return null;
+    if (entry.view.accountId !== accountId || entry.epoch !== this.epochOf(accountId) || nowMs >= entry.renewAtMs) {
+      this.#views.delete(userId);
+      return null;
+    }
+    return entry.view;
+  }
+
+  /** Keeps a view read under `epoch`, unless a change was announced since. */
+  put(userId: string, view: AccountView, epoch: number, nowMs: number): void {
+    if (epoch !== this.epochOf(view.accountId)) return;
+    if (this.#views.size >= limits.creditViewsMax) this.#reset();
+    const burstEndMs = view.burstUntil === null ? Infinity : Date.parse(view.burstUntil);
+    const renewAtMs = Math.min(nowMs + limits.creditViewTtlMs, Date.parse(view.cycleEnd), burstEndMs);
+    this.#views.delete(userId);
+    this.#views.set(userId, { view, epoch, renewAtMs });
+  }
+
+  get size(): number {
+    return this.#views.size;
+  }
+
+  /** Past the bound everything is forgotten at once (views and epochs together, so no stale view survives). */
+  #reset(): void {
+    this.#views.clear();
+    this.#epochs.clear();
+  }
+}
+
+export class LedgerCreditView implements CreditView {
+  readonly #ledger: Pick<Ledger, 'view'>;
+  readonly #cache: CreditViewCache | null;
+
+  constructor(ledger: Pick<Ledger, 'view'>, cache: CreditViewCache | null = null) {
     this.#ledger = ledger;
+    this.#cache = cache;
+  }
+
+  async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
+    const accountId = accountIdOf(account);
+    const cached = this.#cache?.get(account.id, accountId, nowMs) ?? null;
+    if (cached !== null) return cached;
+    const epoch = this.#cache?.epochOf(accountId) ?? 0;
+    const view = await this.#ledger.view(account.id);
+    if (view === null) throw new Error(`user ${account.id} vanished`);
+    this.#cache?.put(account.id, view, epoch, nowMs);
+    return view;
   }
 
   async summaryOf(account: UserAccount, nowMs: number, demand?: Demand): Promise<CreditSummary> {
-    const view = await this.#ledger.view(account.id);
-    if (view === null) throw new Error(`user ${account.id} vanished`);
+    const view = await this.#view(account, nowMs);
     const credits: CreditState = {
       available: view.available, used: view.used, cycleStartMs: Date.parse(view.cycleStart), cycleEndMs: Date.parse(view.cycleEnd), unlimited: view.unlimited,
     };

@@ -96,7 +96,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     const payload = encodeMessage(message, connection.encoding);
-    const result = socket.send(payload, typeof payload !== 'string');
+    // Answers leave from async continuations, outside uWS's own (corked) callbacks: corking here
+    // lets uWS assemble the frame in its buffer and write it once.
+    let result = 0;
+    socket.cork(() => {
+      result = socket.send(payload, typeof payload !== 'string');
+    });
     if (result === 2) metrics.sendsDropped.inc();
     else metrics.messagesOut.inc({ type: message.t });
     if (message.t === 'error') metrics.errors.inc({ code: message.code });

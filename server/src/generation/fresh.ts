@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Orientation } from '@titrate/shared';
 import { accountIdOf, type Ledger } from '../ledger/ledger.js';
+import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { UserAccount } from '../users/directory.js';
 import { isCongested } from './congestion.js';
@@ -82,7 +83,72 @@ export type FreshServices = {
   onEnqueued: () => void;
   /** Called after credits changed (a balance push to the user's sessions). */
   onCreditChange: (accountId: string) => void;
+  /** Users known to have an empty inbox (none: the inbox is read on every request). */
+  inbox?: InboxHints;
 };
+
+/**
+ * Which users are known to have nothing in their inbox, so that a `next` does not ask PostgreSQL
+ * on every frame. A frame can only enter a user's inbox by becoming ready, and every generation's
+ * end is announced on the bus (`ready`), so "empty" is remembered from a read that found nothing
+ * until that user's next announcement — unless the announcement came while the read was in flight
+ * (a version check), and for at most `inboxHintTtlMs` in any case (a lost bus message heals). A
+ * frame that was ready but still reserved for its own waiting request (`inboxHandoffMs`) is looked
+ * for again once the reservation ends.
+ */
+export class InboxHints {
+  readonly #empty = new Map<string, number>();
+  readonly #versions = new Map<string, number>();
+  readonly #readyAt = new Map<string, number>();
+  #resets = 0;
+  readonly #handoffMs: number;
+
+  constructor(handoffMs: number) {
+    this.#handoffMs = handoffMs;
+  }
+
+  knownEmpty(userId: string, nowMs: number): boolean {
+    const until = this.#empty.get(userId);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
+    this.#empty.delete(userId);
+    return false;
+  }
+
+  /** Taken before reading the inbox; `markEmpty` needs it to tell whether news came meanwhile. */
+  versionOf(userId: string): string {
+    return `${this.#resets}:${this.#versions.get(userId) ?? 0}`;
+  }
+
+  markEmpty(userId: string, version: string, nowMs: number): void {
+    if (version !== this.versionOf(userId)) return;
+    if (this.#empty.size >= limits.inboxHintsMax) this.#reset();
+    let until = nowMs + limits.inboxHintTtlMs;
+    const readyAt = this.#readyAt.get(userId);
+    if (readyAt !== undefined) {
+      if (readyAt + this.#handoffMs > nowMs) until = Math.min(until, readyAt + this.#handoffMs);
+      else this.#readyAt.delete(userId);
+    }
+    this.#empty.set(userId, until);
+  }
+
+  /** A generation of this user ended (null or absent: of someone unknown, so of anyone). */
+  ended(userId: string | null | undefined, nowMs: number): void {
+    if (userId === undefined) return this.#reset();
+    if (userId === null) return;
+    if (this.#versions.size >= limits.inboxHintsMax || this.#readyAt.size >= limits.inboxHintsMax) this.#reset();
+    this.#versions.set(userId, (this.#versions.get(userId) ?? 0) + 1);
+    this.#readyAt.set(userId, nowMs);
+    this.#empty.delete(userId);
+  }
+
+  #reset(): void {
+    this.#resets += 1;
+    this.#empty.clear();
+    this.#versions.clear();
+    this.#readyAt.clear();
+  }
+}
 
 export class FreshFrames {
   readonly #services: FreshServices;
@@ -209,8 +275,15 @@ export class FreshFrames {
   }
 
   /** A ready frame of this user that nobody was shown yet (see `GenerationStore.takeFromInbox`). */
-  takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
-    return this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
+  async takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
+    const hints = this.#services.inbox;
+    if (hints === undefined) return this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
+    if (hints.knownEmpty(userId, Date.now())) return null;
+    const version = hints.versionOf(userId);
+    const taken = await this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
+    // Another orientation's frame may wait: only an inbox with nothing at all is known empty.
+    if (taken === null && !(await this.#services.store.hasInbox(userId))) hints.markEmpty(userId, version, Date.now());
+    return taken;
   }
 
   /** A display beacon: keeps a congested frame's charge once it was shown long enough. */

@@ -17,7 +17,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { GenerationStore } from './store.js';
 
 /** What the bus carries when a generation ends. */
-export type GenerationEvent = { id: string; session: string; outcome: 'ready' | 'failed' };
+/** A generation ended. `user` is null for pantry fills, and absent in events of servers older than the inbox hints. */
+export type GenerationEvent = { id: string; session: string; user?: string | null; outcome: 'ready' | 'failed' };
 
 export const refundReasons = ['generation_failed', 'not_delivered', 'not_displayed'] as const;
 export type RefundReason = (typeof refundReasons)[number];
@@ -58,7 +59,7 @@ export class GenerationSaga {
     if (!changed) return false;
     this.#metrics.generations.inc({ model: generation.model, outcome: outcomeLabel(reason) });
     this.#log.info({ generation: id, reason, model: generation.model }, 'generation failed; debit refunded');
-    await this.announce({ id, session: generation.sessionId, outcome: 'failed' });
+    await this.announce({ id, session: generation.sessionId, user: generation.userId, outcome: 'failed' });
     return true;
   }
 

@@ -230,6 +230,17 @@ export class GenerationStore {
     return rows[0] ?? null;
   }
 
+  /** Whether any frame of this user waits in the inbox, for any orientation, taken by nobody yet. */
+  async hasInbox(userId: string): Promise<boolean> {
+    const { rows } = await this.#pool.query<{ waiting: boolean }>({
+      name: 'generations_has_inbox',
+      text: `SELECT EXISTS (SELECT 1 FROM generations WHERE user_id = $1 AND state = 'ready' AND answered_at IS NULL AND charge IN ('held', 'none')
+               AND finished_at > now() - make_interval(secs => $2::float8 / 1000)) AS waiting`,
+      values: [userId, this.#windows.inboxHoldMs],
+    });
+    return rows[0]?.waiting ?? false;
+  }
+
   /**
    * A beacon for a shown frame: a congested frame's held debit becomes final when it was displayed
    * at least `displayMinMs` within its beacon window. Answers whether the charge became final.

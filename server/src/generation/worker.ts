@@ -180,7 +180,7 @@ export class GenerationWorker {
     metrics.generations.inc({ model: model.id, outcome: 'ready' });
     metrics.generationSeconds.observe({ model: model.id }, seconds);
     metrics.generationDollars.inc({ model: model.id }, model.usd);
-    await saga.announce({ id: generation.id, session: generation.sessionId, outcome: 'ready' });
+    await saga.announce({ id: generation.id, session: generation.sessionId, user: generation.userId, outcome: 'ready' });
     return { ok: true };
   }
 

@@ -17,6 +17,8 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/** Zones cached at most: the IANA database has ~600, and spellings differ only in case. */
+const zonesCachedMax = 2048;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatterFor(zone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(zone);
@@ -24,18 +26,40 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
     formatter = new Intl.DateTimeFormat('en-US', {
       timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
     });
-    // Bounded by the number of IANA zones (~600).
+    if (formatters.size >= zonesCachedMax) formatters.clear();
     formatters.set(zone, formatter);
   }
   return formatter;
 }
 
-/** Local calendar date of an instant, and the zone's UTC offset at that instant. */
-export function localDate(instantMs: number, zone: string): { year: number; month: number; day: number; offsetMs: number } {
+/** The zone's UTC offset at an instant, from the runtime's time-zone database (slow: ~10 µs). */
+function offsetAt(instantMs: number, zone: string): number {
   const parts = formatterFor(zone).formatToParts(new Date(instantMs));
   const value = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
   const asUtc = Date.UTC(value('year'), value('month') - 1, value('day'), value('hour'), value('minute'), value('second'));
-  return { year: value('year'), month: value('month'), day: value('day'), offsetMs: asUtc - Math.floor(instantMs / 1000) * 1000 };
+  return asUtc - Math.floor(instantMs / 1000) * 1000;
+}
+
+/**
+ * Offsets change only at transitions, and every transition of the current time-zone database
+ * since 1970 falls on a quarter hour of UTC, so one offset holds for a whole quarter-hour window.
+ * Each zone keeps the window it was last asked about: the decision path asks about "now" on
+ * every frame and gets it without the time-zone database.
+ */
+const offsetWindowMs = 15 * 60_000;
+const recentOffsets = new Map<string, { window: number; offsetMs: number }>();
+
+/** Local calendar date of an instant, and the zone's UTC offset at that instant. */
+export function localDate(instantMs: number, zone: string): { year: number; month: number; day: number; offsetMs: number } {
+  const window = Math.floor(instantMs / offsetWindowMs);
+  let recent = recentOffsets.get(zone);
+  if (recent?.window !== window) {
+    recent = { window, offsetMs: offsetAt(instantMs, zone) };
+    if (recentOffsets.size >= zonesCachedMax) recentOffsets.clear();
+    recentOffsets.set(zone, recent);
+  }
+  const local = new Date(Math.floor(instantMs / 1000) * 1000 + recent.offsetMs);
+  return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(), offsetMs: recent.offsetMs };
 }
 
 export function daysInMonth(year: number, month: number): number {

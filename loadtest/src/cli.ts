@@ -1,0 +1,306 @@
+/**
+ * `npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR]`
+ *   the default suite (about five minutes on two cores): the echo and Titrate side by side (idle
+ *   memory, steady latency and CPU), DJ sessions, charged fresh decisions next to single-row UPDATE
+ *   transactions, a reconnect storm, and the correctness checks after every run. Prints a table
+ *   and writes the JSON report.
+ * `npm run loadtest -- SCENARIO [same options]` runs one scenario: steady, dj, reconnect,
+ *   multinode (two API servers sharing PostgreSQL and Redis), charge or idle.
+ *
+ * Exit codes: 0 done and correct; 1 a correctness check failed or the run broke; 2 usage.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { encodeMessage } from '@titrate/shared';
+import pg from 'pg';
+import { limits } from '../../server/src/limits.js';
+import { checkCorrectness, mergeCorrectness, type Correctness } from './correctness.js';
+import type { SessionSpec } from './driver.js';
+import { echoUsage, serverUsage, type Managed } from './processes.js';
+import { formatReport, type Report } from './report.js';
+import {
+  baseSpec, createUsers, playlist, runIdle, runPhase, runReconnect, seeded, updateBaseline, type PhaseResult, type RunSettings, type Target,
+} from './scenarios.js';
+import { startEcho, startStack, type Stack } from './stack.js';
+
+const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR]
+       npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options]`;
+const scenarioNames = ['bench', 'steady', 'dj', 'reconnect', 'multinode', 'charge', 'idle'] as const;
+type ScenarioName = (typeof scenarioNames)[number];
+
+type Options = { scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string };
+
+class UsageError extends Error {}
+
+function parseOptions(args: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, allowPositionals: true, strict: true,
+      options: {
+        json: { type: 'string' }, processes: { type: 'string', default: '1' }, sessions: { type: 'string', default: '2000' }, idle: { type: 'string', default: '10000' },
+        seconds: { type: 'string', default: '20' }, profile: { type: 'string' }, help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) throw new UsageError('');
+  const scenario = (positionals[0] ?? 'bench') as ScenarioName;
+  if (!scenarioNames.includes(scenario) || positionals.length > 1) throw new UsageError(`unknown scenario "${positionals.join(' ')}"`);
+  const integer = (name: string, text: string, min: number, max: number) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+    return value;
+  };
+  return {
+    scenario, json: values.json, profile: values.profile,
+    processes: integer('processes', values.processes, 0, 16),
+    sessions: integer('sessions', values.sessions, 1, 20_000),
+    idle: integer('idle', values.idle, 1, 20_000),
+    seconds: integer('seconds', values.seconds, 5, 3_600),
+  };
+}
+
+const log = (line: string) => process.stderr.write(`# ${line}\n`);
+
+/** What the echo answers with: the size of a typical `frame` message. */
+export function frameMessageBytes(): number {
+  const id = '3f2c9a4e-8d1b-4c7e-9a55-0b6d2e7f1a93';
+  return (encodeMessage({
+    t: 'frame', id, req: 'p0a1.2f______________', source: 'library', frameId: id, url: `/v1/frames/${id}`, width: 1920, height: 1080, orientation: 'landscape',
+    fallback: 'exact', charged: 0, p: 0.231, balance: { available: 412, used: 188, rollover: 0, cycleEnd: '2026-12-01T00:00:00.000Z' }, mix: { fresh: 3, library: 14 },
+  }, 'msgpack') as Uint8Array).byteLength;
+}
+
+const titrateTarget = (servers: Managed[]): Target => ({ urls: servers.map((server) => server.url), kind: 'titrate', usage: () => Promise.all(servers.map((server) => serverUsage(server.url))) });
+const echoTarget = (echo: Managed): Target => ({ urls: [echo.url], kind: 'echo', usage: async () => [await echoUsage(echo.url)] });
+
+async function setUpTiers(stack: Stack): Promise<void> {
+  await stack.admin('PUT', '/v1/admin/tiers/lt-library', { baseQuota: 0 });
+  await stack.admin('PUT', '/v1/admin/tiers/lt-dj', { baseQuota: 20_000, burstPrice: 5 });
+  await stack.admin('PUT', '/v1/admin/tiers/lt-charge', { baseQuota: 1_000_000, burstPrice: 1 });
+}
+
+const issuer = (stack: Stack) => (userId: string) => stack.tokens.issue(userId, 6 * 3600);
+
+/** Library-only users (a tier without credits): every decision is the library path. */
+async function steadySpecs(stack: Stack, prefix: string, sessions: number, devicesPerUser: number, random: () => number, mode: SessionSpec['mode']): Promise<SessionSpec[]> {
+  const users = await createUsers(stack.admin, issuer(stack), prefix, Math.ceil(sessions / devicesPerUser), 'lt-library');
+  return Array.from({ length: sessions }, (_, index) => ({
+    ...baseSpec(users[index % users.length]!, `device-${Math.floor(index / users.length)}`, 'landscape', playlist(random, 1, 0.6)),
+    mode,
+    intervalMs: [900, 1100] as [number, number],
+  }));
+}
+
+async function djSpecs(stack: Stack, prefix: string, users: number, random: () => number): Promise<SessionSpec[]> {
+  const created = await createUsers(stack.admin, issuer(stack), prefix, users, 'lt-dj');
+  const orientations = ['landscape', 'portrait', 'square'] as const;
+  return created.flatMap((user, index) =>
+    Array.from({ length: 3 }, (_, device) => ({
+      ...baseSpec(user, `deck-${device}`, orientations[(index + device) % 3]!, playlist(random, 12)),
+      intervalMs: [1000, 2000] as [number, number],
+      contextEvery: 4 + Math.floor(random() * 5),
+      likeShare: 0.05,
+      lifetimeMs: [15_000, 45_000] as [number, number],
+      // One user in eight buys bursts: each of their short sessions buys (or extends) one.
+      burst: index % 8 === 0 && device === 0,
+    })),
+  );
+}
+
+/** Fills the prompt cache of one context with every variant it keeps, so charged decisions that follow are served at once. */
+async function warmPromptCache(stack: Stack, settings: RunSettings, prefix: string, context: { genre: string; mood: string; energy: number }): Promise<void> {
+  const [user] = await createUsers(stack.admin, issuer(stack), prefix, 1, 'lt-charge');
+  const target = titrateTarget(stack.servers);
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect();
+  try {
+    const spec: SessionSpec = { ...baseSpec(user!, 'warm', 'landscape', [context]), mode: 'closed', rateMax: 4, burst: true, beacons: false };
+    const { LoadGenerator } = await import('./generators.js');
+    const generator = await LoadGenerator.start({ urls: target.urls.map((url) => `${url.replace(/^http/, 'ws')}/v1/stream`), target: 'titrate', connectPerSecond: 10, prefix: `${prefix}g`, seed: settings.seed }, 0);
+    await generator.add([spec]);
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const { rows } = await client.query<{ ready: string }>(`SELECT count(*) AS ready FROM prompt_cache c JOIN generations g ON g.prompt_hash = c.prompt_hash AND NOT g.cache_hit WHERE g.user_id = $1`, [user!.id]);
+      if (Number(rows[0]!.ready) >= 16) break;
+      if (Date.now() > deadline) throw new Error('the prompt cache did not fill in 3 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await generator.stopSending();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await generator.close();
+  } finally {
+    await client.end();
+  }
+}
+
+async function chargeScenario(stack: Stack, settings: RunSettings, options: Options): Promise<{ charge: PhaseResult; updateBaseline: { clients: number; transactionsPerSecond: number } }> {
+  const context = { genre: 'techno', mood: 'energetic', energy: 0.9 };
+  log('charge: filling the prompt cache of one context');
+  await warmPromptCache(stack, settings, 'lt-w-', context);
+  log(`charge: single-row UPDATE baseline with ${limits.databasePoolSize} clients`);
+  const baseline = await updateBaseline(stack.databaseUrl, limits.databasePoolSize, 10);
+  const users = await createUsers(stack.admin, issuer(stack), 'lt-c-', 200, 'lt-charge');
+  const specs = users.map((user): SessionSpec => ({ ...baseSpec(user, 'charge', 'landscape', [context]), mode: 'closed', rateMax: 30, burst: true, beacons: false }));
+  log(`charge: ${specs.length} sessions asking fresh frames back to back`);
+  const charge = await runPhase(titrateTarget(stack.servers), settings, 'c', specs, { warmupSeconds: 3, seconds: Math.min(15, options.seconds), drainMs: 30_000 });
+  return { charge, updateBaseline: baseline };
+}
+
+async function correctnessOf(stack: Stack, prefix: string, unanswered: number): Promise<Correctness> {
+  return checkCorrectness({ databaseUrl: stack.databaseUrl, userPrefix: prefix, unanswered, admin: stack.admin, settleTimeoutMs: 90_000 });
+}
+
+async function bench(options: Options, settings: RunSettings): Promise<Report> {
+  const replyBytes = frameMessageBytes();
+  const stack = await startStack({ servers: 1, redis: false, env: {}, nodeArgs: options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`], log });
+  const echo = await startEcho(replyBytes);
+  const random = seeded(settings.seed);
+  try {
+    await setUpTiers(stack);
+    log(`creating users`);
+    const idleSpecs = await steadySpecs(stack, 'lt-s-', options.idle, Math.max(1, Math.ceil(options.idle / options.sessions)), random, 'idle');
+    const steady = idleSpecs.slice(0, options.sessions).map((spec): SessionSpec => ({ ...spec, mode: 'paced' }));
+    const titrate = titrateTarget(stack.servers);
+    const echoes = echoTarget(echo);
+
+    log(`idle: ${idleSpecs.length} sessions on the echo, then on Titrate`);
+    const echoIdle = await runIdle(echoes, settings, 'ei', idleSpecs);
+    const titrateIdle = await runIdle(titrate, settings, 'ti', idleSpecs);
+
+    log(`steady: ${steady.length} sessions × 1 next/s on the echo, then on Titrate (${options.seconds} s each)`);
+    const echoSteady = await runPhase(echoes, settings, 'e', steady, { warmupSeconds: 5, seconds: options.seconds, drainMs: 10_000 });
+    const titrateSteady = await runPhase(titrate, settings, 's', steady, { warmupSeconds: 5, seconds: options.seconds, drainMs: 30_000 });
+    const steadyCorrect = await correctnessOf(stack, 'lt-s-', titrateSteady.unanswered);
+
+    const dj = await djSpecs(stack, 'lt-d-', 120, random);
+    log(`dj: ${dj.length} sessions (${dj.length / 3} users × 3 devices), a frame every 1–2 s, ${Math.max(30, options.seconds * 2)} s`);
+    const djResult = await runPhase(titrate, settings, 'd', dj, { warmupSeconds: 5, seconds: Math.max(30, options.seconds * 2), drainMs: 60_000 });
+    const djCorrect = await correctnessOf(stack, 'lt-d-', djResult.unanswered);
+
+    const { charge, updateBaseline: baseline } = await chargeScenario(stack, settings, options);
+    const chargeCorrect = await correctnessOf(stack, 'lt-c-', charge.unanswered);
+
+    log(`reconnect: ${steady.length} streaming sessions dropped at once`);
+    const reconnect = await runReconnect(titrate, settings, 'r', steady, options.seconds);
+    const reconnectCorrect = await correctnessOf(stack, 'lt-s-', reconnect.steady.unanswered);
+
+    const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1000) / 1000);
+    return {
+      machine: machine(),
+      settings: { sessions: options.sessions, idleSessions: options.idle, seconds: options.seconds, processes: options.processes, replyBytes, seed: settings.seed },
+      echo: { idle: echoIdle, steady: echoSteady },
+      steady: { idle: titrateIdle, ...titrateSteady },
+      dj: djResult,
+      charge: { ...charge, updateBaseline: baseline },
+      reconnect,
+      ratios: {
+        cpuPerDecisionOverEcho: ratio(titrateSteady.cpuMicrosPerDecision, echoSteady.cpuMicrosPerDecision),
+        p99OverEcho: ratio(titrateSteady.latency.library.p99Ms, echoSteady.latency.library.p99Ms),
+        memoryPerConnectionOverEcho: ratio(titrateIdle.bytesPerConnection, echoIdle.bytesPerConnection),
+        chargedPerSecondOverUpdateBaseline: ratio(charge.chargedPerSecond, baseline.transactionsPerSecond),
+      },
+      correctness: mergeCorrectness([steadyCorrect, djCorrect, chargeCorrect, reconnectCorrect]),
+    };
+  } finally {
+    await echo.stop();
+    await stack.stop();
+  }
+}
+
+/** One scenario on its own stack. */
+async function single(options: Options, settings: RunSettings): Promise<Record<string, unknown>> {
+  const multinode = options.scenario === 'multinode';
+  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode, env: {}, nodeArgs: options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`], log });
+  const random = seeded(settings.seed);
+  try {
+    await setUpTiers(stack);
+    const titrate = titrateTarget(stack.servers);
+    let result: unknown;
+    let prefix = 'lt-s-';
+    let unanswered = 0;
+    switch (options.scenario) {
+      case 'steady': {
+        const specs = await steadySpecs(stack, prefix, options.sessions, 1, random, 'paced');
+        const steady = await runPhase(titrate, settings, 's', specs, { warmupSeconds: 5, seconds: options.seconds, drainMs: 30_000 });
+        result = steady;
+        unanswered = steady.unanswered;
+        break;
+      }
+      case 'idle': {
+        const specs = await steadySpecs(stack, prefix, options.idle, Math.max(1, Math.ceil(options.idle / options.sessions)), random, 'idle');
+        result = await runIdle(titrate, settings, 'i', specs);
+        break;
+      }
+      case 'reconnect': {
+        const specs = await steadySpecs(stack, prefix, options.sessions, 1, random, 'paced');
+        const reconnect = await runReconnect(titrate, settings, 'r', specs, options.seconds);
+        result = reconnect;
+        unanswered = reconnect.steady.unanswered;
+        break;
+      }
+      case 'dj':
+      case 'multinode': {
+        prefix = 'lt-d-';
+        const specs = await djSpecs(stack, prefix, Math.max(1, Math.round(options.sessions / 3 / (multinode ? 8 : 16))), random);
+        log(`${options.scenario}: ${specs.length} DJ sessions on ${stack.servers.length} server(s)`);
+        const dj = await runPhase(titrate, settings, 'd', specs, { warmupSeconds: 5, seconds: options.seconds, drainMs: 60_000 });
+        result = dj;
+        unanswered = dj.unanswered;
+        break;
+      }
+      case 'charge': {
+        prefix = 'lt-c-';
+        const outcome = await chargeScenario(stack, settings, options);
+        result = { ...outcome.charge, updateBaseline: outcome.updateBaseline, ratio: Math.round((outcome.charge.chargedPerSecond / outcome.updateBaseline.transactionsPerSecond) * 1000) / 1000 };
+        unanswered = outcome.charge.unanswered;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown scenario ${options.scenario}`);
+    }
+    return { machine: machine(), scenario: options.scenario, servers: stack.servers.length, engine: stack.redisUrl === null ? 'memory' : 'redis', [options.scenario]: result, correctness: await correctnessOf(stack, prefix, unanswered) };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function machine() {
+  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, at: new Date().toISOString() };
+}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      if (error.message !== '') process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const settings: RunSettings = { processes: options.processes, seed: 1, log };
+  const started = performance.now();
+  const report = options.scenario === 'bench' ? await bench(options, settings) : await single(options, settings);
+  (report as Record<string, unknown>)['durationSeconds'] = Math.round((performance.now() - started) / 1000);
+  if (options.scenario === 'bench') process.stdout.write(`${formatReport(report as Report)}\n`);
+  else process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  const correctness = (report as { correctness: Correctness }).correctness;
+  const correct = correctness.unanswered === 0 && correctness.ledgerConsistent && correctness.negativeBalances === 0 && correctness.unmatchedDebits === 0;
+  if (!correct) process.stderr.write('correctness check failed: see "correctness" in the report\n');
+  return correct ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`loadtest: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,86 @@
+/**
+ * The processes a run measures: Titrate servers and workers (`npm start`'s own entry point), the
+ * bare echo, and a redis-server for the multi-node scenario. Each is a child process whose
+ * readiness is the line it prints, whose CPU and memory are read from its own accounting, and
+ * which is stopped (SIGTERM, then SIGKILL) when the run ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type Managed = { name: string; url: string; pid: number; child: ChildProcess; stop: () => Promise<void> };
+
+export type Usage = { cpuSeconds: number; residentBytes: number };
+
+/** Starts `command` and waits for a line matching `ready` (its first group is the URL). */
+export function startProcess(name: string, command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 180_000): Promise<Managed> {
+  const child = spawn(command, args, { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${error.message}\n--- ${name} output ---\n${output.slice(-4000)}`));
+    };
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-64_000);
+      const match = ready.exec(output);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
+      // Keep draining its output so a chatty process never blocks on a full pipe.
+      child.stdout!.resume();
+      child.stderr!.on('data', (more: Buffer) => process.env['LOADTEST_VERBOSE'] === '1' && process.stderr.write(`[${name}] ${more}`));
+      resolve({ name, url: match[1] ?? '', pid: child.pid!, child, stop: () => stopProcess(child) });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? code}) before it was ready`)));
+  });
+}
+
+export function stopProcess(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A Titrate server's CPU seconds and resident memory, from its own `/metrics`. */
+export async function serverUsage(url: string): Promise<Usage> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => {
+    const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+    if (match === null) throw new Error(`${url}/metrics has no ${name}`);
+    return Number(match[1]);
+  };
+  return { cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes') };
+}
+
+/** The echo's CPU seconds and resident memory, from its own `/stats`. */
+export async function echoUsage(url: string): Promise<Usage> {
+  const stats = (await (await fetch(`${url}/stats`)).json()) as { cpuSeconds: number; residentBytes: number };
+  return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes };
+}

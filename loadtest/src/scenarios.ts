@@ -1,0 +1,273 @@
+/**
+ * The scenarios, each a function of a running stack (or the echo) that drives a generator and
+ * returns what it measured:
+ *
+ *   idle       N sessions connect, say `hello`, and stay quiet: resident memory per connection.
+ *   steady     N sessions, each asking `next` at a fixed rate and sending a beacon per frame.
+ *   dj         high-velocity sessions: a frame every 1–2 s, a new track every few frames, bursts
+ *              bought, many short sessions per user, several devices per user.
+ *   charge     fresh decisions as fast as sessions can ask (every one charged, served from a warm
+ *              prompt cache, so generation is excluded), next to single-row UPDATE transactions.
+ *   reconnect  N streaming sessions all dropped at once; each reconnects and resumes.
+ *
+ * Scenarios against the echo use the same sessions, message sizes and rates.
+ */
+import type { Context, Orientation } from '@titrate/shared';
+import pg from 'pg';
+import type { DriverSnapshot, SessionSpec } from './driver.js';
+import { LoadGenerator } from './generators.js';
+import { newHistogram, percentilesOf, type Percentiles } from './histogram.js';
+import type { Usage } from './processes.js';
+
+export const genres = ['techno', 'house', 'ambient', 'jazz', 'hiphop', 'rock'] as const;
+export const moods = ['calm', 'energetic', 'dark', 'uplifting', 'melancholic'] as const;
+
+export type Target = { urls: string[]; kind: 'titrate' | 'echo'; usage: () => Promise<Usage[]> };
+export type RunSettings = { processes: number; seed: number; log: (line: string) => void };
+
+export type PhaseResult = {
+  sessions: number;
+  seconds: number;
+  decisions: number;
+  decisionsPerSecond: number;
+  latency: { library: Percentiles; fresh: Percentiles; pending: Percentiles; all: Percentiles };
+  /** Server CPU seconds per decision, in microseconds (all server processes together). */
+  cpuMicrosPerDecision: number;
+  cpuCoresUsed: number;
+  residentBytes: number;
+  chargedFrames: number;
+  chargedPerSecond: number;
+  creditsCharged: number;
+  frames: { library: number; fresh: number };
+  fallbacks: Record<string, number>;
+  pendings: number;
+  beacons: { sent: number; acked: number; refused: Record<string, number> };
+  bursts: { sent: number; charged: number; refused: Record<string, number> };
+  errors: Record<string, number>;
+  connectRefused: Record<string, number>;
+  unexpectedCloses: Record<string, number>;
+  sessionsStarted: number;
+  unanswered: number;
+};
+
+export type IdleResult = { sessions: number; residentBeforeBytes: number; residentAfterBytes: number; bytesPerConnection: number; connectMs: Percentiles };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every user and token a scenario needs, created through the admin API. */
+export async function createUsers(
+  admin: (method: string, route: string, body?: unknown) => Promise<unknown>,
+  issue: (userId: string) => Promise<string>,
+  prefix: string,
+  count: number,
+  tier: string,
+): Promise<Array<{ id: string; token: string }>> {
+  const users: Array<{ id: string; token: string }> = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        const id = `${prefix}${next++}`;
+        await admin('PUT', `/v1/admin/users/${id}`, { tier });
+        users.push({ id, token: await issue(id) });
+      }
+    }),
+  );
+  return users.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+}
+
+/** A playlist of `tracks` contexts drawn from the demo pantry's genres and moods. */
+export function playlist(random: () => number, tracks: number, energy?: number): Context[] {
+  return Array.from({ length: tracks }, () => ({
+    genre: genres[Math.floor(random() * genres.length)]!,
+    mood: moods[Math.floor(random() * moods.length)]!,
+    energy: energy ?? Math.round(random() * 100) / 100,
+  }));
+}
+
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const baseSpec = (user: { id: string; token: string }, device: string, orientation: Orientation, contexts: Context[]): SessionSpec => ({
+  user: user.id, token: user.token, device, orientation, contexts, mode: 'paced', intervalMs: [1000, 1000], rateMax: 30, contextEvery: 0, beacons: true,
+  likeShare: 0, lifetimeMs: null, burst: false,
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const sumUsage = (usages: Usage[]): Usage => ({
+  cpuSeconds: usages.reduce((sum, usage) => sum + usage.cpuSeconds, 0), residentBytes: usages.reduce((sum, usage) => sum + usage.residentBytes, 0),
+});
+
+/** Opens a generator on the target. */
+export function generatorFor(target: Target, settings: RunSettings, prefix: string): Promise<LoadGenerator> {
+  return LoadGenerator.start({ urls: target.urls.map((url) => `${url.replace(/^http/, 'ws')}/v1/stream`), target: target.kind, connectPerSecond: 1500, prefix, seed: settings.seed }, settings.processes);
+}
+
+/**
+ * Connects `specs`, lets them run `warmupSeconds` (not measured), measures `seconds`, then stops
+ * asking and waits up to `drainMs` for every outstanding answer.
+ */
+export async function runPhase(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[], options: { warmupSeconds: number; seconds: number; drainMs: number; midway?: (generator: LoadGenerator) => Promise<void> }): Promise<PhaseResult> {
+  const generator = await generatorFor(target, settings, prefix);
+  try {
+    await generator.add(specs);
+    await waitFor(async () => (await generator.progress()).live >= specs.length, 120_000, `${specs.length} sessions to connect`);
+    await sleep(options.warmupSeconds * 1000);
+    await generator.resetStats();
+    const before = sumUsage(await target.usage());
+    const started = performance.now();
+    if (options.midway !== undefined) {
+      await sleep((options.seconds * 1000) / 2);
+      await options.midway(generator);
+      await sleep(Math.max(0, options.seconds * 1000 - (performance.now() - started)));
+    } else await sleep(options.seconds * 1000);
+    const after = sumUsage(await target.usage());
+    const elapsed = (performance.now() - started) / 1000;
+    const measured = await generator.snapshot();
+    await generator.stopSending();
+    const drainDeadline = Date.now() + options.drainMs;
+    while ((await generator.progress()).outstanding > 0 && Date.now() < drainDeadline) await sleep(100);
+    const unanswered = (await generator.progress()).outstanding;
+    return summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered);
+  } finally {
+    await generator.close();
+  }
+}
+
+function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): PhaseResult {
+  const { counts } = snapshot;
+  const decisions = counts.frames.library + counts.frames.fresh;
+  const all = newHistogram();
+  all.add(snapshot.library);
+  all.add(snapshot.fresh);
+  all.add(snapshot.echo);
+  return {
+    sessions,
+    seconds: Math.round(seconds * 100) / 100,
+    decisions,
+    decisionsPerSecond: Math.round((decisions / seconds) * 10) / 10,
+    latency: { library: percentilesOf(kind === 'echo' ? snapshot.echo : snapshot.library), fresh: percentilesOf(snapshot.fresh), pending: percentilesOf(snapshot.pending), all: percentilesOf(all) },
+    cpuMicrosPerDecision: decisions === 0 ? 0 : Math.round((cpuSeconds / decisions) * 1e7) / 10,
+    cpuCoresUsed: Math.round((cpuSeconds / seconds) * 1000) / 1000,
+    residentBytes,
+    chargedFrames: counts.chargedFrames,
+    chargedPerSecond: Math.round((counts.chargedFrames / seconds) * 10) / 10,
+    creditsCharged: counts.creditsCharged,
+    frames: counts.frames,
+    fallbacks: counts.fallbacks,
+    pendings: counts.pendings,
+    beacons: { sent: counts.beaconsSent, acked: counts.acks, refused: counts.beaconRefusals },
+    bursts: { sent: counts.burstsSent, charged: counts.burstsCharged, refused: counts.burstRefusals },
+    errors: counts.errors,
+    connectRefused: counts.connectRefused,
+    unexpectedCloses: counts.unexpectedCloses,
+    sessionsStarted: counts.sessionsStarted,
+    unanswered,
+  };
+}
+
+/** Connects `specs` (idle sessions) and reports the target's resident memory per connection. */
+export async function runIdle(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[]): Promise<IdleResult> {
+  // A few connections first, so the code paths are compiled before the "before" reading.
+  const warm = await generatorFor(target, settings, `${prefix}w`);
+  await warm.add(specs.slice(0, 200));
+  await waitFor(async () => (await warm.progress()).live >= Math.min(200, specs.length), 60_000, 'warm-up sessions');
+  await warm.close();
+  await sleep(2000);
+  const before = sumUsage(await target.usage());
+  const generator = await generatorFor(target, settings, prefix);
+  try {
+    await generator.add(specs);
+    await waitFor(async () => (await generator.progress()).live >= specs.length, 180_000, `${specs.length} idle sessions to connect`);
+    await sleep(3000);
+    const after = sumUsage(await target.usage());
+    const snapshot = await generator.snapshot();
+    return {
+      sessions: specs.length,
+      residentBeforeBytes: before.residentBytes,
+      residentAfterBytes: after.residentBytes,
+      bytesPerConnection: Math.round((after.residentBytes - before.residentBytes) / specs.length),
+      connectMs: percentilesOf(snapshot.connect),
+    };
+  } finally {
+    await generator.close();
+    await sleep(1000);
+  }
+}
+
+export type ReconnectResult = { sessions: number; reconnectedWithinMs: number; resumed: number; connectMs: Percentiles; refused: Record<string, number>; steady: PhaseResult };
+
+/** N streaming sessions dropped at once mid-run; how long until all are live again, resumed. */
+export async function runReconnect(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[], seconds: number): Promise<ReconnectResult> {
+  let reconnectedWithinMs = -1;
+  let snapshot: DriverSnapshot | null = null;
+  const steady = await runPhase(target, settings, prefix, specs, {
+    warmupSeconds: 3, seconds, drainMs: 30_000,
+    midway: async (generator) => {
+      await generator.resetStats();
+      const dropped = performance.now();
+      await generator.dropAll();
+      await sleep(50);
+      await waitFor(async () => (await generator.progress()).live >= specs.length, 120_000, 'every session to reconnect');
+      reconnectedWithinMs = Math.round(performance.now() - dropped);
+      snapshot = await generator.snapshot();
+    },
+  });
+  const after = snapshot as DriverSnapshot | null;
+  return {
+    sessions: specs.length, reconnectedWithinMs, resumed: after?.counts.resumed ?? 0, connectMs: percentilesOf(after?.connect ?? newHistogram()),
+    refused: after?.counts.connectRefused ?? {}, steady,
+  };
+}
+
+/** Single-row UPDATE transactions (BEGIN; UPDATE; COMMIT) on distinct rows by `clients` connections. */
+export async function updateBaseline(databaseUrl: string, clients: number, seconds: number): Promise<{ clients: number; transactionsPerSecond: number }> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  const name = `loadtest_baseline_${process.pid}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: clients });
+  try {
+    await pool.query('CREATE TABLE counters (id integer PRIMARY KEY, value bigint NOT NULL)');
+    await pool.query('INSERT INTO counters SELECT g, 0 FROM generate_series(1, $1::int) g', [clients]);
+    const deadline = performance.now() + seconds * 1000;
+    let transactions = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, index) => {
+        const client = await pool.connect();
+        try {
+          while (performance.now() < deadline) {
+            await client.query('BEGIN');
+            await client.query({ name: 'bump', text: 'UPDATE counters SET value = value + 1 WHERE id = $1', values: [index + 1] });
+            await client.query('COMMIT');
+            transactions += 1;
+          }
+        } finally {
+          client.release();
+        }
+      }),
+    );
+    return { clients, transactionsPerSecond: Math.round(transactions / seconds) };
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE ${name}`);
+    await admin.end();
+  }
+}
