@@ -13,6 +13,8 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeMessage } from '@titrate/shared';
 import pg from 'pg';
+import { freshLimits } from '../../server/src/generation/fresh.js';
+import { artStyles } from '../../server/src/pantry/art.js';
 import { limits } from '../../server/src/limits.js';
 import { checkCorrectness, mergeCorrectness, type Correctness } from './correctness.js';
 import type { SessionSpec } from './driver.js';
@@ -118,15 +120,20 @@ async function warmPromptCache(stack: Stack, settings: RunSettings, prefix: stri
   const client = new pg.Client({ connectionString: stack.databaseUrl });
   await client.connect();
   try {
-    const spec: SessionSpec = { ...baseSpec(user!, 'warm', 'landscape', [context]), mode: 'closed', rateMax: 4, burst: true, beacons: false };
+    const spec: SessionSpec = { ...baseSpec(user!, 'warm', 'landscape', [context]), mode: 'closed', rateMax: 20, burst: true, beacons: false };
     const { LoadGenerator } = await import('./generators.js');
     const generator = await LoadGenerator.start({ urls: target.urls.map((url) => `${url.replace(/^http/, 'ws')}/v1/stream`), target: 'titrate', connectPerSecond: 10, prefix: `${prefix}g`, seed: settings.seed }, 0);
     await generator.add([spec]);
-    const deadline = Date.now() + 180_000;
+    const deadline = Date.now() + 300_000;
+    // The art style rotates frame by frame: every style's prompt needs all its variants.
     for (;;) {
-      const { rows } = await client.query<{ ready: string }>(`SELECT count(*) AS ready FROM prompt_cache c JOIN generations g ON g.prompt_hash = c.prompt_hash AND NOT g.cache_hit WHERE g.user_id = $1`, [user!.id]);
-      if (Number(rows[0]!.ready) >= 16) break;
-      if (Date.now() > deadline) throw new Error('the prompt cache did not fill in 3 minutes');
+      const { rows } = await client.query<{ full: string }>(
+        `SELECT count(*) AS full FROM (SELECT c.prompt_key FROM prompt_cache c JOIN generations g ON g.prompt_hash = c.prompt_hash AND NOT g.cache_hit
+          WHERE g.user_id = $1 GROUP BY c.prompt_key HAVING count(*) >= $2) keys`,
+        [user!.id, freshLimits.promptVariantsMax],
+      );
+      if (Number(rows[0]!.full) >= artStyles.length) break;
+      if (Date.now() > deadline) throw new Error('the prompt cache did not fill in 5 minutes');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     await generator.stopSending();

@@ -50,6 +50,7 @@ export type PhaseResult = {
   unanswered: number;
 };
 
+/** Resident memory with half the sessions connected (before) and all of them (after). */
 export type IdleResult = { sessions: number; residentBeforeBytes: number; residentAfterBytes: number; bytesPerConnection: number; connectMs: Percentiles };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -181,18 +182,20 @@ function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: num
   };
 }
 
-/** Connects `specs` (idle sessions) and reports the target's resident memory per connection. */
+/**
+ * Connects `specs` (idle sessions) in two halves and reports the target's resident memory per
+ * connection as the growth over the second half: both readings are taken with half the sessions
+ * already connected, so start-up allocations and garbage from earlier phases cancel out.
+ */
 export async function runIdle(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[]): Promise<IdleResult> {
-  // A few connections first, so the code paths are compiled before the "before" reading.
-  const warm = await generatorFor(target, settings, `${prefix}w`);
-  await warm.add(specs.slice(0, 200));
-  await waitFor(async () => (await warm.progress()).live >= Math.min(200, specs.length), 60_000, 'warm-up sessions');
-  await warm.close();
-  await sleep(2000);
-  const before = sumUsage(await target.usage());
+  const half = Math.floor(specs.length / 2);
   const generator = await generatorFor(target, settings, prefix);
   try {
-    await generator.add(specs);
+    await generator.add(specs.slice(0, half));
+    await waitFor(async () => (await generator.progress()).live >= half, 180_000, `${half} idle sessions to connect`);
+    await sleep(3000);
+    const before = sumUsage(await target.usage());
+    await generator.add(specs.slice(half));
     await waitFor(async () => (await generator.progress()).live >= specs.length, 180_000, `${specs.length} idle sessions to connect`);
     await sleep(3000);
     const after = sumUsage(await target.usage());
@@ -201,7 +204,7 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       sessions: specs.length,
       residentBeforeBytes: before.residentBytes,
       residentAfterBytes: after.residentBytes,
-      bytesPerConnection: Math.round((after.residentBytes - before.residentBytes) / specs.length),
+      bytesPerConnection: Math.round((after.residentBytes - before.residentBytes) / (specs.length - half)),
       connectMs: percentilesOf(snapshot.connect),
     };
   } finally {

@@ -108,6 +108,15 @@ export const limits = {
   pendingFreshPerSessionMax: 4,
 
   // --- Generation ------------------------------------------------------------------------------
+  /** Prompt-cache hits one group-commit statement charges at most (its JSON stays ~40 KB). */
+  chargeBatchMax: 64,
+  /**
+   * Group-commit statements in flight at once: while they run the next batch gathers. Two keep
+   * one batch forming while one commits, and leave the rest of the pool to everything else.
+   */
+  chargeBatchesInFlightMax: 2,
+  /** Hits waiting for a batch; past this a hit takes the ordinary path (one transaction). */
+  chargeQueueMax: 2_000,
   /** Overdue generations and unsettled debits handled per sweep (the next sweep takes the rest). */
   sweepBatchMax: 100,
   /** Prompt-cache entries unused this long are forgotten by the daily eviction job. */

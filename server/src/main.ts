@@ -21,6 +21,7 @@ import { FrameDecider } from './decision/decider.js';
 import { BanditStatistics, RewardLog } from './bandit/statistics.js';
 import { DecisionJournal } from './decision/journal.js';
 import { WaitEstimator } from './generation/estimator.js';
+import { CachedCharges } from './generation/charges.js';
 import { FreshFrames, InboxHints } from './generation/fresh.js';
 import { createProvider } from './generation/providers/index.js';
 import type { ImageProvider } from './generation/providers/provider.js';
@@ -198,6 +199,10 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       store: generations, queue, saga, ledger, estimator, metrics, provider: provider.name, models: config.models,
       generationTimeoutMs: config.genTimeoutMs, congestionThresholdMs: config.congestionThresholdMs,
       onEnqueued: () => worker?.wake(), onCreditChange: announce, inbox: inboxHints,
+      charges: new CachedCharges(
+        { pool, log, onBatch: (size) => metrics.cachedChargeBatch.observe(size) },
+        { batchMax: limits.chargeBatchMax, inFlightMax: limits.chargeBatchesInFlightMax, queueMax: limits.chargeQueueMax },
+      ),
     });
 
     const tokens = new TokenAuthority(secrets.jwtSecret);

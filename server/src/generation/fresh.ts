@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Orientation } from '@titrate/shared';
-import { accountIdOf, type Ledger } from '../ledger/ledger.js';
+import { accountIdOf, debitCallOf, type DebitRequest, type Ledger } from '../ledger/ledger.js';
+import type { CachedCharges } from './charges.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { UserAccount } from '../users/directory.js';
@@ -85,6 +86,8 @@ export type FreshServices = {
   onCreditChange: (accountId: string) => void;
   /** Users known to have an empty inbox (none: the inbox is read on every request). */
   inbox?: InboxHints;
+  /** Group commit for prompt-cache hits (none: one transaction per hit). */
+  charges?: CachedCharges;
 };
 
 /**
@@ -186,6 +189,8 @@ export class FreshFrames {
         ...base, purpose: 'interactive', queue: 'interactive', charge: 'held', usd: 0, ledgerId: null, promptHash: reuse.promptHash,
         variant: reuse.variant, reasons: [...reasons, 'same prompt already generated: served from the prompt cache'], deadlineMs: 0,
       };
+      const grouped = await this.#chargeCached(generation, accountIdOf(request.account), reuse.frameId);
+      if (grouped !== null) return grouped;
       const placed = await this.#place(generation, accountIdOf(request.account), { frameId: reuse.frameId });
       if (placed.kind !== 'placed') return placed;
       await store.touchCache(reuse.promptHash);
@@ -230,10 +235,7 @@ export class FreshFrames {
   ): Promise<{ kind: 'placed'; generationId: string } | { kind: 'insufficient'; available: number; required: number }> {
     const { ledger, store, queue, metrics } = this.#services;
     const result = await ledger.debit(
-      {
-        userId: generation.userId, kind: 'generation', requestId: `${generation.sessionId}:${generation.requestId}`, amount: generation.credits,
-        parameters: { model: generation.model }, details: { generation: generation.id, model: generation.model, cacheHit: ready !== undefined },
-      },
+      debitOf(generation, ready !== undefined),
       async (client, debit) => {
         const row = { ...generation, ledgerId: debit.ledgerId, charge: debit.ledgerId === null ? ('none' as const) : ('held' as const) };
         await store.insert(client, row, ready);
@@ -250,6 +252,34 @@ export class FreshFrames {
     if (!result.replayed && result.charged > 0) this.#services.onCreditChange(accountId);
     const generationId = typeof result.outcome['generation'] === 'string' ? result.outcome['generation'] : generation.id;
     return { kind: 'placed', generationId };
+  }
+
+  /**
+   * A prompt-cache hit through the group commit (see `CachedCharges`): the debit, the generation
+   * row answered at once, and the outcome, with other users' hits in one statement. Null when the
+   * ordinary path must take it (no group commit configured, a replay, an account to prepare).
+   */
+  async #chargeCached(generation: NewGeneration & { userId: string }, accountId: string, frameId: string): Promise<FreshOrder | null> {
+    const { charges, metrics } = this.#services;
+    if (charges === undefined) return null;
+    const result = await charges.charge({ accountId, debit: debitCallOf(debitOf(generation, true)), generation, frameId });
+    if (result.status === 'fallback') return null;
+    if (result.status === 'insufficient') {
+      metrics.debits.inc({ kind: 'generation', result: 'insufficient' });
+      return { kind: 'insufficient', available: result.available, required: generation.credits };
+    }
+    metrics.debits.inc({ kind: 'generation', result: 'debited' });
+    if (result.charged > 0) this.#services.onCreditChange(accountId);
+    const nowMs = Date.now();
+    const { charge: _held, deadlineMs: _deadline, ...fields } = generation;
+    return {
+      kind: 'ready',
+      generation: {
+        ...fields, ledgerId: result.ledgerId, state: 'ready', charge: result.ledgerId === null ? 'none' : 'kept', cacheHit: true, attempt: 0, frameId,
+        error: null, deadlineAtMs: nowMs, settleByMs: null, answeredAtMs: nowMs, answerSession: generation.sessionId, answerRequest: generation.requestId,
+        createdAtMs: nowMs, startedAtMs: nowMs, finishedAtMs: nowMs,
+      },
+    };
   }
 
   /**
@@ -291,6 +321,14 @@ export class FreshFrames {
     if (dwellMs < this.displayMinMs) return false;
     return this.#services.store.recordDisplay(frameDecisionId, userId, dwellMs);
   }
+}
+
+/** The debit of a generation: one per (session, request), and a retry must ask for the same model. */
+function debitOf(generation: NewGeneration & { userId: string }, cacheHit: boolean): DebitRequest {
+  return {
+    userId: generation.userId, kind: 'generation', requestId: `${generation.sessionId}:${generation.requestId}`, amount: generation.credits,
+    parameters: { model: generation.model }, details: { generation: generation.id, model: generation.model, cacheHit },
+  };
 }
 
 /** Among cached variants (all seen), the one this viewer saw longest ago. */

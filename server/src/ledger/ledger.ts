@@ -339,14 +339,7 @@ export class Ledger {
    */
   async debit(request: DebitRequest, inside?: InsideDebit): Promise<DebitResult> {
     if (!Number.isInteger(request.amount) || request.amount <= 0) throw new Error(`debit amounts are positive integers, got ${request.amount}`);
-    const call = {
-      userId: request.userId,
-      requestId: `${request.kind}:${request.requestId}`,
-      kind: request.kind,
-      amount: request.amount,
-      fingerprint: fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) }),
-      details: request.details ?? {},
-    };
+    const call = debitCallOf(request);
     if (inside === undefined) {
       const fast = await this.#callDebit(this.#pool, call);
       if (fast.status !== 'prepare') return toDebitResult(fast, request.amount);
@@ -375,7 +368,7 @@ export class Ledger {
 
   async #callDebit(
     runner: pg.Pool | pg.PoolClient,
-    call: { userId: string; requestId: string; kind: DebitKind; amount: number; fingerprint: string; details: Record<string, unknown> },
+    call: DebitCall,
   ): Promise<DebitRow> {
     // A named statement is parsed and planned once per connection.
     const { rows } = await runner.query<DebitRow>({
@@ -670,6 +663,20 @@ type DebitRow = {
   available: number | null;
   outcome: Record<string, unknown> | null;
 };
+
+/** What `credit_debit` is called with for a request: the stored idempotency key and the fingerprint of what must match on a retry. */
+export function debitCallOf(request: DebitRequest): DebitCall {
+  return {
+    userId: request.userId,
+    requestId: `${request.kind}:${request.requestId}`,
+    kind: request.kind,
+    amount: request.amount,
+    fingerprint: fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) }),
+    details: request.details ?? {},
+  };
+}
+
+export type DebitCall = { userId: string; requestId: string; kind: DebitKind; amount: number; fingerprint: string; details: Record<string, unknown> };
 
 function toDebitResult(row: DebitRow, amount: number): DebitResult {
   switch (row.status) {

@@ -182,6 +182,12 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    cachedChargeBatch: new Histogram({
+      name: 'titrate_cached_charge_batch_size',
+      help: 'Prompt-cache hits charged per group-commit statement',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
     beacons: new Counter({
       name: 'titrate_beacons_total',
       help: 'Beacons received, by what they did (counted, liked, kept_charge)',

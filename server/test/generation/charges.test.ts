@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import t from 'tap';
+import { CachedCharges, type CachedCharge } from '../../src/generation/charges.js';
+import type { NewGeneration } from '../../src/generation/store.js';
+import { debitCallOf } from '../../src/ledger/ledger.js';
+import { ledgerFixture, type LedgerFixture } from '../support/ledger.js';
+
+const frameId = 'cachedframe01';
+
+async function withCachedFrame(fixture: LedgerFixture): Promise<void> {
+  await fixture.pool.query(
+    `INSERT INTO frames (id, source, genre, mood, style, orientation, width, height, content_type, bytes, sha256, path)
+     VALUES ($1, 'fresh', 'techno', 'dark', 'nebula', 'landscape', 1920, 1080, 'image/webp', 100, repeat('a', 64), 'x.webp')`,
+    [frameId],
+  );
+  await fixture.pool.query(`INSERT INTO prompt_cache (prompt_hash, prompt_key, variant, frame_id, model) VALUES ('hash-0', 'key', 0, $1, 'local-detailed')`, [frameId]);
+}
+
+function chargeFor(userId: string, requestId: string, credits = 2): CachedCharge {
+  const generation: NewGeneration & { userId: string } = {
+    id: randomUUID(), userId, sessionId: `session-${userId}`, requestId, purpose: 'interactive', queue: 'interactive', charge: 'held', provider: 'local',
+    model: 'local-detailed', credits, usd: 0, ledgerId: null, prompt: 'a prompt', promptKey: 'key', promptHash: 'hash-0', variant: 0, genre: 'techno',
+    mood: 'dark', style: 'nebula', energy: 0.9, orientation: 'landscape', width: 1920, height: 1080, p: 1, reasons: ['burst'], deadlineMs: 0,
+  };
+  const debit = debitCallOf({
+    userId, kind: 'generation', requestId: `${generation.sessionId}:${requestId}`, amount: credits, parameters: { model: generation.model },
+    details: { generation: generation.id, model: generation.model, cacheHit: true },
+  });
+  return { accountId: userId, debit, generation, frameId };
+}
+
+t.test('prompt-cache hits of many users commit together: each debited once, answered at once, the ledger equal to the snapshots', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  const users = Array.from({ length: 12 }, (_, index) => `hit-${index}`);
+  for (const user of users) await fixture.user(user, 'lots');
+  const sizes: number[] = [];
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }), onBatch: (size) => sizes.push(size) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const results = await Promise.all(users.flatMap((user) => [charges.charge(chargeFor(user, 'r1')), charges.charge(chargeFor(user, 'r2'))]));
+  t.ok(results.every((result) => result.status === 'debited'), 'every hit debited');
+  t.ok(sizes.length < results.length, `${results.length} hits in ${sizes.length} statements`);
+  for (const user of users) {
+    const balance = await fixture.balance(user);
+    t.equal(balance.snapshot, 96, `${user} paid for two frames`);
+    t.equal(balance.sum, balance.snapshot, `${user}: the ledger sums to the snapshot`);
+  }
+  const { rows } = await fixture.pool.query<{ count: string }>(
+    `SELECT count(*) FROM generations WHERE state = 'ready' AND charge = 'kept' AND cache_hit AND answered_at IS NOT NULL AND ledger_id IS NOT NULL`,
+  );
+  t.equal(Number(rows[0]!.count), users.length * 2, 'one answered, kept generation per debit');
+});
+
+t.test('a repeated request is not charged twice: it is handed back to the ordinary path, which replays it', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'lots');
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 2, queueMax: 100 });
+  const first = chargeFor('ada', 'same');
+  t.equal((await charges.charge(first)).status, 'debited');
+  t.same(await charges.charge({ ...first, generation: { ...first.generation, id: randomUUID() } }), { status: 'fallback', reason: 'replayed' });
+  t.equal((await fixture.balance('ada')).snapshot, 98);
+});
+
+t.test('a short balance is refused and charges nothing; other users in the batch are charged', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await fixture.tier('none', { baseQuota: 1 });
+  await withCachedFrame(fixture);
+  await fixture.user('rich', 'lots');
+  await fixture.user('poor', 'none');
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const [rich, poor] = await Promise.all([charges.charge(chargeFor('rich', 'a')), charges.charge(chargeFor('poor', 'a'))]);
+  t.equal(rich.status, 'debited');
+  t.same(poor, { status: 'insufficient', available: 1 });
+  t.equal((await fixture.balance('poor')).snapshot, 1);
+  t.same(await fixture.entryTypes('poor'), ['refill 1']);
+});
+
+t.test('an item that fails alone is rolled back alone, its debit included', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'lots');
+  await fixture.user('bob', 'lots');
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const broken = chargeFor('bob', 'b');
+  // A frame that does not exist breaks the generation row's foreign key after bob's debit.
+  const [ada, bob] = await Promise.all([charges.charge(chargeFor('ada', 'a')), charges.charge({ ...broken, frameId: 'missingframe' })]);
+  t.equal(ada.status, 'debited');
+  t.equal(bob.status, 'fallback');
+  t.same(await fixture.entryTypes('bob'), ['refill 100'], 'no debit stayed behind');
+  t.equal((await fixture.balance('ada')).snapshot, 98);
+});
+
+t.test('a full queue sends the hit to the ordinary path instead of waiting', async (t) => {
+  const fixture = await ledgerFixture(t);
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 1, inFlightMax: 1, queueMax: 0 });
+  t.same(await charges.charge(chargeFor('nobody', 'x')), { status: 'fallback', reason: 'queue full' });
+});
