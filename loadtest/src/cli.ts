@@ -76,8 +76,11 @@ export function frameMessageBytes(): number {
   }, 'msgpack') as Uint8Array).byteLength;
 }
 
-const titrateTarget = (servers: Managed[]): Target => ({ urls: servers.map((server) => server.url), kind: 'titrate', usage: () => Promise.all(servers.map((server) => serverUsage(server.url))) });
-const echoTarget = (echo: Managed): Target => ({ urls: [echo.url], kind: 'echo', usage: async () => [await echoUsage(echo.url)] });
+const titrateTarget = (stack: Stack): Target => ({
+  urls: stack.servers.map((server) => server.url), kind: 'titrate',
+  usage: (collect) => Promise.all(stack.servers.map((server) => serverUsage(server.url, collect === true ? { adminToken: stack.adminToken } : undefined))),
+});
+const echoTarget = (echo: Managed): Target => ({ urls: [echo.url], kind: 'echo', usage: async (collect) => [await echoUsage(echo.url, collect === true)] });
 
 async function setUpTiers(stack: Stack): Promise<void> {
   await stack.admin('PUT', '/v1/admin/tiers/lt-library', { baseQuota: 0 });
@@ -116,7 +119,7 @@ async function djSpecs(stack: Stack, prefix: string, users: number, random: () =
 /** Fills the prompt cache of one context with every variant it keeps, so charged decisions that follow are served at once. */
 async function warmPromptCache(stack: Stack, settings: RunSettings, prefix: string, context: { genre: string; mood: string; energy: number }): Promise<void> {
   const [user] = await createUsers(stack.admin, issuer(stack), prefix, 1, 'lt-charge');
-  const target = titrateTarget(stack.servers);
+  const target = titrateTarget(stack);
   const client = new pg.Client({ connectionString: stack.databaseUrl });
   await client.connect();
   try {
@@ -153,7 +156,7 @@ async function chargeScenario(stack: Stack, settings: RunSettings, options: Opti
   const users = await createUsers(stack.admin, issuer(stack), 'lt-c-', 200, 'lt-charge');
   const specs = users.map((user): SessionSpec => ({ ...baseSpec(user, 'charge', 'landscape', [context]), mode: 'closed', rateMax: 30, burst: true, beacons: false }));
   log(`charge: ${specs.length} sessions asking fresh frames back to back`);
-  const charge = await runPhase(titrateTarget(stack.servers), settings, 'c', specs, { warmupSeconds: 3, seconds: Math.min(15, options.seconds), drainMs: 30_000 });
+  const charge = await runPhase(titrateTarget(stack), settings, 'c', specs, { warmupSeconds: 3, seconds: Math.min(15, options.seconds), drainMs: 30_000 });
   return { charge, updateBaseline: baseline };
 }
 
@@ -171,7 +174,7 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
     log(`creating users`);
     const idleSpecs = await steadySpecs(stack, 'lt-s-', options.idle, Math.max(1, Math.ceil(options.idle / options.sessions)), random, 'idle');
     const steady = idleSpecs.slice(0, options.sessions).map((spec): SessionSpec => ({ ...spec, mode: 'paced' }));
-    const titrate = titrateTarget(stack.servers);
+    const titrate = titrateTarget(stack);
     const echoes = echoTarget(echo);
 
     log(`idle: ${idleSpecs.length} sessions on the echo, then on Titrate`);
@@ -225,7 +228,7 @@ async function single(options: Options, settings: RunSettings): Promise<Record<s
   const random = seeded(settings.seed);
   try {
     await setUpTiers(stack);
-    const titrate = titrateTarget(stack.servers);
+    const titrate = titrateTarget(stack);
     let result: unknown;
     let prefix = 'lt-s-';
     let unanswered = 0;

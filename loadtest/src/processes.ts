@@ -68,8 +68,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A Titrate server's CPU seconds and resident memory, from its own `/metrics`. */
-export async function serverUsage(url: string): Promise<Usage> {
+/**
+ * A Titrate server's CPU seconds and resident memory, from its own `/metrics`; with `collect`, after
+ * a full garbage collection (`POST /v1/admin/gc`), so memory is what is retained, not garbage.
+ */
+export async function serverUsage(url: string, collect?: { adminToken: string }): Promise<Usage> {
+  if (collect !== undefined) {
+    const response = await fetch(`${url}/v1/admin/gc`, { method: 'POST', headers: { authorization: `Bearer ${collect.adminToken}` } });
+    if (!response.ok) throw new Error(`${url}/v1/admin/gc answered ${response.status}: start the server with node --expose-gc`);
+  }
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => {
     const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
@@ -79,8 +86,8 @@ export async function serverUsage(url: string): Promise<Usage> {
   return { cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes') };
 }
 
-/** The echo's CPU seconds and resident memory, from its own `/stats`. */
-export async function echoUsage(url: string): Promise<Usage> {
-  const stats = (await (await fetch(`${url}/stats`)).json()) as { cpuSeconds: number; residentBytes: number };
+/** The echo's CPU seconds and resident memory, from its own `/stats` (with `collect`, after a full garbage collection). */
+export async function echoUsage(url: string, collect = false): Promise<Usage> {
+  const stats = (await (await fetch(`${url}/stats${collect ? '?gc=1' : ''}`)).json()) as { cpuSeconds: number; residentBytes: number };
   return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes };
 }

@@ -22,7 +22,8 @@ import type { Usage } from './processes.js';
 export const genres = ['techno', 'house', 'ambient', 'jazz', 'hiphop', 'rock'] as const;
 export const moods = ['calm', 'energetic', 'dark', 'uplifting', 'melancholic'] as const;
 
-export type Target = { urls: string[]; kind: 'titrate' | 'echo'; usage: () => Promise<Usage[]> };
+/** Where sessions connect, and how its processes' usage is read (`collect`: after a full garbage collection). */
+export type Target = { urls: string[]; kind: 'titrate' | 'echo'; usage: (collect?: boolean) => Promise<Usage[]> };
 export type RunSettings = { processes: number; seed: number; log: (line: string) => void };
 
 export type PhaseResult = {
@@ -184,8 +185,8 @@ function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: num
 
 /**
  * Connects `specs` (idle sessions) in two halves and reports the target's resident memory per
- * connection as the growth over the second half: both readings are taken with half the sessions
- * already connected, so start-up allocations and garbage from earlier phases cancel out.
+ * connection as the growth over the second half: both readings are taken after a full garbage
+ * collection with half the sessions already connected, so start-up allocations cancel out.
  */
 export async function runIdle(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[]): Promise<IdleResult> {
   const half = Math.floor(specs.length / 2);
@@ -193,12 +194,12 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
   try {
     await generator.add(specs.slice(0, half));
     await waitFor(async () => (await generator.progress()).live >= half, 180_000, `${half} idle sessions to connect`);
-    await sleep(3000);
-    const before = sumUsage(await target.usage());
+    await sleep(2000);
+    const before = sumUsage(await target.usage(true));
     await generator.add(specs.slice(half));
     await waitFor(async () => (await generator.progress()).live >= specs.length, 180_000, `${specs.length} idle sessions to connect`);
-    await sleep(3000);
-    const after = sumUsage(await target.usage());
+    await sleep(2000);
+    const after = sumUsage(await target.usage(true));
     const snapshot = await generator.snapshot();
     return {
       sessions: specs.length,

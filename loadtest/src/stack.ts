@@ -77,7 +77,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const servers: Managed[] = [];
     for (let index = 0; index < options.servers; index += 1) {
       options.log(`starting server ${index + 1}${index === 0 ? ' (migrates and seeds the demo pantry)' : ''}`);
-      const server = await startProcess(`server${index + 1}`, process.execPath, [...options.nodeArgs, ...titrateEntry], env, listening);
+      // --expose-gc lets the idle scenario read retained memory (POST /v1/admin/gc) rather than garbage.
+      const server = await startProcess(`server${index + 1}`, process.execPath, ['--expose-gc', ...options.nodeArgs, ...titrateEntry], env, listening);
       stops.push(server.stop);
       servers.push(server);
     }
@@ -121,5 +122,5 @@ async function startRedis(stops: Array<() => Promise<void>>): Promise<string> {
 
 /** The bare echo, answering with `replyBytes` per message. */
 export async function startEcho(replyBytes: number): Promise<Managed> {
-  return startProcess('echo', process.execPath, ['--import', 'tsx', 'server/src/bin/echo.ts', '--reply-bytes', String(replyBytes)], {}, listening, 60_000);
+  return startProcess('echo', process.execPath, ['--expose-gc', '--import', 'tsx', 'server/src/bin/echo.ts', '--reply-bytes', String(replyBytes)], {}, listening, 60_000);
 }

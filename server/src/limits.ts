@@ -108,13 +108,20 @@ export const limits = {
   pendingFreshPerSessionMax: 4,
 
   // --- Generation ------------------------------------------------------------------------------
-  /** Prompt-cache hits one group-commit statement charges at most (its JSON stays ~40 KB). */
-  chargeBatchMax: 64,
+  /** Prompt-cache hits one group-commit statement charges at most (its JSON stays ~20 KB). */
+  chargeBatchMax: 32,
   /**
-   * Group-commit statements in flight at once: while they run the next batch gathers. Two keep
-   * one batch forming while one commits, and leave the rest of the pool to everything else.
+   * Group-commit statements in flight at once: while they run the next batch gathers. Three keep
+   * batches forming while others commit, and leave most of the pool to everything else.
    */
-  chargeBatchesInFlightMax: 2,
+  chargeBatchesInFlightMax: 3,
+  /**
+   * A full prompt's list of cached images (it gets no more) is read again after this long, so an
+   * image the daily eviction removed is not offered for longer.
+   */
+  promptVariantsReadMs: 60_000,
+  /** Full prompt lists kept in memory (16 entries each): the prompts of the music playing now. */
+  promptVariantsKeptMax: 10_000,
   /** Hits waiting for a batch; past this a hit takes the ordinary path (one transaction). */
   chargeQueueMax: 2_000,
   /** Overdue generations and unsettled debits handled per sweep (the next sweep takes the rest). */

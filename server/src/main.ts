@@ -113,7 +113,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     // What each user's credits look like, kept until a change is announced (here or on another node).
     const creditViews = new CreditViewCache();
     bus.subscribe('credits', (accountId) => {
-      creditViews.invalidate(accountId);
+      creditViews.heard(accountId, Date.now());
       balanceWatchers.notify(accountId);
     });
     bus.subscribe('generations', (payload) => {
@@ -124,7 +124,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     });
     const announce = (accountId: string) => {
       // This node's own sessions must not read the old view while the bus carries the news.
-      creditViews.invalidate(accountId);
+      creditViews.changedHere(accountId, Date.now());
       bus.publish('credits', accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
@@ -198,7 +198,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const fresh = new FreshFrames({
       store: generations, queue, saga, ledger, estimator, metrics, provider: provider.name, models: config.models,
       generationTimeoutMs: config.genTimeoutMs, congestionThresholdMs: config.congestionThresholdMs,
-      onEnqueued: () => worker?.wake(), onCreditChange: announce, inbox: inboxHints,
+      onEnqueued: () => worker?.wake(), inbox: inboxHints,
+      onCreditChange: (accountId, debit) => {
+        announce(accountId);
+        if (debit !== undefined) creditViews.followDebit(debit.userId, accountId, debit.charged, debit.balanceAfter);
+      },
       charges: new CachedCharges(
         { pool, log, onBatch: (size) => metrics.cachedChargeBatch.observe(size) },
         { batchMax: limits.chargeBatchMax, inFlightMax: limits.chargeBatchesInFlightMax, queueMax: limits.chargeQueueMax },

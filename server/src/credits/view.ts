@@ -42,14 +42,46 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
  * Only what a player is shown and what the controller weighs come from here; a debit checks the
  * balance under the account's lock in PostgreSQL whatever this says.
  */
+/** How long the bus's echo of an announcement made here is waited for. */
+const echoWaitMs = 5_000;
+
 export class CreditViewCache {
-  readonly #views = new Map<string, { view: AccountView; epoch: number; renewAtMs: number }>();
+  readonly #views = new Map<string, { view: AccountView; epoch: number; readonly renewAtMs: number }>();
   readonly #epochs = new Map<string, number>();
+  /** Announcements made here whose bus echo has not come back yet, per account. */
+  readonly #echoes = new Map<string, { count: number; atMs: number }>();
 
   /** The account's credits changed: every view of it read before now is stale. */
   invalidate(accountId: string): void {
     if (this.#epochs.size >= limits.creditViewsMax) this.#reset();
     this.#epochs.set(accountId, (this.#epochs.get(accountId) ?? 0) + 1);
+  }
+
+  /**
+   * This process changed the account's credits and announces it on the bus: stale at once here,
+   * and the bus's echo of this very announcement (to every node, this one included) is expected.
+   */
+  changedHere(accountId: string, nowMs: number): void {
+    this.invalidate(accountId);
+    if (this.#echoes.size >= limits.creditViewsMax) this.#echoes.clear();
+    const pending = this.#echoes.get(accountId);
+    this.#echoes.set(accountId, { count: (pending !== undefined && pending.atMs + echoWaitMs > nowMs ? pending.count : 0) + 1, atMs: nowMs });
+  }
+
+  /**
+   * An announcement arrived from the bus. The echo of one made here changes nothing (a view that
+   * followed this node's own debit stays); any other makes the account's views stale. Echoes that
+   * never came are forgotten after a few seconds, so a lost one cannot hide a later change.
+   */
+  heard(accountId: string, nowMs: number): void {
+    const pending = this.#echoes.get(accountId);
+    if (pending !== undefined && pending.atMs + echoWaitMs > nowMs && pending.count > 0) {
+      if (pending.count === 1) this.#echoes.delete(accountId);
+      else pending.count -= 1;
+      return;
+    }
+    this.#echoes.delete(accountId);
+    this.invalidate(accountId);
   }
 
   epochOf(accountId: string): number {
@@ -76,6 +108,19 @@ export class CreditViewCache {
     this.#views.set(userId, { view, epoch, renewAtMs });
   }
 
+  /**
+   * A debit by `userId` was just announced (`invalidate` moved the epoch on by one): when the
+   * user's cached view was current right before it, it follows the debit instead of being read
+   * again. Any other change in between (another epoch, another balance) leaves it stale.
+   */
+  followDebit(userId: string, accountId: string, charged: number, balanceAfter: number): void {
+    const entry = this.#views.get(userId);
+    const epoch = this.epochOf(accountId);
+    if (entry === undefined || entry.view.accountId !== accountId || entry.epoch !== epoch - 1 || entry.view.available - charged !== balanceAfter) return;
+    entry.view = { ...entry.view, available: balanceAfter, used: entry.view.used + charged };
+    entry.epoch = epoch;
+  }
+
   get size(): number {
     return this.#views.size;
   }
@@ -84,6 +129,7 @@ export class CreditViewCache {
   #reset(): void {
     this.#views.clear();
     this.#epochs.clear();
+    this.#echoes.clear();
   }
 }
 

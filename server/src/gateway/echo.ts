@@ -50,7 +50,10 @@ export function startEchoServer(options: { host: string; port: number; replyByte
       connections -= 1;
     },
   });
-  app.get('/stats', (response) => {
+  // `/stats?gc=1` first runs a full collection when the process has `--expose-gc`, as the real
+  // server's `POST /v1/admin/gc` does before a memory reading.
+  app.get('/stats', (response, request) => {
+    if (new URLSearchParams(request.getQuery() ?? '').get('gc') === '1') (globalThis as { gc?: () => void }).gc?.();
     response.cork(() => response.writeHeader('content-type', 'application/json').end(JSON.stringify(stats())));
   });
   return new Promise((resolve, reject) => {

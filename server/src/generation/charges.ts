@@ -8,8 +8,8 @@
  * waits for the next one, so a quiet server writes each hit at once and a busy one writes them
  * `batchMax` at a time. Items are sorted by account so concurrent batches lock accounts in the same
  * order. Anything but a new debit or a short balance (a replay, an account that needs its cycle
- * closed, an item that failed alone, a batch that failed whole) is answered `fallback`, and the
- * caller takes the ordinary path, which is idempotent on the same request.
+ * closed, a batch that failed and was rolled back whole) is answered `fallback`, and the caller
+ * takes the ordinary path, which is idempotent on the same request.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';

@@ -82,8 +82,11 @@ export type FreshServices = {
   congestionThresholdMs: number;
   /** Called after a job was enqueued by this process (wakes a local worker). */
   onEnqueued: () => void;
-  /** Called after credits changed (a balance push to the user's sessions). */
-  onCreditChange: (accountId: string) => void;
+  /**
+   * Called after a debit changed an account's credits (a balance push to the user's sessions),
+   * with what it took and left, so a cached view of the debiting user can follow without a read.
+   */
+  onCreditChange: (accountId: string, debit?: { userId: string; charged: number; balanceAfter: number }) => void;
   /** Users known to have an empty inbox (none: the inbox is read on every request). */
   inbox?: InboxHints;
   /** Group commit for prompt-cache hits (none: one transaction per hit). */
@@ -155,6 +158,8 @@ export class InboxHints {
 
 export class FreshFrames {
   readonly #services: FreshServices;
+  /** Recently read prompt-cache lists, least recently read first (bounded). */
+  readonly #variants = new Map<string, { variants: ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>; readAtMs: number }>();
 
   constructor(services: FreshServices) {
     this.#services = services;
@@ -173,7 +178,7 @@ export class FreshFrames {
     const model = modelOfGrade(this.#services.models, route.grade);
     const prompt = buildPrompt({ context: request.context, style: request.style, orientation: request.orientation });
     const promptKey = promptKeyOf({ modelId: model.id, width: request.width, height: request.height, prompt: prompt.text });
-    const variants = await store.cachedVariants(promptKey);
+    const variants = await this.#cachedVariants(promptKey);
     const seen = new Set(request.seen);
     const unseen = variants.find((entry) => !seen.has(entry.frameId));
     const reasons = [...request.reasons, ...route.reasons];
@@ -249,9 +254,27 @@ export class FreshFrames {
     }
     if (result.status !== 'debited') throw new Error(`generation debit for ${generation.userId} answered ${result.status}`);
     metrics.debits.inc({ kind: 'generation', result: result.replayed ? 'replayed' : 'debited' });
-    if (!result.replayed && result.charged > 0) this.#services.onCreditChange(accountId);
+    if (!result.replayed && result.charged > 0) this.#services.onCreditChange(accountId, debitFacts(generation.userId, result.charged, result.balanceAfter));
     const generationId = typeof result.outcome['generation'] === 'string' ? result.outcome['generation'] : generation.id;
     return { kind: 'placed', generationId };
+  }
+
+  /**
+   * The prompt's cached images. A prompt with all its variants (`promptVariantsMax`) gets no more,
+   * so its list is kept in memory for `promptVariantsReadMs`: the popular prompts, read on every
+   * hit otherwise. A list still growing is read every time, so a fresh image serves at once.
+   */
+  async #cachedVariants(promptKey: string): Promise<ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>> {
+    const nowMs = Date.now();
+    const known = this.#variants.get(promptKey);
+    if (known !== undefined && known.readAtMs + limits.promptVariantsReadMs > nowMs) return known.variants;
+    const variants = await this.#services.store.cachedVariants(promptKey);
+    this.#variants.delete(promptKey);
+    if (variants.length >= freshLimits.promptVariantsMax) {
+      if (this.#variants.size >= limits.promptVariantsKeptMax) this.#variants.delete(this.#variants.keys().next().value!);
+      this.#variants.set(promptKey, { variants, readAtMs: nowMs });
+    }
+    return variants;
   }
 
   /**
@@ -269,7 +292,7 @@ export class FreshFrames {
       return { kind: 'insufficient', available: result.available, required: generation.credits };
     }
     metrics.debits.inc({ kind: 'generation', result: 'debited' });
-    if (result.charged > 0) this.#services.onCreditChange(accountId);
+    if (result.charged > 0) this.#services.onCreditChange(accountId, debitFacts(generation.userId, result.charged, result.balanceAfter));
     const nowMs = Date.now();
     const { charge: _held, deadlineMs: _deadline, ...fields } = generation;
     return {
@@ -321,6 +344,10 @@ export class FreshFrames {
     if (dwellMs < this.displayMinMs) return false;
     return this.#services.store.recordDisplay(frameDecisionId, userId, dwellMs);
   }
+}
+
+function debitFacts(userId: string, charged: number, balanceAfter: number | null) {
+  return balanceAfter === null ? undefined : { userId, charged, balanceAfter };
 }
 
 /** The debit of a generation: one per (session, request), and a retry must ask for the same model. */

@@ -335,7 +335,8 @@ export class GenerationStore {
   }
 
   async touchCache(promptHash: string): Promise<void> {
-    await this.#pool.query(`UPDATE prompt_cache SET last_used_at = now() WHERE prompt_hash = $1`, [promptHash]);
+    // Eviction looks for a week unused; within the hour a touch would only contend for the row.
+    await this.#pool.query(`UPDATE prompt_cache SET last_used_at = now() WHERE prompt_hash = $1 AND last_used_at < now() - interval '1 hour'`, [promptHash]);
   }
 
   async putCache(entry: { promptHash: string; promptKey: string; variant: number; frameId: string; model: string }): Promise<void> {

@@ -108,6 +108,7 @@ export class AdminRoutes {
       'POST pantry/fill': async () => (this.#pantry === null ? failure(404, 'not_found', 'this server has no pantry') : json(200, await this.#pantry.fill())),
       'GET bandit/segments': async () => (this.#bandit === null ? failure(404, 'not_found', 'this server has no bandit') : json(200, await this.#bandit.segments())),
       'POST bandit/rebuild': (request) => this.#rebuildBandit(request),
+      'POST gc': async () => collectGarbage(),
     };
   }
 
@@ -425,4 +426,16 @@ function multipartParts(body: Buffer, contentType: string): Promise<MultipartPar
     });
     parser.end(body);
   });
+}
+
+/**
+ * A full garbage collection, for memory measurements (the load test reads resident memory per
+ * connection after one). Only a process started with `node --expose-gc` can; others answer 409.
+ */
+function collectGarbage(): HttpResponse {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return failure(409, 'gc_unavailable', 'this process was not started with node --expose-gc');
+  const startedMs = performance.now();
+  gc();
+  return json(200, { tookMs: Math.round((performance.now() - startedMs) * 10) / 10, heapUsedBytes: process.memoryUsage().heapUsed, residentBytes: process.memoryUsage.rss() });
 }

@@ -369,8 +369,9 @@ export class StreamSession {
         evidence: { policy: verdict.policy, segment: verdict.segment, intended: verdict.intended, eligible: verdict.eligible, bandit: verdict.bandit },
       },
     };
-    const stored = await engine.putDecisionIfAbsent(record.id, next.id, JSON.stringify(pending), limits.decisionTtlMs);
-    if (stored !== JSON.stringify(pending)) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
+    const serialised = JSON.stringify(pending);
+    const stored = await engine.putDecisionIfAbsent(record.id, next.id, serialised, limits.decisionTtlMs);
+    if (stored !== serialised) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
     this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, outcome.etaMs) });
     this.#wait(next.id, fingerprint, pending.pending!, verdict);
   }
@@ -404,8 +405,9 @@ export class StreamSession {
   /** Stores a final decision for `req` (first writer wins) and sends it. */
   async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary: CreditSummary | undefined, verdict: Verdict): Promise<void> {
     const record = this.#record!;
-    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, JSON.stringify(ours), limits.decisionTtlMs);
-    if (stored !== JSON.stringify(ours)) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
+    const serialised = JSON.stringify(ours);
+    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, serialised, limits.decisionTtlMs);
+    if (stored !== serialised) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
     await this.#deliver(req, ours.decision, started, summary, verdict);
   }
 
