@@ -109,7 +109,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => bus.close());
     const balanceWatchers = new Watchers();
     const generationWatchers = new Watchers();
-    const inboxHints = new InboxHints(limits.inboxHandoffMs);
+    // What this process may remember between requests because it hears every change: with Redis
+    // every process shares the bus; without it, only a process that runs the generation workers
+    // itself (role "all") hears the generations and refunds that would make a memory stale.
+    const hearsEveryChange = config.redisUrl !== undefined || config.role === 'all';
+    const inboxHints = hearsEveryChange ? new InboxHints(limits.inboxHandoffMs) : undefined;
     // What each user's credits look like, kept until a change is announced (here or on another node).
     const creditViews = new CreditViewCache();
     bus.subscribe('credits', (accountId) => {
@@ -119,7 +123,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     bus.subscribe('generations', (payload) => {
       const event = parseGenerationEvent(payload);
       if (event === null) return;
-      inboxHints.ended(event.user, Date.now());
+      inboxHints?.ended(event.user, Date.now());
       generationWatchers.notify(event.id);
     });
     const announce = (accountId: string) => {
@@ -210,7 +214,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     });
 
     const tokens = new TokenAuthority(secrets.jwtSecret);
-    const credits = new LedgerCreditView(ledger, creditViews);
+    const credits = new LedgerCreditView(ledger, hearsEveryChange ? creditViews : null);
     const decider = new FrameDecider({
       catalog, fresh, random: Math.random, newId: randomUUID, freshCostMin: Math.min(...config.models.map((model) => model.credits)),
       coverage: config.pantry.coverage, observeCoverage: (check) => monitor.observe(check),

@@ -310,9 +310,10 @@ export class StreamSession {
     }
     if (result.status === 'mismatch') return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.idempotencyMismatch, charged: 0 });
     if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
+    // Announced before the balance is read: the announcement is what makes a cached view stale.
+    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
     const summary = await this.#summary();
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
-    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
