@@ -13,7 +13,8 @@ export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.met
 
 export type Managed = { name: string; url: string; pid: number; child: ChildProcess; stop: () => Promise<void> };
 
-export type Usage = { cpuSeconds: number; residentBytes: number };
+/** A process's own accounting: CPU time, resident memory, and the JavaScript heap in use. */
+export type Usage = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number };
 
 /** Starts `command` and waits for a line matching `ready` (its first group is the URL). */
 export function startProcess(name: string, command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 180_000): Promise<Managed> {
@@ -83,11 +84,14 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
     if (match === null) throw new Error(`${url}/metrics has no ${name}`);
     return Number(match[1]);
   };
-  return { cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes') };
+  return {
+    cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes'),
+    heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'),
+  };
 }
 
 /** The echo's CPU seconds and resident memory, from its own `/stats` (with `collect`, after a full garbage collection). */
 export async function echoUsage(url: string, collect = false): Promise<Usage> {
-  const stats = (await (await fetch(`${url}/stats${collect ? '?gc=1' : ''}`)).json()) as { cpuSeconds: number; residentBytes: number };
-  return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes };
+  const stats = (await (await fetch(`${url}/stats${collect ? '?gc=1' : ''}`)).json()) as Usage;
+  return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes, heapUsedBytes: stats.heapUsedBytes };
 }

@@ -51,8 +51,16 @@ export type PhaseResult = {
   unanswered: number;
 };
 
-/** Resident memory with half the sessions connected (before) and all of them (after). */
-export type IdleResult = { sessions: number; residentBeforeBytes: number; residentAfterBytes: number; bytesPerConnection: number; connectMs: Percentiles };
+/**
+ * Memory with half the sessions connected (before) and all of them (after), both after a full
+ * collection. Resident memory alone can hide growth (V8 reuses heap it committed for earlier
+ * garbage) and the heap alone misses native memory (uWS sockets), so a connection costs the larger
+ * of the two growths.
+ */
+export type IdleResult = {
+  sessions: number; residentBeforeBytes: number; residentAfterBytes: number; heapUsedBeforeBytes: number; heapUsedAfterBytes: number;
+  residentPerConnection: number; heapPerConnection: number; bytesPerConnection: number; connectMs: Percentiles;
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -113,6 +121,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 
 const sumUsage = (usages: Usage[]): Usage => ({
   cpuSeconds: usages.reduce((sum, usage) => sum + usage.cpuSeconds, 0), residentBytes: usages.reduce((sum, usage) => sum + usage.residentBytes, 0),
+  heapUsedBytes: usages.reduce((sum, usage) => sum + usage.heapUsedBytes, 0),
 });
 
 /** Opens a generator on the target. */
@@ -185,8 +194,8 @@ function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: num
 
 /**
  * Connects `specs` (idle sessions) in two halves and reports the target's resident memory per
- * connection as the growth over the second half: both readings are taken after a full garbage
- * collection with half the sessions already connected, so start-up allocations cancel out.
+ * connection as the growth over the second half (see `IdleResult`): both readings are taken after a
+ * full garbage collection with half the sessions already connected, so start-up allocations cancel out.
  */
 export async function runIdle(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[]): Promise<IdleResult> {
   const half = Math.floor(specs.length / 2);
@@ -201,11 +210,18 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
     await sleep(2000);
     const after = sumUsage(await target.usage(true));
     const snapshot = await generator.snapshot();
+    const added = specs.length - half;
+    const residentPerConnection = Math.round((after.residentBytes - before.residentBytes) / added);
+    const heapPerConnection = Math.round((after.heapUsedBytes - before.heapUsedBytes) / added);
     return {
       sessions: specs.length,
       residentBeforeBytes: before.residentBytes,
       residentAfterBytes: after.residentBytes,
-      bytesPerConnection: Math.round((after.residentBytes - before.residentBytes) / (specs.length - half)),
+      heapUsedBeforeBytes: before.heapUsedBytes,
+      heapUsedAfterBytes: after.heapUsedBytes,
+      residentPerConnection,
+      heapPerConnection,
+      bytesPerConnection: Math.max(residentPerConnection, heapPerConnection),
       connectMs: percentilesOf(snapshot.connect),
     };
   } finally {

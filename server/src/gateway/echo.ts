@@ -11,7 +11,7 @@
 import uWS from 'uWebSockets.js';
 import { limits } from '../limits.js';
 
-export type EchoStats = { cpuSeconds: number; residentBytes: number; connections: number; messages: number };
+export type EchoStats = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number; connections: number; messages: number };
 export type EchoServer = { port: number; stats: () => EchoStats; close: () => void };
 
 export function startEchoServer(options: { host: string; port: number; replyBytes: number }): Promise<EchoServer> {
@@ -25,7 +25,7 @@ export function startEchoServer(options: { host: string; port: number; replyByte
   const reply = new Uint8Array(Math.max(replyBytes, 1024));
   const stats = (): EchoStats => {
     const cpu = process.cpuUsage();
-    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), connections, messages };
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed, connections, messages };
   };
   const app = uWS.App();
   app.ws('/v1/stream', {
