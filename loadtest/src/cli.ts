@@ -10,6 +10,7 @@
  * Exit codes: 0 done and correct; 1 a correctness check failed or the run broke; 2 usage.
  */
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { encodeMessage } from '@titrate/shared';
 import pg from 'pg';
@@ -281,7 +282,10 @@ async function single(options: Options, settings: RunSettings): Promise<Record<s
 }
 
 function machine() {
-  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, at: new Date().toISOString() };
+  return {
+    node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? null,
+    memoryBytes: totalmem(), at: new Date().toISOString(),
+  };
 }
 
 async function main(): Promise<number> {
