@@ -11,32 +11,14 @@ import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
+import { zodEnglishOnly } from './zodEnglishOnly.js';
 
 const packageDir = path.resolve(import.meta.dirname, '..');
 const dist = path.join(packageDir, 'dist');
 const typesDir = path.join(dist, 'types');
 const sdkTypesDir = path.join(typesDir, 'client-sdk', 'src');
 const sharedTypesIndex = path.join(typesDir, 'shared', 'src', 'index.js');
-
-/**
- * zod re-exports a namespace of ~40 message locales (`z.locales`), half of the bundle's bytes. The
- * SDK only validates server messages and never reads zod's messages in other languages, so the
- * namespace is cut down to English, the default.
- */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => {
-      if (!args.importer.split(path.sep).includes('zod')) return undefined;
-      return { path: path.join(path.dirname(args.importer), args.path), namespace: 'zod-locales' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), 'en.js'))};`,
-      resolveDir: path.dirname(args.path),
-    }));
-  },
-};
 
 async function bundle(): Promise<void> {
   await build({

@@ -117,6 +117,8 @@ const EnvironmentSchema = z
     PANTRY_FILL_USD_PER_DAY: optionalText
       .transform((value) => (value === undefined ? 5 : Number(value)))
       .refine((value) => Number.isFinite(value) && value >= 0 && value <= 100_000, { message: 'must be a number of dollars from 0 to 100000' }),
+    PLAYER_DEMO_TOKEN: optionalText.refine((value) => value === undefined || value === 'on' || value === 'off', { message: 'must be on or off' }),
+    NODE_ENV: optionalText,
     BANDIT: oneOf(rolloutModes, 'on'),
     BANDIT_TIERS: optionalText.transform((value, context) => {
       const tiers: Record<string, (typeof rolloutModes)[number]> = {};
@@ -199,6 +201,8 @@ export type Config = {
   pantry: { coverage: CoverageRules; fill: boolean; fillDollarsPerDay: number };
   /** The bandit's algorithm and bounds, who it acts for, and what a beacon's reward is. */
   bandit: { settings: BanditSettings; rollout: Rollout; reward: RewardRules };
+  /** The web player's page carries a token for the demo user (development; off in production). */
+  playerDemoToken: boolean;
 };
 
 export class ConfigError extends Error {
@@ -247,6 +251,7 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd:
     sweepIntervalMs: env.GEN_SWEEP_INTERVAL_MS,
     localDelayMs: env.GEN_LOCAL_DELAY_MS,
     titration: { policy: env.TITRATION_POLICY, tierPolicies: env.TITRATION_TIER_POLICIES },
+    playerDemoToken: (env.PLAYER_DEMO_TOKEN ?? (env.NODE_ENV === 'production' ? 'off' : 'on')) === 'on',
     pantry: {
       coverage: { minUnseen: env.PANTRY_MIN_UNSEEN, minStyles: env.PANTRY_MIN_STYLES, minUnseenShare: env.PANTRY_MIN_UNSEEN_SHARE },
       fill: env.PANTRY_FILL === 'on',

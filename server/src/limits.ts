@@ -50,6 +50,8 @@ export const limits = {
   pantryAddUploadTimeoutMs: 120_000,
   /** `pantry:add` asks `/healthz` first; a server that cannot answer that in this long is not there. */
   pantryAddProbeTimeoutMs: 5_000,
+  /** The demo token a development page carries lives a day, like the one printed at start. */
+  playerDemoTokenTtlSeconds: 24 * 3600,
   /** Tokens longer than this are not ours (ours are ~200 bytes). */
   tokenBytesMax: 4096,
 

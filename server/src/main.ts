@@ -33,7 +33,9 @@ import { decisionPartitionDaysAhead, startMaintenance, partitionMonthsAhead } fr
 import { Ledger } from './ledger/ledger.js';
 import { startGateway, type Authentication } from './gateway/gateway.js';
 import { AdminRoutes } from './http/admin.js';
+import { PlayerPage } from './http/player.js';
 import { HttpRoutes } from './http/routes.js';
+import { bundlePlayer } from '../../player/scripts/bundle.js';
 import { limits } from './limits.js';
 import { createMetrics } from './metrics/metrics.js';
 import { PantryCatalog } from './pantry/catalog.js';
@@ -254,6 +256,10 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     }
     const ingest = new PantryIngest({ frames, onAdded: addToPantry });
     const routes = new HttpRoutes({
+      player: new PlayerPage({
+        build: bundlePlayer, demoUser: 'demo', log,
+        demoToken: config.playerDemoToken ? () => tokens.issue('demo', limits.playerDemoTokenTtlSeconds) : null,
+      }),
       frames,
       variants,
       metrics,

@@ -154,6 +154,8 @@ export const Welcome = z.object({
   mix: Mix,
   conserve: z.boolean(),
   burstUntil: z.string().nullable(),
+  /** Credits one burst costs on this tier (absent from servers before the web player). */
+  burstPrice: z.number().int().min(0).optional(),
   orientation: Orientation,
   context: Context,
 });

@@ -9,6 +9,7 @@ import { limits } from '../limits.js';
 import type { FrameStore } from '../pantry/store.js';
 import { parseVariantId, type FrameVariants } from '../pantry/variants.js';
 import type { AdminRoutes } from './admin.js';
+import type { PlayerPage } from './player.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
 export type Readiness = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
@@ -39,6 +40,7 @@ export class HttpRoutes {
   readonly #metrics: Metrics;
   readonly #readiness: Readiness;
   readonly #authenticate: ((token: string | null) => Promise<Authentication>) | null;
+  readonly #player: PlayerPage | null;
 
   constructor(options: {
     frames: FrameStore;
@@ -48,6 +50,8 @@ export class HttpRoutes {
     readiness: Readiness;
     /** Checks a player token the way the stream's upgrade does (`GET /v1/auth/check`); absent: 404. */
     authenticate?: (token: string | null) => Promise<Authentication>;
+    /** The reference web player at `/` (absent: a plain landing page). */
+    player?: PlayerPage;
   }) {
     this.#frames = options.frames;
     this.#variants = options.variants;
@@ -56,6 +60,7 @@ export class HttpRoutes {
     this.#registry = options.metrics.registry;
     this.#readiness = options.readiness;
     this.#authenticate = options.authenticate ?? null;
+    this.#player = options.player ?? null;
   }
 
   async handle(request: HttpRequest): Promise<HttpResponse> {
@@ -99,7 +104,13 @@ export class HttpRoutes {
     if (first === 'v1' && second === 'stream' && decoded.length === 2) {
       return { route: 'stream', response: failure(426, 'upgrade_required', 'GET /v1/stream is a WebSocket endpoint') };
     }
-    if ((decoded.length === 0 || (first === 'player' && decoded.length === 1)) && isRead) return { route: 'player', response: landingPage() };
+    if ((decoded.length === 0 || (first === 'player' && decoded.length === 1)) && isRead) {
+      return { route: 'player', response: this.#player === null ? landingPage() : await this.#player.page() };
+    }
+    if (first === 'player' && second !== undefined && decoded.length === 2 && isRead && this.#player !== null) {
+      const asset = await this.#player.asset(second);
+      if (asset !== null) return { route: 'player', response: asset };
+    }
     return { route: 'unknown', response: failure(404, 'not_found', `no route ${request.method} ${request.path}`) };
   }
 
@@ -148,6 +159,7 @@ function decodedSegments(path: string): string[] | null {
   }
 }
 
+/** What `/` shows on a server without the web player (a worker process). */
 function landingPage(): HttpResponse {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Titrate</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>

@@ -283,6 +283,7 @@ export class StreamSession {
       mix,
       conserve: record.conserve,
       burstUntil: summary.burstUntil,
+      burstPrice: account.burstPrice,
       orientation: record.orientation,
       context: record.context,
     });
