@@ -37,6 +37,7 @@ async function serve(args: string[]): Promise<void> {
     [
       '',
       `Titrate listening on ${titrate.url}  (role: ${config.role})`,
+      ...(config.role === 'worker' ? [] : [`  Web player     ${titrate.url}/${config.playerDemoToken ? '' : '?token=<a player token>'}`]),
       `  WebSocket      ${streamUrl}`,
       `  Admin token    ${titrate.adminToken}`,
       `  Demo token     ${demoToken}`,
