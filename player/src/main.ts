@@ -38,6 +38,7 @@ const ui = {
   burst: element<HTMLButtonElement>('burst'),
   burstTimer: element<HTMLElement>('burst-timer'),
   like: element<HTMLButtonElement>('like'),
+  switchUser: element<HTMLButtonElement>('switch-user'),
   toast: element<HTMLElement>('toast'),
 };
 
@@ -231,11 +232,22 @@ ui.burst.addEventListener('click', async () => {
   }
 });
 
+ui.switchUser.addEventListener('click', async () => {
+  generation += 1;
+  const previous = client;
+  client = null;
+  if (previous !== null) await previous.close().catch(() => undefined);
+  ui.controls.hidden = true;
+  ui.start.hidden = false;
+  ui.connection.textContent = stateWords['idle']!;
+  ui.token.focus();
+});
+
 ui.token.value = tokenFrom(location.search, config.demoToken) ?? '';
 ui.tokenHint.textContent = config.demoToken !== null ? `Pre-filled with a token for the demo user "${config.demoUser ?? 'demo'}" (development).` : 'Get one with: npm run token -- --user demo';
-const fromUrl = new URLSearchParams(location.search).get('token');
-if (fromUrl !== null && fromUrl !== '') {
-  token = fromUrl;
+// A token in the page's URL, or the demo user's in development: the show starts at once.
+if (ui.token.value !== '') {
+  token = ui.token.value;
   void start();
 }
 

@@ -98,3 +98,23 @@ t.test('the web player shows the show, its badge, mix, conserve, burst and an of
   await page.screenshot({ path: path.join(artifacts, 'offline.png') });
   t.same(problems, [], 'no script errors on the page');
 });
+
+t.test('an unlimited user sees the ∞ badge and no burst to buy; a refused token says so', async (t) => {
+  if (!existsSync(executablePath)) {
+    t.fail(`${executablePath} is missing: install the Debian package (apt-get install chromium); .ci/run does`);
+    return;
+  }
+  const server = await startTestServer(t, 'memory');
+  await createUser(server, 'boundless', 'unlimited');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/?token=${encodeURIComponent(await server.tokens.issue('boundless', 600))}`);
+  await page.locator('#unlimited').waitFor({ state: 'visible' });
+  t.equal(await page.locator('#credits').textContent(), 'Credits: ∞');
+  t.notOk(await page.locator('#burst').isVisible(), 'nothing to buy');
+
+  await page.goto(`${server.url}/?token=not-a-token`);
+  await waitFor(async () => (await page.locator('#connection').getAttribute('data-state')) === 'unauthorized', 'the refusal');
+  t.equal(await page.locator('#connection').textContent(), 'Token refused');
+});
