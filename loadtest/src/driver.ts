@@ -106,7 +106,7 @@ const bump = (record: Record<string, number>, key: string) => {
 };
 
 /** A small seeded generator (mulberry32): runs are repeatable. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

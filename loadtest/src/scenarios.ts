@@ -15,6 +15,7 @@
 import type { Context, Orientation } from '@titrate/shared';
 import pg from 'pg';
 import type { DriverSnapshot, SessionSpec } from './driver.js';
+export { seeded } from './driver.js';
 import { LoadGenerator } from './generators.js';
 import { newHistogram, percentilesOf, type Percentiles } from './histogram.js';
 import type { Usage } from './processes.js';
@@ -93,17 +94,6 @@ export function playlist(random: () => number, tracks: number, energy?: number):
     mood: moods[Math.floor(random() * moods.length)]!,
     energy: energy ?? Math.round(random() * 100) / 100,
   }));
-}
-
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const baseSpec = (user: { id: string; token: string }, device: string, orientation: Orientation, contexts: Context[]): SessionSpec => ({

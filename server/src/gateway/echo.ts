@@ -10,6 +10,7 @@
  */
 import uWS from 'uWebSockets.js';
 import { limits } from '../limits.js';
+import { socketSettings } from './gateway.js';
 
 export type EchoStats = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number; connections: number; messages: number };
 export type EchoServer = { port: number; stats: () => EchoStats; close: () => void };
@@ -29,12 +30,7 @@ export function startEchoServer(options: { host: string; port: number; replyByte
   };
   const app = uWS.App();
   app.ws('/v1/stream', {
-    maxPayloadLength: limits.transportPayloadBytesMax,
-    idleTimeout: limits.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
-    maxBackpressure: limits.backpressureBytesMax,
-    closeOnBackpressureLimit: true as unknown as number,
-    compression: uWS.DISABLED,
+    ...socketSettings,
     open: () => {
       connections += 1;
     },

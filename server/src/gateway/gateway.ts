@@ -73,6 +73,17 @@ const statusText: Record<number, string> = {
 const status = (code: number) => `${code} ${statusText[code] ?? 'Unknown'}`;
 const timerDelayMax = 2_147_483_647;
 
+/** How every stream socket is set up (the echo baseline uses the same). */
+export const socketSettings = {
+  maxPayloadLength: limits.transportPayloadBytesMax,
+  idleTimeout: limits.idleTimeoutSeconds,
+  sendPingsAutomatically: true,
+  maxBackpressure: limits.backpressureBytesMax,
+  // The typings say number; the native addon takes a boolean.
+  closeOnBackpressureLimit: true as unknown as number,
+  compression: uWS.DISABLED,
+} as const;
+
 /** The token from `?token=` or `Authorization: Bearer`. */
 function tokenFrom(query: string, authorization: string): string | null {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -206,13 +217,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   if (options.openSession !== null) app.ws<SocketData>('/v1/stream', {
-    maxPayloadLength: limits.transportPayloadBytesMax,
-    idleTimeout: limits.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
-    maxBackpressure: limits.backpressureBytesMax,
-    // The typings say number; the native addon takes a boolean.
-    closeOnBackpressureLimit: true as unknown as number,
-    compression: uWS.DISABLED,
+    ...socketSettings,
     upgrade,
     open: (socket) => {
       const { connection } = socket.getUserData();
