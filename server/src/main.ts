@@ -256,10 +256,15 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     }
     const ingest = new PantryIngest({ frames, onAdded: addToPantry });
     const routes = new HttpRoutes({
-      player: new PlayerPage({
-        build: bundlePlayer, demoUser: 'demo', log,
-        demoToken: config.playerDemoToken ? () => tokens.issue('demo', limits.playerDemoTokenTtlSeconds) : null,
-      }),
+      // A worker process has no streams to show.
+      ...(config.role === 'worker'
+        ? {}
+        : {
+            player: new PlayerPage({
+              build: bundlePlayer, demoUser: 'demo', log,
+              demoToken: config.playerDemoToken ? () => tokens.issue('demo', limits.playerDemoTokenTtlSeconds) : null,
+            }),
+          }),
       frames,
       variants,
       metrics,
