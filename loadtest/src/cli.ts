@@ -26,12 +26,12 @@ import {
 } from './scenarios.js';
 import { startEcho, startStack, type Stack } from './stack.js';
 
-const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR]
+const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR] [--node-arg ARG ...]
        npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options]`;
 const scenarioNames = ['bench', 'steady', 'dj', 'reconnect', 'multinode', 'charge', 'idle'] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 
-type Options = { scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string };
+type Options = { scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string; nodeArgs: string[] };
 
 class UsageError extends Error {}
 
@@ -42,7 +42,7 @@ function parseOptions(args: string[]): Options {
       args, allowPositionals: true, strict: true,
       options: {
         json: { type: 'string' }, processes: { type: 'string', default: '1' }, sessions: { type: 'string', default: '2000' }, idle: { type: 'string', default: '10000' },
-        seconds: { type: 'string', default: '20' }, profile: { type: 'string' }, help: { type: 'boolean' },
+        seconds: { type: 'string', default: '20' }, profile: { type: 'string' }, 'node-arg': { type: 'string', multiple: true }, help: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -58,7 +58,7 @@ function parseOptions(args: string[]): Options {
     return value;
   };
   return {
-    scenario, json: values.json, profile: values.profile,
+    scenario, json: values.json, profile: values.profile, nodeArgs: values['node-arg'] ?? [],
     processes: integer('processes', values.processes, 0, 16),
     sessions: integer('sessions', values.sessions, 1, 20_000),
     idle: integer('idle', values.idle, 1, 20_000),
@@ -67,6 +67,11 @@ function parseOptions(args: string[]): Options {
 }
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
+
+/** Node options for the servers: a CPU profile with `--profile DIR`, and any `--node-arg`. */
+function serverNodeArgs(options: Options): string[] {
+  return [...(options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]), ...options.nodeArgs];
+}
 
 /** What the echo answers with: the size of a typical `frame` message. */
 export function frameMessageBytes(): number {
@@ -167,7 +172,7 @@ async function correctnessOf(stack: Stack, prefix: string, unanswered: number): 
 
 async function bench(options: Options, settings: RunSettings): Promise<Report> {
   const replyBytes = frameMessageBytes();
-  const stack = await startStack({ servers: 1, redis: false, env: {}, nodeArgs: options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`], log });
+  const stack = await startStack({ servers: 1, redis: false, env: {}, nodeArgs: serverNodeArgs(options), log });
   const echo = await startEcho(replyBytes);
   const random = seeded(settings.seed);
   try {
@@ -227,7 +232,7 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
 /** One scenario on its own stack. */
 async function single(options: Options, settings: RunSettings): Promise<Record<string, unknown>> {
   const multinode = options.scenario === 'multinode';
-  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode, env: {}, nodeArgs: options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`], log });
+  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode, env: {}, nodeArgs: serverNodeArgs(options), log });
   const random = seeded(settings.seed);
   try {
     await setUpTiers(stack);

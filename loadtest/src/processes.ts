@@ -34,9 +34,10 @@ export function startProcess(name: string, command: string, args: string[], env:
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       child.stderr!.off('data', onData);
-      // Keep draining its output so a chatty process never blocks on a full pipe.
-      child.stdout!.resume();
-      child.stderr!.on('data', (more: Buffer) => process.env['LOADTEST_VERBOSE'] === '1' && process.stderr.write(`[${name}] ${more}`));
+      // Keep draining its output so a chatty process never blocks on a full pipe; LOADTEST_VERBOSE=1 shows it.
+      const verbose = process.env['LOADTEST_VERBOSE'] === '1';
+      child.stdout!.on('data', (more: Buffer) => verbose && process.stderr.write(`[${name}] ${more}`));
+      child.stderr!.on('data', (more: Buffer) => verbose && process.stderr.write(`[${name}] ${more}`));
       resolve({ name, url: match[1] ?? '', pid: child.pid!, child, stop: () => stopProcess(child) });
     };
     child.stdout!.on('data', onData);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startEchoServer } from '../../server/src/gateway/echo.js';
 import { startTestServer } from '../../server/test/support/server.js';
-import { createUser } from '../../server/test/support/fresh.js';
+import { admin, createUser } from '../../server/test/support/fresh.js';
 import { checkCorrectness } from '../src/correctness.js';
 import { Driver, type SessionSpec } from '../src/driver.js';
 import { decodeHistogram, encodeHistogram, newHistogram, percentilesOf, recordMs } from '../src/histogram.js';
@@ -52,8 +52,10 @@ t.test('against the echo, every request of every session is answered in order an
 
 t.test('against Titrate, sessions stream library frames, beacons are acknowledged and the ledger checks out', async (t) => {
   const server = await startTestServer(t, 'memory');
+  // A tier without credits: every decision is a library frame, answered at once.
+  await admin(server, 'PUT', '/v1/admin/tiers/lt-library', { baseQuota: 0 });
   const users = ['lt-t-0', 'lt-t-1', 'lt-t-2'];
-  for (const user of users) await createUser(server, user);
+  for (const user of users) await createUser(server, user, 'lt-library');
   const driver = new Driver({ urls: [server.url.replace(/^http/, 'ws') + '/v1/stream'], target: 'titrate', connectPerSecond: 100, prefix: 't', seed: 2 });
   const specs: SessionSpec[] = [];
   for (const user of users) {
