@@ -128,9 +128,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       inboxHints?.ended(event.user, Date.now());
       generationWatchers.notify(event.id);
     });
-    const announce = (accountId: string) => {
+    const announce = (accountId: string, debit?: { userId: string; charged: number; balanceAfter: number }) => {
       // This node's own sessions must not read the old view while the bus carries the news.
-      creditViews.changedHere(accountId, Date.now());
+      creditViews.changedHere(accountId, Date.now(), debit);
       bus.publish('credits', accountId).catch((error: unknown) => log.warn({ err: error, accountId }, 'credit change not announced'));
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
@@ -205,10 +205,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       store: generations, queue, saga, ledger, estimator, metrics, provider: provider.name, models: config.models,
       generationTimeoutMs: config.genTimeoutMs, congestionThresholdMs: config.congestionThresholdMs,
       onEnqueued: () => worker?.wake(), inbox: inboxHints,
-      onCreditChange: (accountId, debit) => {
-        announce(accountId);
-        if (debit !== undefined) creditViews.followDebit(debit.userId, accountId, debit.charged, debit.balanceAfter);
-      },
+      onCreditChange: announce,
       charges: new CachedCharges(
         { pool, log, onBatch: (size) => metrics.cachedChargeBatch.observe(size) },
         { batchMax: limits.chargeBatchMax, inFlightMax: limits.chargeBatchesInFlightMax, queueMax: limits.chargeQueueMax },

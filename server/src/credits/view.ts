@@ -60,9 +60,19 @@ export class CreditViewCache {
   /**
    * This process changed the account's credits and announces it on the bus: stale at once here,
    * and the bus's echo of this very announcement (to every node, this one included) is expected.
+   * A debit by `debit.userId` whose cached view was current right before it moves that view on
+   * with it instead of leaving it to be read again.
    */
-  changedHere(accountId: string, nowMs: number): void {
+  changedHere(accountId: string, nowMs: number, debit?: { userId: string; charged: number; balanceAfter: number }): void {
+    const entry = debit === undefined ? undefined : this.#views.get(debit.userId);
+    const follows =
+      entry !== undefined && debit !== undefined && entry.view.accountId === accountId && entry.epoch === this.epochOf(accountId) &&
+      entry.view.available - debit.charged === debit.balanceAfter;
     this.invalidate(accountId);
+    if (follows) {
+      entry.view = { ...entry.view, available: debit.balanceAfter, used: entry.view.used + debit.charged };
+      entry.epoch = this.epochOf(accountId);
+    }
     if (this.#echoes.size >= limits.creditViewsMax) this.#echoes.clear();
     const pending = this.#echoes.get(accountId);
     this.#echoes.set(accountId, { count: (pending !== undefined && pending.atMs + echoWaitMs > nowMs ? pending.count : 0) + 1, atMs: nowMs });
@@ -106,19 +116,6 @@ export class CreditViewCache {
     const renewAtMs = Math.min(nowMs + limits.creditViewTtlMs, Date.parse(view.cycleEnd), burstEndMs);
     this.#views.delete(userId);
     this.#views.set(userId, { view, epoch, renewAtMs });
-  }
-
-  /**
-   * A debit by `userId` was just announced (`invalidate` moved the epoch on by one): when the
-   * user's cached view was current right before it, it follows the debit instead of being read
-   * again. Any other change in between (another epoch, another balance) leaves it stale.
-   */
-  followDebit(userId: string, accountId: string, charged: number, balanceAfter: number): void {
-    const entry = this.#views.get(userId);
-    const epoch = this.epochOf(accountId);
-    if (entry === undefined || entry.view.accountId !== accountId || entry.epoch !== epoch - 1 || entry.view.available - charged !== balanceAfter) return;
-    entry.view = { ...entry.view, available: balanceAfter, used: entry.view.used + charged };
-    entry.epoch = epoch;
   }
 
   get size(): number {

@@ -91,3 +91,30 @@ t.test('the cache forgets everything at its bound rather than grow', async (t) =
   for (let index = 0; index <= limits.creditViewsMax; index += 1) cache.put(`u${index}`, viewOf(1, { accountId: `u${index}` }), 0, nowMs);
   t.ok(cache.size <= limits.creditViewsMax);
 });
+
+t.test("this node's own debit moves the debiting user's view on; its bus echo changes nothing, another node's news does", async (t) => {
+  const { state, ledger } = fakeLedger(viewOf(40));
+  const cache = new CreditViewCache();
+  const view = new LedgerCreditView(ledger as never, cache);
+  await view.summaryOf(account, nowMs);
+  cache.changedHere('ada', nowMs, { userId: 'ada', charged: 2, balanceAfter: 38 });
+  cache.heard('ada', nowMs + 5);
+  const after = await view.summaryOf(account, nowMs + 10);
+  t.same([after.balance.available, after.balance.used, state.reads], [38, 2, 1], 'followed without a read');
+  cache.heard('ada', nowMs + 20);
+  state.current = viewOf(50);
+  t.equal((await view.summaryOf(account, nowMs + 30)).balance.available, 50, 'news from elsewhere is read');
+  t.equal(state.reads, 2);
+});
+
+t.test('a debit that does not follow from the cached view leaves it to be read again', async (t) => {
+  const { state, ledger } = fakeLedger(viewOf(40));
+  const cache = new CreditViewCache();
+  const view = new LedgerCreditView(ledger as never, cache);
+  await view.summaryOf(account, nowMs);
+  // Another change happened in between: 40 − 2 is not what the ledger left.
+  state.current = viewOf(35);
+  cache.changedHere('ada', nowMs, { userId: 'ada', charged: 2, balanceAfter: 35 });
+  t.equal((await view.summaryOf(account, nowMs + 1)).balance.available, 35);
+  t.equal(state.reads, 2);
+});
