@@ -24,7 +24,7 @@ import { formatReport, type Report } from './report.js';
 import {
   baseSpec, createUsers, playlist, runIdle, runPhase, runReconnect, seeded, updateBaseline, type PhaseResult, type RunSettings, type Target,
 } from './scenarios.js';
-import { startEcho, startStack, type Stack } from './stack.js';
+import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
 
 const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR] [--node-arg ARG ...]
        npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options]`;
@@ -316,6 +316,17 @@ async function main(): Promise<number> {
   const correct = correctness.unanswered === 0 && correctness.ledgerConsistent && correctness.negativeBalances === 0 && correctness.unmatchedDebits === 0;
   if (!correct) process.stderr.write('correctness check failed: see "correctness" in the report\n');
   return correct ? 0 : 1;
+}
+
+// An interrupted run takes its databases and servers down before it exits.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${signal}: stopping the servers and the database`);
+    stopAllStacks().finally(() => process.exit(130));
+  });
 }
 
 main().then(

@@ -16,9 +16,19 @@ export type Managed = { name: string; url: string; pid: number; child: ChildProc
 /** A process's own accounting: CPU time, resident memory, and the JavaScript heap in use. */
 export type Usage = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number };
 
+/** Every child still running, including those not ready yet, so an interrupted run can end them. */
+const running = new Set<ChildProcess>();
+
+/** Stops every child process still running (SIGTERM, then SIGKILL after the grace). */
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all([...running].map((child) => stopProcess(child)));
+}
+
 /** Starts `command` and waits for a line matching `ready` (its first group is the URL). */
 export function startProcess(name: string, command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 180_000): Promise<Managed> {
   const child = spawn(command, args, { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} did not start within ${timeoutMs / 1000} s`)), timeoutMs);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { TokenAuthority } from '../../server/src/auth/token.js';
 import { startEmbeddedDatabase } from '../../server/src/db/embedded.js';
-import { freePort, startProcess, stopProcess, type Managed } from './processes.js';
+import { freePort, startProcess, stopAllProcesses, stopProcess, type Managed } from './processes.js';
 
 export type StackOptions = {
   /** Servers sharing the database (2 for the multi-node scenario, which also needs Redis). */
@@ -43,11 +43,23 @@ export type Stack = {
 const titrateEntry = ['--import', 'tsx', 'server/src/bin/titrate.ts', 'serve'];
 const listening = /listening on (http:\/\/\S+)/;
 
+/** Stacks still standing, so an interrupted run (Ctrl-C, SIGTERM) takes them down with it. */
+const standing = new Set<() => Promise<void>>();
+
+/** Stops every stack still standing; the command line calls it on SIGINT and SIGTERM. */
+export async function stopAllStacks(): Promise<void> {
+  // Servers first (a server still starting is not in its stack yet), then what they used.
+  await stopAllProcesses();
+  await Promise.all([...standing].map((stop) => stop()));
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
+    standing.delete(stop);
+    for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
   };
+  standing.add(stop);
   try {
     const workDir = await mkdtemp(path.join(tmpdir(), 'titrate-loadtest-'));
     // PostgreSQL refuses to run as root; the embedded runner hands the directory to a plain user.
@@ -122,5 +134,11 @@ async function startRedis(stops: Array<() => Promise<void>>): Promise<string> {
 
 /** The bare echo, answering with `replyBytes` per message. */
 export async function startEcho(replyBytes: number): Promise<Managed> {
-  return startProcess('echo', process.execPath, ['--expose-gc', '--import', 'tsx', 'server/src/bin/echo.ts', '--reply-bytes', String(replyBytes)], {}, listening, 60_000);
+  const echo = await startProcess('echo', process.execPath, ['--expose-gc', '--import', 'tsx', 'server/src/bin/echo.ts', '--reply-bytes', String(replyBytes)], {}, listening, 60_000);
+  const stop = async () => {
+    standing.delete(stop);
+    await echo.stop();
+  };
+  standing.add(stop);
+  return { ...echo, stop };
 }
