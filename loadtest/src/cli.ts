@@ -18,11 +18,11 @@ import { freshLimits } from '../../server/src/generation/fresh.js';
 import { artStyles } from '../../server/src/pantry/art.js';
 import { limits } from '../../server/src/limits.js';
 import { checkCorrectness, mergeCorrectness, type Correctness } from './correctness.js';
-import type { SessionSpec } from './driver.js';
+import { seeded, type SessionSpec } from './driver.js';
 import { echoUsage, serverUsage, type Managed } from './processes.js';
 import { formatReport, type Report } from './report.js';
 import {
-  baseSpec, createUsers, playlist, runIdle, runPhase, runReconnect, seeded, updateBaseline, type PhaseResult, type RunSettings, type Target,
+  baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, runReconnect, updateBaseline, type PhaseResult, type RunSettings, type Target,
 } from './scenarios.js';
 import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
 
@@ -128,10 +128,10 @@ async function warmPromptCache(stack: Stack, settings: RunSettings, prefix: stri
   const target = titrateTarget(stack);
   const client = new pg.Client({ connectionString: stack.databaseUrl });
   await client.connect();
+  // One session, in this process.
+  const generator = await generatorFor(target, { ...settings, processes: 0 }, `${prefix}g`);
   try {
     const spec: SessionSpec = { ...baseSpec(user!, 'warm', 'landscape', [context]), mode: 'closed', rateMax: 20, burst: true, beacons: false };
-    const { LoadGenerator } = await import('./generators.js');
-    const generator = await LoadGenerator.start({ urls: target.urls.map((url) => `${url.replace(/^http/, 'ws')}/v1/stream`), target: 'titrate', connectPerSecond: 10, prefix: `${prefix}g`, seed: settings.seed }, 0);
     await generator.add([spec]);
     const deadline = Date.now() + 300_000;
     // The art style rotates frame by frame: every style's prompt needs all its variants.
@@ -147,8 +147,8 @@ async function warmPromptCache(stack: Stack, settings: RunSettings, prefix: stri
     }
     await generator.stopSending();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await generator.close();
   } finally {
+    await generator.close();
     await client.end();
   }
 }

@@ -15,7 +15,6 @@
 import type { Context, Orientation } from '@titrate/shared';
 import pg from 'pg';
 import type { DriverSnapshot, SessionSpec } from './driver.js';
-export { seeded } from './driver.js';
 import { LoadGenerator } from './generators.js';
 import { newHistogram, percentilesOf, type Percentiles } from './histogram.js';
 import type { Usage } from './processes.js';

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { PlayerFiles } from '../../server/src/http/player.js';
 import { zodEnglishOnly } from '../../client-sdk/scripts/zodEnglishOnly.js';
 
-export type PlayerFiles = { html: string; css: string; js: string };
 
 const playerDir = path.resolve(import.meta.dirname, '..');
 
