@@ -49,7 +49,7 @@ import { loadSecrets } from './secrets.js';
 import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
-import { StreamSession } from './stream/session.js';
+import { StreamSession, type StreamServices } from './stream/session.js';
 import { Watchers } from './stream/watchers.js';
 import { UserDirectory } from './users/directory.js';
 
@@ -283,6 +283,24 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       },
     });
 
+    // One set of services for every stream: a session holds only its own state.
+    const streamServices: StreamServices | null =
+      config.role === 'worker'
+        ? null
+        : {
+            engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
+            watchBalance: (accountId, onChange) => balanceWatchers.watch(accountId, onChange),
+            watchGeneration: (generationId, onEnd) => generationWatchers.watch(generationId, onEnd),
+            announceCreditChange: announce,
+            frameUrl: (frameId) => `/v1/frames/${frameId}`,
+            policyFor,
+            random: Math.random,
+            journal,
+            warmVariant: (frameId) => variants.warm(frameId),
+            bandit,
+            rewards: rewardLog,
+            rewardRules: config.bandit.reward,
+          };
     const gateway = await startGateway({
       host: config.host,
       port: config.port,
@@ -290,28 +308,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       authenticate,
       metrics,
       log,
-      openSession:
-        config.role === 'worker'
-          ? null
-          : (userId, outbox) =>
-              new StreamSession(
-                {
-                  engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
-                  watchBalance: (accountId, onChange) => balanceWatchers.watch(accountId, onChange),
-                  watchGeneration: (generationId, onEnd) => generationWatchers.watch(generationId, onEnd),
-                  announceCreditChange: announce,
-                  frameUrl: (frameId) => `/v1/frames/${frameId}`,
-                  policyFor,
-                  random: Math.random,
-                  journal,
-                  warmVariant: (frameId) => variants.warm(frameId),
-                  bandit,
-                  rewards: rewardLog,
-                  rewardRules: config.bandit.reward,
-                },
-                userId,
-                outbox,
-              ),
+      openSession: streamServices === null ? null : (userId, outbox) => new StreamSession(streamServices, userId, outbox),
     });
     ready = true;
     const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

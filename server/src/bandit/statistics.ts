@@ -34,8 +34,8 @@ export type RewardEntry = {
 
 const rewardColumns: ReadonlyArray<Column<RewardEntry>> = [
   ['decision_id', 'text', (entry) => entry.decisionId],
-  ['decided_at', 'timestamptz', (entry) => new Date(entry.decidedAt).toISOString()],
-  ['rewarded_at', 'timestamptz', (entry) => new Date(entry.rewardedAt).toISOString()],
+  ['decided_at', 'timestamptz', (entry) => entry.decidedAt],
+  ['rewarded_at', 'timestamptz', (entry) => entry.rewardedAt],
   ['user_id', 'text', (entry) => entry.userId],
   ['segment', 'text', (entry) => entry.segment],
   ['source', 'text', (entry) => entry.source],

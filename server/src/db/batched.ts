@@ -14,8 +14,19 @@ import type { Counter, Gauge } from 'prom-client';
 
 export type BatchBounds = { batchMax: number; bufferMax: number; flushIntervalMs: number };
 
-/** One column: its name, its PostgreSQL array element type, and how an entry gives its value. */
+/**
+ * One column: its name, its PostgreSQL type, and how an entry gives its value as JSON: a
+ * `timestamptz` as epoch milliseconds, a `jsonb` as the value itself, anything else as what its
+ * text form casts from. null is SQL NULL.
+ */
 export type Column<Entry> = readonly [column: string, type: string, value: (entry: Entry) => unknown];
+
+/** How column `index` of a row (`r`, a JSON array) becomes a value of the column's type. */
+function columnValue(type: string, index: number): string {
+  if (type === 'jsonb') return `NULLIF(r->${index}, 'null'::jsonb)`;
+  if (type === 'timestamptz') return `to_timestamp((r->>${index})::float8 / 1000)`;
+  return `(r->>${index})::${type}`;
+}
 
 export type BatchTable<Entry> = {
   table: string;
@@ -32,7 +43,8 @@ export type BatchTable<Entry> = {
 /** The statement of a table: the INSERT and its parameters come from one list, so they cannot disagree. */
 export function insertStatement<Entry>(spec: Pick<BatchTable<Entry>, 'table' | 'columns'>): string {
   return `INSERT INTO ${spec.table} (${spec.columns.map(([column]) => column).join(', ')})
-  SELECT * FROM unnest(${spec.columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
+  SELECT ${spec.columns.map(([, type], index) => columnValue(type, index)).join(', ')}
+  FROM jsonb_array_elements($1::jsonb) AS r
   ON CONFLICT DO NOTHING`;
 }
 
@@ -149,7 +161,8 @@ export class BatchedInserts<Entry> {
     this.#updateBuffered();
     try {
       // A named statement is parsed and planned once per connection.
-      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: this.#spec.columns.map(([, , value]) => batch.map(value)) });
+      const rows = JSON.stringify(batch.map((entry) => this.#spec.columns.map(([, , value]) => value(entry))));
+      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: [rows] });
       this.#spec.counter.inc({ result: 'written' }, batch.length);
       this.#backingOff = false;
       return true;

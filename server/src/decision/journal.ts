@@ -67,7 +67,7 @@ const defaultBounds: BatchBounds = {
 };
 
 const columns: ReadonlyArray<Column<JournalEntry>> = [
-  ['ts', 'timestamptz', (entry) => new Date(entry.ts).toISOString()],
+  ['ts', 'timestamptz', (entry) => entry.ts],
   ['id', 'text', (entry) => entry.id],
   ['user_id', 'text', (entry) => entry.userId],
   ['session_id', 'text', (entry) => entry.sessionId],
@@ -82,13 +82,13 @@ const columns: ReadonlyArray<Column<JournalEntry>> = [
   ['mood', 'text', (entry) => entry.context.mood],
   ['energy', 'float8', (entry) => entry.context.energy],
   ['orientation', 'text', (entry) => entry.orientation],
-  ['factors', 'jsonb', (entry) => JSON.stringify(entry.factors)],
-  ['reasons', 'jsonb', (entry) => JSON.stringify(entry.reasons)],
-  ['forecast', 'jsonb', (entry) => (entry.forecast === null ? null : JSON.stringify(entry.forecast))],
+  ['factors', 'jsonb', (entry) => entry.factors],
+  ['reasons', 'jsonb', (entry) => entry.reasons],
+  ['forecast', 'jsonb', (entry) => entry.forecast],
   ['propensity', 'float8', (entry) => propensityOf(entry)],
   ['segment', 'text', (entry) => entry.segment],
   ['eligible', 'bool', (entry) => entry.eligible],
-  ['bandit', 'jsonb', (entry) => (entry.bandit === null ? null : JSON.stringify(entry.bandit))],
+  ['bandit', 'jsonb', (entry) => entry.bandit],
 ];
 
 /** Why the entry cannot be written, or null. One row the table refuses would sink its whole batch, so it is stopped at the door. */

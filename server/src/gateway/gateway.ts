@@ -34,24 +34,46 @@ export type GatewayOptions = {
   now?: () => number;
 };
 
-type Connection = {
-  id: number;
-  userId: string;
-  expiresAtMs: number;
-  socket: uWS.WebSocket<SocketData> | null;
-  open: boolean;
-  /** A protocol violation was seen: nothing more is read, and the socket closes once earlier messages are answered. */
-  closing: boolean;
-  session: StreamSession | null;
-  /** The encoding answers use: the one of `hello`, or of the last message before it. */
-  encoding: Encoding;
-  helloEncoding: Encoding | null;
-  rate: TokenBucket;
-  inFlight: number;
-  chain: Promise<void>;
-  expiryTimer: NodeJS.Timeout | null;
+/** What the gateway does for a connection: one pair of functions shared by every connection. */
+type ConnectionIo = {
+  send(connection: Connection, message: ServerMessage): void;
+  end(connection: Connection, code: number, reason: string): void;
 };
+
+const settled = Promise.resolve();
+
+/** uWS copies a socket's user data into an object of its own, so the class instance travels inside one. */
 type SocketData = { connection: Connection };
+
+/** One socket's state; it is also its session's outbox. */
+class Connection implements Outbox {
+  socket: uWS.WebSocket<SocketData> | null = null;
+  open = false;
+  /** A protocol violation was seen: nothing more is read, and the socket closes once earlier messages are answered. */
+  closing = false;
+  session: StreamSession | null = null;
+  /** The encoding answers use: the one of `hello`, or of the last message before it. */
+  encoding: Encoding = 'json';
+  helloEncoding: Encoding | null = null;
+  inFlight = 0;
+  chain: Promise<void> = settled;
+
+  constructor(
+    readonly id: number,
+    readonly userId: string,
+    readonly expiresAtMs: number,
+    readonly rate: TokenBucket,
+    readonly io: ConnectionIo,
+  ) {}
+
+  send(message: ServerMessage): void {
+    this.io.send(this, message);
+  }
+
+  close(code: number, reason: string): void {
+    this.io.end(this, code, reason);
+  }
+}
 
 export type Gateway = {
   port: number;
@@ -71,7 +93,6 @@ const statusText: Record<number, string> = {
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 const status = (code: number) => `${code} ${statusText[code] ?? 'Unknown'}`;
-const timerDelayMax = 2_147_483_647;
 
 /** How every stream socket is set up (the echo baseline uses the same). */
 export const socketSettings = {
@@ -100,7 +121,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   let nextConnectionId = 1;
   const app = uWS.App();
 
-  const send = (connection: Connection, message: ServerMessage) => {
+  const send = (connection: Connection, message: ServerMessage): void => {
     const socket = connection.socket;
     if (!connection.open || socket === null) {
       metrics.sendsDropped.inc();
@@ -118,11 +139,19 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (message.t === 'error') metrics.errors.inc({ code: message.code });
   };
 
-  const end = (connection: Connection, code: number, reason: string) => {
+  const end = (connection: Connection, code: number, reason: string): void => {
     if (!connection.open || connection.socket === null) return;
     connection.open = false;
     connection.socket.end(code, reason);
   };
+  const io: ConnectionIo = { send, end };
+
+  // Tokens expire: one scan a second closes the sockets whose token has, instead of a timer per socket.
+  const expiryScan = setInterval(() => {
+    const at = now();
+    for (const connection of connections) if (connection.expiresAtMs <= at) end(connection, CloseCode.sessionExpired, 'token expired');
+  }, limits.tokenExpiryScanMs);
+  expiryScan.unref();
 
   const process = async (connection: Connection, data: Uint8Array, encoding: Encoding) => {
     const session = connection.session;
@@ -203,11 +232,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .then((result) => {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
-        const connection: Connection = {
-          id: nextConnectionId++, userId: result.userId, expiresAtMs: result.expiresAtMs, socket: null, open: false, closing: false, session: null,
-          encoding: 'json', helloEncoding: null, rate: new TokenBucket(limits.messagesPerSecondMax, limits.messagesBurstMax, now()),
-          inFlight: 0, chain: Promise.resolve(), expiryTimer: null,
-        };
+        const rate = new TokenBucket(limits.messagesPerSecondMax, limits.messagesBurstMax, now());
+        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, rate, io);
         response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context));
       })
       .catch((error: unknown) => {
@@ -225,14 +251,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       connection.open = true;
       connections.add(connection);
       metrics.connections.inc();
-      const outbox: Outbox = {
-        send: (message) => send(connection, message),
-        close: (code, reason) => end(connection, code, reason),
-      };
-      connection.session = options.openSession!(connection.userId, outbox);
-      const untilExpiryMs = Math.min(timerDelayMax, Math.max(0, connection.expiresAtMs - now()));
-      connection.expiryTimer = setTimeout(() => end(connection, CloseCode.sessionExpired, 'token expired'), untilExpiryMs);
-      connection.expiryTimer.unref();
+      connection.session = options.openSession!(connection.userId, connection);
     },
     message: onMessage,
     close: (socket, code) => {
@@ -240,7 +259,6 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       connection.open = false;
       connection.socket = null;
       connection.session?.closed();
-      if (connection.expiryTimer !== null) clearTimeout(connection.expiryTimer);
       connections.delete(connection);
       metrics.connections.dec();
       metrics.closes.inc({ code: String(code) });
@@ -313,7 +331,10 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           await Promise.race([chains, new Promise((done) => (timer = setTimeout(done, timeoutMs)))]);
           clearTimeout(timer);
         },
-        close: () => (app as unknown as { close: () => void }).close(),
+        close: () => {
+          clearInterval(expiryScan);
+          (app as unknown as { close: () => void }).close();
+        },
       });
     });
   });

@@ -12,7 +12,8 @@ import { emptyMix, type SessionRecord, type SessionStateEngine } from './engine.
 type SessionEntry = {
   record: SessionRecord | null;
   mix: Mix;
-  decisions: Map<string, { value: string; expiresAtMs: number }>;
+  /** Made on the first decision: an idle session has none. */
+  decisions: Map<string, { value: string; expiresAtMs: number }> | null;
   expiresAtMs: number;
 };
 type SeenEntry = { frames: Set<string>; expiresAtMs: number };
@@ -60,7 +61,7 @@ export class MemoryEngine implements SessionStateEngine {
     }
     if (entry === undefined) {
       if (ttlMs === null) return null;
-      entry = { record: null, mix: emptyMix(), decisions: new Map(), expiresAtMs: now + ttlMs };
+      entry = { record: null, mix: emptyMix(), decisions: null, expiresAtMs: now + ttlMs };
     } else {
       this.#sessions.delete(sessionId);
       if (ttlMs !== null) entry.expiresAtMs = now + ttlMs;
@@ -79,12 +80,12 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
-    this.#entry(record.id, ttlMs)!.record = structuredClone(record);
+    this.#entry(record.id, ttlMs)!.record = copyOf(record);
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
     const record = this.#entry(sessionId, null)?.record;
-    return record === undefined || record === null ? null : structuredClone(record);
+    return record === undefined || record === null ? null : copyOf(record);
   }
 
   async touchSession(sessionId: string, ttlMs: number): Promise<void> {
@@ -131,24 +132,26 @@ export class MemoryEngine implements SessionStateEngine {
 
   async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
     const entry = this.#entry(sessionId, ttlMs)!;
-    const existing = entry.decisions.get(requestId);
+    const decisions = (entry.decisions ??= new Map());
+    const existing = decisions.get(requestId);
     if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
-    entry.decisions.delete(requestId);
-    entry.decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
-    this.#evictBeyond(entry.decisions, limits.memoryDecisionsPerSessionMax);
+    decisions.delete(requestId);
+    decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    this.#evictBeyond(decisions, limits.memoryDecisionsPerSessionMax);
     return value;
   }
 
   async getDecision(sessionId: string, requestId: string): Promise<string | null> {
-    const decision = this.#entry(sessionId, null)?.decisions.get(requestId);
+    const decision = this.#entry(sessionId, null)?.decisions?.get(requestId);
     return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
   }
 
   async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
     const entry = this.#entry(sessionId, ttlMs)!;
-    entry.decisions.delete(requestId);
-    entry.decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
-    this.#evictBeyond(entry.decisions, limits.memoryDecisionsPerSessionMax);
+    const decisions = (entry.decisions ??= new Map());
+    decisions.delete(requestId);
+    decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    this.#evictBeyond(decisions, limits.memoryDecisionsPerSessionMax);
   }
 
   async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
@@ -227,4 +230,12 @@ export class MemoryEngine implements SessionStateEngine {
     this.#records.clear();
     this.#segments.clear();
   }
+}
+
+/**
+ * A session record's own copy, so a caller's later change cannot reach the stored one: its two
+ * objects are copied, its strings (immutable) shared rather than duplicated per session.
+ */
+function copyOf(record: SessionRecord): SessionRecord {
+  return { ...record, context: { ...record.context } };
 }

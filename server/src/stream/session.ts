@@ -142,8 +142,11 @@ export class StreamSession {
   #record: SessionRecord | null = null;
   #account: UserAccount | null = null;
   #stopWatching: (() => void) | null = null;
-  /** `next` requests waiting for their generation, by generation id (at most `pendingFreshPerSessionMax`). */
-  readonly #waits = new Map<string, Wait>();
+  /**
+   * `next` requests waiting for their generation, by generation id (at most
+   * `pendingFreshPerSessionMax`); made on the first wait, since most sessions never wait.
+   */
+  #waits: Map<string, Wait> | null = null;
   #justLiked = false;
   /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
   #stocked = 0;
@@ -176,7 +179,7 @@ export class StreamSession {
     if (this.#state !== 'closed') this.#setState('closed');
     this.#stopWatching?.();
     this.#stopWatching = null;
-    for (const wait of this.#waits.values()) this.#endWait(wait);
+    for (const wait of this.#waits?.values() ?? []) this.#endWait(wait);
   }
 
   #accountId(): string {
@@ -345,7 +348,7 @@ export class StreamSession {
     const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
-      burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits.size, pace,
+      burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits?.size ?? 0, pace,
       nudge: lean?.mode === 'on' ? lean.nudge.multiplier : 1,
     });
     this.#justLiked = false;
@@ -481,13 +484,13 @@ export class StreamSession {
 
   /** Waits for a generation's end (a bus event) or its deadline, whichever comes first. */
   #wait(req: string, fingerprint: string, pending: PendingAnswer, verdict: Verdict): void {
-    if (this.#state !== 'live' || this.#waits.has(pending.generationId)) return;
+    if (this.#state !== 'live' || this.#waits?.has(pending.generationId) === true) return;
     const wait: Wait = {
       ...pending, req, fingerprint, verdict, settling: false, recheck: false, attempts: 0,
       unwatch: this.#services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
       timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
     };
-    this.#waits.set(pending.generationId, wait);
+    (this.#waits ??= new Map()).set(pending.generationId, wait);
     // The generation may have ended before the watch began.
     this.#settleLater(pending.generationId, false);
   }
@@ -495,7 +498,7 @@ export class StreamSession {
   #endWait(wait: Wait): void {
     clearTimeout(wait.timer);
     wait.unwatch();
-    this.#waits.delete(wait.generationId);
+    this.#waits?.delete(wait.generationId);
   }
 
   /**
@@ -505,7 +508,7 @@ export class StreamSession {
    * generation row remembers who was answered, so a retry finds the same frame).
    */
   async #settle(generationId: string, force: boolean): Promise<void> {
-    const wait = this.#waits.get(generationId);
+    const wait = this.#waits?.get(generationId);
     if (wait === undefined || this.#state !== 'live') return;
     if (wait.settling) {
       // An event arrived while an earlier check was reading: look again when it is done.
@@ -548,7 +551,7 @@ export class StreamSession {
       this.#services.log.warn({ err: error, generation: generationId }, 'settling a pending frame failed; retrying');
     } finally {
       wait.settling = false;
-      if (wait.recheck && this.#waits.has(generationId)) {
+      if (wait.recheck && this.#waits?.has(generationId) === true) {
         wait.recheck = false;
         this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs);
       }

@@ -102,6 +102,10 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
     reasons: ['within budget'], forecast: null, propensity: 1, segment: 'basic|house|warm', eligible: true,
     bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, drawn: 1.15, explored: false },
   });
+  const nulls = await f.pool.query<{ forecasts: number; genres: number }>(
+    `SELECT count(*) FILTER (WHERE forecast IS NULL)::int AS forecasts, count(*) FILTER (WHERE genre IS NULL AND energy IS NULL)::int AS genres FROM decisions`,
+  );
+  t.same(nulls.rows[0], { forecasts: 1, genres: 1 }, 'a missing value is SQL NULL, not a JSON null');
 });
 
 t.test('a full batch is written at once, without waiting for the timer', async (t) => {

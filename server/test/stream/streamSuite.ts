@@ -50,6 +50,15 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.equal(welcome['tier'], 'basic');
   });
 
+  t.test('a socket is closed with 4001 when its token expires, and its session resumes with a new token', async (t) => {
+    const client = await connect(t, { token: await server.tokens.issue('listener', 2) });
+    const welcome = await client.hello();
+    const closed = await Promise.race([client.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    t.match(closed, { code: CloseCode.sessionExpired, reason: 'token expired' });
+    const again = await connect(t);
+    t.match(await again.hello({ resume: welcome['session'] }), { resumed: true, session: welcome['session'] });
+  });
+
   t.test('hello is answered with a welcome that matches the contract', async (t) => {
     const client = await connect(t, { token: demoToken });
     const welcome = Welcome.parse(await client.hello());
