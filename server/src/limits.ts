@@ -78,8 +78,11 @@ export const limits = {
   memoryRecordsMax: 500_000,
   /** Sessions the in-process engine keeps; the least recently used is evicted beyond it. */
   memorySessionsMax: 100_000,
-  /** Decisions the in-process engine keeps per session (a replay window, not a history). */
-  memoryDecisionsPerSessionMax: 512,
+  /**
+   * Decisions the in-process engine keeps per session: a replay window, not a history. A player
+   * repeats only requests it saw unanswered, at most `pendingMessagesPerConnectionMax` of them.
+   */
+  memoryDecisionsPerSessionMax: 64,
   /** User-days of demand counts the in-process engine keeps (a month of days for ~30,000 users). */
   memoryUserDaysMax: 1_000_000,
   /** How long a user-day's counts are kept: the demand forecast reads four weeks back. */
