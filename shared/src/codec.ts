@@ -26,7 +26,10 @@ const defaultLimits: Limits = protocolLimits;
 
 // Records and structured clones are msgpackr extensions that other MessagePack peers do not speak.
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// Undefined fields are left out at every depth, as JSON.stringify leaves them out (`skipValues`
+// is a msgpackr option its type declarations do not list yet).
+const packOptions = { useRecords: false, moreTypes: false, skipValues: [undefined] };
+const packr = new Packr(packOptions);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type DecodeFailure = {
@@ -161,13 +164,7 @@ export function decodeClientMessage(data: Uint8Array | string, encoding: Encodin
 /** A message → bytes (MessagePack) or text (JSON). Undefined fields are left out in both. */
 export function encodeMessage(message: ServerMessage | ClientMessage | Record<string, unknown>, encoding: Encoding): Uint8Array | string {
   if (encoding === 'json') return JSON.stringify(message);
-  return packr.pack(withoutUndefined(message));
-}
-
-function withoutUndefined(message: Record<string, unknown>): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(message)) if (value !== undefined) copy[key] = value;
-  return copy;
+  return packr.pack(message);
 }
 
 /** Decodes a server message on the client side (SDK, tests, load test). */

@@ -1,7 +1,9 @@
 /**
  * Evidence written in batches, off the hot path: the decision journal and the reward log.
  *
- * `record` only appends to a buffer in memory. A full batch starts a write at once, a timer writes
+ * `record` turns an entry into its row (a short JSON text, so the work is spread over the entries
+ * and a buffered row holds nothing else alive) and appends it to a buffer in memory. A full batch
+ * starts a write at once, a timer writes
  * what is left, and one write is in flight at a time; a batch is one `INSERT … SELECT * FROM
  * unnest(…) ON CONFLICT DO NOTHING`, so a retried batch that had committed adds nothing. Everything
  * is bounded: beyond the buffer limit new entries are dropped, and a batch the database refuses is
@@ -55,9 +57,10 @@ export class BatchedInserts<Entry> {
   readonly #statement: string;
   readonly #bounds: BatchBounds;
   readonly #timer: NodeJS.Timeout;
-  readonly #buffer: Entry[] = [];
+  /** Rows waiting to be written: each a JSON array of the entry's column values. */
+  readonly #buffer: string[] = [];
   /** A batch the database refused once; the next write tries it again, first. */
-  #retry: Entry[] | null = null;
+  #retry: string[] | null = null;
   #writing: Promise<void> | null = null;
   /**
    * The last write failed: until one succeeds, only the timer (or `flush`) starts writes, so an
@@ -89,16 +92,27 @@ export class BatchedInserts<Entry> {
       this.#dropping = true;
       return;
     }
-    const problem = this.#spec.problem(entry);
-    if (problem !== null) {
+    const row = this.#rowOf(entry);
+    if (typeof row !== 'string') {
       this.#spec.counter.inc({ result: 'invalid' });
-      this.#log.error({ table: this.#spec.table, problem }, `${this.#spec.noun} not written`);
+      this.#log.error({ table: this.#spec.table, problem: row.problem }, `${this.#spec.noun} not written`);
       return;
     }
     this.#dropping = false;
-    this.#buffer.push(entry);
+    this.#buffer.push(row);
     this.#updateBuffered();
     if (this.#buffer.length >= this.#bounds.batchMax && !this.#backingOff) void this.#write();
+  }
+
+  /** The entry's row, or why it cannot be one. */
+  #rowOf(entry: Entry): string | { problem: string } {
+    const problem = this.#spec.problem(entry);
+    if (problem !== null) return { problem };
+    try {
+      return JSON.stringify(this.#spec.columns.map(([, , value]) => value(entry)));
+    } catch (error) {
+      return { problem: `its values are not JSON: ${error instanceof Error ? error.message : String(error)}` };
+    }
   }
 
   /** Writes everything buffered now, after the write in flight (the failures are counted, never thrown). */
@@ -157,12 +171,11 @@ export class BatchedInserts<Entry> {
   }
 
   /** True when the batch is in the table; false, logged and counted, when the database refused it. */
-  async #insert(batch: Entry[]): Promise<boolean> {
+  async #insert(batch: string[]): Promise<boolean> {
     this.#updateBuffered();
     try {
       // A named statement is parsed and planned once per connection.
-      const rows = JSON.stringify(batch.map((entry) => this.#spec.columns.map(([, , value]) => value(entry))));
-      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: [rows] });
+      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: [`[${batch.join(',')}]`] });
       this.#spec.counter.inc({ result: 'written' }, batch.length);
       this.#backingOff = false;
       return true;

@@ -3,7 +3,8 @@
  * one process — as in tests — do not collide). Label values come from closed sets (message types,
  * error codes), never from user input, so the series count is bounded.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TalliedCounter } from './tally.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -13,36 +14,36 @@ export function createMetrics() {
   return {
     registry,
     connections: new Gauge({ name: 'titrate_connections', help: 'Open WebSocket connections', registers: [registry] }),
-    upgradesRefused: new Counter({
+    upgradesRefused: new TalliedCounter({
       name: 'titrate_upgrades_refused_total',
       help: 'WebSocket upgrades refused before the socket opened, by HTTP status',
       labelNames: ['status'] as const,
       registers: [registry],
     }),
-    messagesIn: new Counter({
+    messagesIn: new TalliedCounter({
       name: 'titrate_messages_in_total',
       help: 'Client messages received, by type ("invalid" when undecodable)',
       labelNames: ['type'] as const,
       registers: [registry],
     }),
-    messagesOut: new Counter({
+    messagesOut: new TalliedCounter({
       name: 'titrate_messages_out_total',
       help: 'Server messages sent, by type',
       labelNames: ['type'] as const,
       registers: [registry],
     }),
-    sendsDropped: new Counter({
+    sendsDropped: new TalliedCounter({
       name: 'titrate_sends_dropped_total',
       help: 'Messages not sent because the socket had closed or was over its backpressure limit',
       registers: [registry],
     }),
-    errors: new Counter({
+    errors: new TalliedCounter({
       name: 'titrate_errors_total',
       help: 'Error messages sent to clients, by code',
       labelNames: ['code'] as const,
       registers: [registry],
     }),
-    closes: new Counter({
+    closes: new TalliedCounter({
       name: 'titrate_closes_total',
       help: 'WebSocket closes, by close code',
       labelNames: ['code'] as const,
@@ -55,18 +56,18 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    decisions: new Counter({
+    decisions: new TalliedCounter({
       name: 'titrate_decisions_total',
       help: 'Decisions made, by source and fallback',
       labelNames: ['source', 'fallback'] as const,
       registers: [registry],
     }),
-    decisionReplays: new Counter({
+    decisionReplays: new TalliedCounter({
       name: 'titrate_decision_replays_total',
       help: 'next requests answered from an earlier decision with the same id',
       registers: [registry],
     }),
-    decisionJournal: new Counter({
+    decisionJournal: new TalliedCounter({
       name: 'titrate_decision_journal_total',
       help: 'Decisions offered to the journal, by result: written, dropped (buffer full, stopped, or retry failed), invalid; failed counts decisions in refused writes',
       labelNames: ['result'] as const,
@@ -77,7 +78,7 @@ export function createMetrics() {
       help: 'Decisions waiting in memory to be written to the journal (including a batch awaiting its retry)',
       registers: [registry],
     }),
-    rewardLog: new Counter({
+    rewardLog: new TalliedCounter({
       name: 'titrate_reward_log_total',
       help: 'Counted beacons offered to the reward log, by result: written, dropped, invalid, failed',
       labelNames: ['result'] as const,
@@ -88,13 +89,13 @@ export function createMetrics() {
       help: 'Rewards waiting in memory to be written',
       registers: [registry],
     }),
-    beaconResults: new Counter({
+    beaconResults: new TalliedCounter({
       name: 'titrate_beacon_results_total',
       help: 'Beacons by result: rewarded, unrewarded, offline (a stock frame shown without a connection), or the code it was refused with',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
-    banditLeans: new Counter({
+    banditLeans: new TalliedCounter({
       name: 'titrate_bandit_leans_total',
       help: 'Decisions the bandit looked at, by rollout mode (on, shadow) and the arm it leaned to (none while warming up)',
       labelNames: ['mode', 'arm'] as const,
@@ -105,13 +106,13 @@ export function createMetrics() {
       help: 'Bandit segments with statistics (tier × genre × mood)',
       registers: [registry],
     }),
-    debits: new Counter({
+    debits: new TalliedCounter({
       name: 'titrate_debits_total',
       help: 'Credit debits, by kind and result',
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
-    ledgerDrift: new Counter({
+    ledgerDrift: new TalliedCounter({
       name: 'titrate_ledger_drift_total',
       help: 'Credit snapshots found to disagree with the ledger (and repaired)',
       registers: [registry],
@@ -121,7 +122,7 @@ export function createMetrics() {
       help: 'Share of accounts whose snapshot drifted at the last reconcile (alert above 0.01)',
       registers: [registry],
     }),
-    generations: new Counter({
+    generations: new TalliedCounter({
       name: 'titrate_generations_total',
       help: 'Generations ended, by model and outcome (ready, late, timeout, rate_limited, malformed, unavailable, rejected, deadline, internal)',
       labelNames: ['model', 'outcome'] as const,
@@ -141,7 +142,7 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
-    generationDollars: new Counter({
+    generationDollars: new TalliedCounter({
       name: 'titrate_generation_cost_dollars_total',
       help: 'What generations cost us at the configured per-image prices, by model',
       labelNames: ['model'] as const,
@@ -164,19 +165,19 @@ export function createMetrics() {
       buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120],
       registers: [registry],
     }),
-    refunds: new Counter({
+    refunds: new TalliedCounter({
       name: 'titrate_refunds_total',
       help: 'Debits refunded, by reason (generation_failed, not_delivered, not_displayed); compare with titrate_debits_total',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    providerRetries: new Counter({
+    providerRetries: new TalliedCounter({
       name: 'titrate_provider_retries_total',
       help: 'Provider calls retried within a generation, by reason',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    promptCache: new Counter({
+    promptCache: new TalliedCounter({
       name: 'titrate_prompt_cache_total',
       help: 'Prompt cache lookups for fresh frames, by result (hit, miss)',
       labelNames: ['result'] as const,
@@ -188,19 +189,19 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
-    beacons: new Counter({
+    beacons: new TalliedCounter({
       name: 'titrate_beacons_total',
       help: 'Beacons received, by what they did (counted, liked, kept_charge)',
       labelNames: ['effect'] as const,
       registers: [registry],
     }),
-    httpRequests: new Counter({
+    httpRequests: new TalliedCounter({
       name: 'titrate_http_requests_total',
       help: 'HTTP requests, by route and status',
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),
-    coverageMisses: new Counter({
+    coverageMisses: new TalliedCounter({
       name: 'titrate_pantry_coverage_miss_total',
       help: 'Decisions whose library bucket failed the coverage guardrails, by bucket (catalog buckets only) and shortfall',
       labelNames: ['genre', 'mood', 'orientation', 'shortfall'] as const,
@@ -224,13 +225,13 @@ export function createMetrics() {
       labelNames: ['genre', 'mood', 'orientation'] as const,
       registers: [registry],
     }),
-    pantryFills: new Counter({
+    pantryFills: new TalliedCounter({
       name: 'titrate_pantry_fills_total',
       help: 'Pantry fill generations, by result (queued, ready, over_budget; failures count in titrate_generations_total)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
-    pantryVariants: new Counter({
+    pantryVariants: new TalliedCounter({
       name: 'titrate_pantry_variants_total',
       help: 'Adapted frame variants served, by where they came from (memory, disk, rendered)',
       labelNames: ['result'] as const,

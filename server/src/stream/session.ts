@@ -20,6 +20,7 @@ import {
   protocolVersion,
   type ClientMessage,
   type Context,
+  type Balance,
   type Beacon,
   type ErrorMessage,
   type FrameMessage,
@@ -151,6 +152,14 @@ export class StreamSession {
   /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
   #stocked = 0;
   #pace: SessionPace | null = null;
+  /**
+   * The balance this player was last told with a frame, an ack or a push: a credit change that
+   * leaves it as told (this session's own charge, which its frame carried) is not pushed again.
+   */
+  #toldBalance: Balance | null = null;
+  /** A message is being handled (one at a time); a push waits for its answer, which may tell the news. */
+  #handling = false;
+  #pushOwed = false;
   readonly #services: StreamServices;
   readonly #userId: string;
   readonly #outbox: Outbox;
@@ -186,10 +195,15 @@ export class StreamSession {
     return accountIdOf(this.#account!);
   }
 
-  /** Sends the current balance; called when credits change outside a decision. */
+  /** Sends the current balance when the account's credits changed from what this player was told. */
   async pushBalance(): Promise<void> {
     if (this.#state !== 'live') return;
+    if (this.#handling) {
+      this.#pushOwed = true;
+      return;
+    }
     const summary = await this.#summary();
+    if (this.#toldBalance !== null && sameBalance(this.#toldBalance, summary.balance)) return;
     this.#send({ t: 'balance', balance: summary.balance, forecast: summary.forecast });
   }
 
@@ -204,7 +218,10 @@ export class StreamSession {
   }
 
   #send(message: ServerMessage): void {
-    if (this.#state !== 'closed') this.#outbox.send(message);
+    if (this.#state === 'closed') return;
+    // A burst's ack sets it too; the welcome's does not, so an idle session keeps nothing for it.
+    if (message.t === 'frame' || message.t === 'balance') this.#toldBalance = message.balance;
+    this.#outbox.send(message);
   }
 
   async handle(message: ClientMessage): Promise<void> {
@@ -214,6 +231,19 @@ export class StreamSession {
       const req = 'id' in message ? message.id : undefined;
       return this.error(ErrorCode.outOfOrder, `${message.t} before hello: send hello first`, req);
     }
+    this.#handling = true;
+    try {
+      await this.#dispatch(message);
+    } finally {
+      this.#handling = false;
+      if (this.#pushOwed) {
+        this.#pushOwed = false;
+        this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
+      }
+    }
+  }
+
+  async #dispatch(message: Exclude<ClientMessage, Hello>): Promise<void> {
     switch (message.t) {
       case 'next':
         return this.#next(message);
@@ -317,6 +347,7 @@ export class StreamSession {
     // Announced before the balance is read: the announcement is what makes a cached view stale.
     if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
     const summary = await this.#summary();
+    this.#toldBalance = summary.balance;
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
   }
 
@@ -712,6 +743,10 @@ const beaconRefusalText: Record<BeaconRefusal | typeof ErrorCode.duplicateBeacon
   [ErrorCode.lateBeacon]: "this beacon arrived after its frame's beacon window closed",
   [ErrorCode.duplicateBeacon]: 'this frame was already reported; the first beacon counted',
 };
+
+function sameBalance(a: Balance, b: Balance): boolean {
+  return a.available === b.available && a.used === b.used && a.rollover === b.rollover && a.cycleEnd === b.cycleEnd;
+}
 
 /** The parameters of a `next` that must match on a retry with the same id. */
 function fingerprintOf(context: Context | undefined): string {
