@@ -49,7 +49,7 @@ import { loadSecrets } from './secrets.js';
 import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
-import { StreamSession, type StreamServices } from './stream/session.js';
+import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { Watchers } from './stream/watchers.js';
 import { UserDirectory } from './users/directory.js';
 
@@ -109,8 +109,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
     cleanups.push(() => bus.close());
-    const balanceWatchers = new Watchers();
-    const generationWatchers = new Watchers();
+    const balanceWatchers = new Watchers<BalanceWatcher>((session) => session.creditsChanged());
+    const generationWatchers = new Watchers<() => void>((onEnd) => onEnd());
     // What this process may remember between requests because it hears every change: with Redis
     // every process shares the bus; without it, only a process that runs the generation workers
     // itself (role "all") hears the generations and refunds that would make a memory stale.
@@ -289,8 +289,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
         ? null
         : {
             engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
-            watchBalance: (accountId, onChange) => balanceWatchers.watch(accountId, onChange),
-            watchGeneration: (generationId, onEnd) => generationWatchers.watch(generationId, onEnd),
+            watchBalance: (accountId, session) => balanceWatchers.watch(accountId, session),
+            unwatchBalance: (accountId, session) => balanceWatchers.unwatch(accountId, session),
+            watchGeneration: (generationId, onEnd) => {
+              generationWatchers.watch(generationId, onEnd);
+              return () => generationWatchers.unwatch(generationId, onEnd);
+            },
             announceCreditChange: announce,
             frameUrl: (frameId) => `/v1/frames/${frameId}`,
             policyFor,

@@ -203,6 +203,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .catch((error: unknown) => log.error({ err: error }, 'unexpected failure in message chain'))
       .finally(() => {
         connection.inFlight -= 1;
+        // An idle connection holds no promise of its own.
+        if (connection.inFlight === 0) connection.chain = settled;
       });
   };
 

@@ -22,10 +22,20 @@ export type SessionRecord = {
   createdAtMs: number;
 };
 
+/**
+ * Freezes a record and its context in place and returns it. A frozen record can be shared (the
+ * in-process engine keeps the very object instead of a copy); a change is a new record.
+ */
+export function freezeRecord(record: SessionRecord): SessionRecord {
+  Object.freeze(record.context);
+  return Object.freeze(record);
+}
+
 export interface SessionStateEngine {
   readonly kind: 'memory' | 'redis';
   /** Stores (or replaces) a session record; it expires `ttlMs` after the last write or touch. */
   putSession(record: SessionRecord, ttlMs: number): Promise<void>;
+  /** The stored record; it may be frozen (shared), so a change is always a new record. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /** Extends the session's lifetime (record, mix, seen frames and decisions) by `ttlMs`. */
   touchSession(sessionId: string, ttlMs: number): Promise<void>;

@@ -7,11 +7,12 @@ import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import { limits } from '../limits.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
-import { emptyMix, type SessionRecord, type SessionStateEngine } from './engine.js';
+import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine } from './engine.js';
 
 type SessionEntry = {
   record: SessionRecord | null;
-  mix: Mix;
+  /** Made on the first delivered frame, like `decisions`. */
+  mix: Mix | null;
   /** Made on the first decision: an idle session has none. */
   decisions: Map<string, { value: string; expiresAtMs: number }> | null;
   expiresAtMs: number;
@@ -61,7 +62,7 @@ export class MemoryEngine implements SessionStateEngine {
     }
     if (entry === undefined) {
       if (ttlMs === null) return null;
-      entry = { record: null, mix: emptyMix(), decisions: null, expiresAtMs: now + ttlMs };
+      entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs };
     } else {
       this.#sessions.delete(sessionId);
       if (ttlMs !== null) entry.expiresAtMs = now + ttlMs;
@@ -80,12 +81,11 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
-    this.#entry(record.id, ttlMs)!.record = copyOf(record);
+    this.#entry(record.id, ttlMs)!.record = frozen(record);
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
-    const record = this.#entry(sessionId, null)?.record;
-    return record === undefined || record === null ? null : copyOf(record);
+    return this.#entry(sessionId, null)?.record ?? null;
   }
 
   async touchSession(sessionId: string, ttlMs: number): Promise<void> {
@@ -95,14 +95,14 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
-    const entry = this.#entry(sessionId, ttlMs)!;
-    entry.mix[source] += 1;
-    return { ...entry.mix };
+    const mix = (this.#entry(sessionId, ttlMs)!.mix ??= emptyMix());
+    mix[source] += 1;
+    return { ...mix };
   }
 
   async getMix(sessionId: string): Promise<Mix> {
-    const entry = this.#entry(sessionId, null);
-    return entry === null ? emptyMix() : { ...entry.mix };
+    const mix = this.#entry(sessionId, null)?.mix;
+    return mix === undefined || mix === null ? emptyMix() : { ...mix };
   }
 
   async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
@@ -233,9 +233,11 @@ export class MemoryEngine implements SessionStateEngine {
 }
 
 /**
- * A session record's own copy, so a caller's later change cannot reach the stored one: its two
- * objects are copied, its strings (immutable) shared rather than duplicated per session.
+ * The record as stored and handed out: frozen, so no caller's change can reach it. A record frozen
+ * by its owner already (a live session's) is kept as it is rather than copied; it is then one
+ * object for the session and the engine.
  */
-function copyOf(record: SessionRecord): SessionRecord {
-  return { ...record, context: { ...record.context } };
+function frozen(record: SessionRecord): Readonly<SessionRecord> {
+  if (Object.isFrozen(record) && Object.isFrozen(record.context)) return record;
+  return freezeRecord({ ...record, context: { ...record.context } });
 }

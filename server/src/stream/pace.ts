@@ -27,7 +27,9 @@ export class SessionPace {
   readonly #engine: SessionStateEngine;
   readonly #accountId: string;
   readonly #zone: string;
-  #pacing: SessionPacing;
+  /** The controller's memory, made at the first decision (an idle session has none). */
+  #pacing: SessionPacing | null = null;
+  readonly #phase: number;
   #demand: { dayKey: string; demand: Demand } | null = null;
   #lastFrameMs: number | null = null;
   #frameIntervalMs: number | null = null;
@@ -36,7 +38,7 @@ export class SessionPace {
     this.#engine = engine;
     this.#accountId = accountId;
     this.#zone = zone;
-    this.#pacing = newSessionPacing(phase);
+    this.#phase = phase;
   }
 
   /** The account's demand as last read (undefined before the first read). */
@@ -71,7 +73,7 @@ export class SessionPace {
     const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, day.local);
     return {
       policy, available: credits.available, used: credits.used, clock, demand: day.demand, today: day.today, conserve, freshShown,
-      frameIntervalMs: this.#frameIntervalMs, pacing: this.#pacing,
+      frameIntervalMs: this.#frameIntervalMs, pacing: (this.#pacing ??= newSessionPacing(this.#phase)),
     };
   }
 

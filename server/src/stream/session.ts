@@ -39,7 +39,7 @@ import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
+import { freezeRecord, seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
 import { factorRecord, type Titration } from '../titration/controller.js';
 import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
@@ -71,8 +71,9 @@ export type StreamServices = {
   now: () => number;
   newId: () => string;
   ledger: Ledger;
-  /** Registers interest in an account's credit changes; returns the way to stop. */
-  watchBalance: (accountId: string, onChange: () => void) => () => void;
+  /** Registers a session's interest in its account's credit changes, until `unwatchBalance`. */
+  watchBalance: (accountId: string, session: BalanceWatcher) => void;
+  unwatchBalance: (accountId: string, session: BalanceWatcher) => void;
   /** Tells every session of an account (on every node) that its credits changed. */
   announceCreditChange: (accountId: string) => void;
   /** Registers interest in the end of a generation (on any node); returns the way to stop. */
@@ -138,11 +139,15 @@ type Wait = PendingAnswer & {
 const settleRetryMs = 1_000;
 const settleAttemptsMax = 5;
 
-export class StreamSession {
+/** What hears of its account's credit changes. */
+export type BalanceWatcher = { creditsChanged(): void };
+
+export class StreamSession implements BalanceWatcher {
   #state: SessionState = 'awaiting_hello';
   #record: SessionRecord | null = null;
   #account: UserAccount | null = null;
-  #stopWatching: (() => void) | null = null;
+  /** Watching its account's credit changes (from `hello` until the socket closes). */
+  #watching = false;
   /**
    * `next` requests waiting for their generation, by generation id (at most
    * `pendingFreshPerSessionMax`); made on the first wait, since most sessions never wait.
@@ -186,13 +191,18 @@ export class StreamSession {
   /** The socket closed; nothing more is sent. */
   closed(): void {
     if (this.#state !== 'closed') this.#setState('closed');
-    this.#stopWatching?.();
-    this.#stopWatching = null;
+    if (this.#watching) this.#services.unwatchBalance(this.#accountId(), this);
+    this.#watching = false;
     for (const wait of this.#waits?.values() ?? []) this.#endWait(wait);
   }
 
   #accountId(): string {
     return accountIdOf(this.#account!);
+  }
+
+  /** The account's credits changed (here or on another node). */
+  creditsChanged(): void {
+    this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
   }
 
   /** Sends the current balance when the account's credits changed from what this player was told. */
@@ -238,7 +248,7 @@ export class StreamSession {
       this.#handling = false;
       if (this.#pushOwed) {
         this.#pushOwed = false;
-        this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
+        this.creditsChanged();
       }
     }
   }
@@ -291,6 +301,8 @@ export class StreamSession {
       device: hello.device ?? null,
       createdAtMs: now(),
     };
+    // Frozen, the in-process engine keeps this very record instead of a copy of it.
+    freezeRecord(record);
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
     const pace = new SessionPace(engine, accountIdOf(account), account.tz, this.#services.random());
@@ -300,9 +312,8 @@ export class StreamSession {
     this.#account = account;
     this.#pace = pace;
     this.#setState('live');
-    this.#stopWatching = this.#services.watchBalance(this.#accountId(), () => {
-      this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
-    });
+    this.#services.watchBalance(this.#accountId(), this);
+    this.#watching = true;
     const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary()]);
     this.#send({
       t: 'welcome',
@@ -352,7 +363,7 @@ export class StreamSession {
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
-    const record = { ...this.#record!, ...change };
+    const record = freezeRecord({ ...this.#record!, ...change });
     this.#record = record;
     await this.#services.engine.putSession(record, limits.sessionTtlMs);
   }

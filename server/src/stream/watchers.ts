@@ -4,25 +4,38 @@
  * of a team pool) and the generations their pending `next` requests wait for. Entries leave when
  * the session closes or the wait ends, so the map is bounded by open connections and their
  * pending requests.
+ *
+ * A watcher is any value; `tell` says how it hears. A session watches as itself, so watching
+ * costs it no closure of its own.
  */
-export class Watchers {
-  readonly #byKey = new Map<string, Set<() => void>>();
+export class Watchers<W> {
+  readonly #byKey = new Map<string, Set<W>>();
+  readonly #tell: (watcher: W) => void;
 
-  watch(key: string, onChange: () => void): () => void {
+  constructor(tell: (watcher: W) => void) {
+    this.#tell = tell;
+  }
+
+  watch(key: string, watcher: W): void {
     let watchers = this.#byKey.get(key);
     if (watchers === undefined) {
       watchers = new Set();
       this.#byKey.set(key, watchers);
     }
-    watchers.add(onChange);
-    return () => {
-      watchers.delete(onChange);
-      if (watchers.size === 0) this.#byKey.delete(key);
-    };
+    watchers.add(watcher);
+  }
+
+  unwatch(key: string, watcher: W): void {
+    const watchers = this.#byKey.get(key);
+    if (watchers === undefined) return;
+    watchers.delete(watcher);
+    if (watchers.size === 0) this.#byKey.delete(key);
   }
 
   notify(key: string): void {
-    for (const onChange of [...(this.#byKey.get(key) ?? [])]) onChange();
+    const watchers = this.#byKey.get(key);
+    if (watchers === undefined) return;
+    for (const watcher of [...watchers]) this.#tell(watcher);
   }
 
   get keyCount(): number {
