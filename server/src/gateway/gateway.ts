@@ -16,7 +16,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Outbox, StreamSession } from '../stream/session.js';
-import { TokenBucket } from './tokenBucket.js';
+import { TokenBucket, bucketRule } from './tokenBucket.js';
 
 export type Authentication =
   | { ok: true; userId: string; expiresAtMs: number }
@@ -45,8 +45,11 @@ const settled = Promise.resolve();
 /** uWS copies a socket's user data into an object of its own, so the class instance travels inside one. */
 type SocketData = { connection: Connection };
 
-/** One socket's state; it is also its session's outbox. */
-class Connection implements Outbox {
+/** Every connection's message rate. */
+const messageRate = bucketRule(limits.messagesPerSecondMax, limits.messagesBurstMax);
+
+/** One socket's state; it is also its session's outbox and its own message-rate bucket. */
+class Connection extends TokenBucket implements Outbox {
   socket: uWS.WebSocket<SocketData> | null = null;
   open = false;
   /** A protocol violation was seen: nothing more is read, and the socket closes once earlier messages are answered. */
@@ -62,9 +65,11 @@ class Connection implements Outbox {
     readonly id: number,
     readonly userId: string,
     readonly expiresAtMs: number,
-    readonly rate: TokenBucket,
+    nowMs: number,
     readonly io: ConnectionIo,
-  ) {}
+  ) {
+    super(messageRate, nowMs);
+  }
 
   send(message: ServerMessage): void {
     this.io.send(this, message);
@@ -187,7 +192,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const encoding: Encoding = isBinary ? 'msgpack' : 'json';
     if (connection.helloEncoding === null) connection.encoding = encoding;
-    if (!connection.rate.take(now())) {
+    if (!connection.take(now())) {
       metrics.messagesIn.inc({ type: 'rate_limited' });
       return connection.session.error(ErrorCode.rateLimited, `more than ${limits.messagesPerSecondMax} messages per second; message dropped`);
     }
@@ -234,8 +239,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .then((result) => {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
-        const rate = new TokenBucket(limits.messagesPerSecondMax, limits.messagesBurstMax, now());
-        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, rate, io);
+        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, now(), io);
         response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context));
       })
       .catch((error: unknown) => {

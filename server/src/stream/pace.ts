@@ -30,7 +30,9 @@ export class SessionPace {
   /** The controller's memory, made at the first decision (an idle session has none). */
   #pacing: SessionPacing | null = null;
   readonly #phase: number;
-  #demand: { dayKey: string; demand: Demand } | null = null;
+  /** The account's demand, as read on the local day `#demandDay`. */
+  #demand: Demand | undefined = undefined;
+  #demandDay: string | null = null;
   #lastFrameMs: number | null = null;
   #frameIntervalMs: number | null = null;
 
@@ -43,15 +45,16 @@ export class SessionPace {
 
   /** The account's demand as last read (undefined before the first read). */
   get demand(): Demand | undefined {
-    return this.#demand?.demand;
+    return this.#demand;
   }
 
   /** Reads the demand from the days before today, unless it was read today already. */
   async #demandFor(dayKey: string): Promise<Demand> {
-    if (this.#demand?.dayKey === dayKey) return this.#demand.demand;
+    if (this.#demandDay === dayKey && this.#demand !== undefined) return this.#demand;
     const history = await this.#engine.getDays(this.#accountId, previousDayKeys(dayKey, demandModel.historyDays));
     const demand = demandOf(history);
-    this.#demand = { dayKey, demand };
+    this.#demand = demand;
+    this.#demandDay = dayKey;
     return demand;
   }
 
