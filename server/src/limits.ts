@@ -13,6 +13,8 @@ export const limits = {
   backpressureBytesMax: 256 * 1024,
   /** Seconds without traffic before a socket is closed; pings are sent automatically before it. */
   idleTimeoutSeconds: 60,
+  /** How long the gateway waits at start for its loopback cork anchor (see gateway/anchor.ts). */
+  corkAnchorConnectMs: 2_000,
   /** How often sockets are checked for an expired token (closed with 4001 when it has). */
   tokenExpiryScanMs: 1_000,
   /** Messages one connection may send per second on average (a DJ set asks for ~4 frames/s). */

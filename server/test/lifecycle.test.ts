@@ -24,6 +24,9 @@ t.test('serves frames with embedded PostgreSQL, drains on SIGTERM, and reuses it
   t.match(frame, { t: 'frame', source: /^(library|fresh)$/ });
   const image = await fetch(new URL(String(frame['url']), first.url));
   t.equal(image.status, 200);
+  // An upgrade made without a cork makes uWS print a warning; the gateway borrows its anchor's cork.
+  t.notMatch(first.output(), /corked callback/, 'the upgrade after the token check was corked');
+  t.equal((await fetch(new URL('/.cork-anchor/0123456789abcdef', first.url))).status, 404, 'the anchor route is not guessable');
 
   first.child.kill('SIGTERM');
   t.equal((await client.closed).code, CloseCode.serverRestarting, 'clients are told to reconnect');

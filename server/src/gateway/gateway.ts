@@ -16,6 +16,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Outbox, StreamSession } from '../stream/session.js';
+import { CorkAnchor } from './anchor.js';
 import { TokenBucket, bucketRule } from './tokenBucket.js';
 
 export type Authentication =
@@ -125,6 +126,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   let accepting = true;
   let nextConnectionId = 1;
   const app = uWS.App();
+  const anchor = options.openSession === null ? null : new CorkAnchor(app, log);
 
   const send = (connection: Connection, message: ServerMessage): void => {
     const socket = connection.socket;
@@ -223,6 +225,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     const protocol = request.getHeader('sec-websocket-protocol');
     const extensions = request.getHeader('sec-websocket-extensions');
     const authorization = request.getHeader('authorization');
+    const connectionHeader = request.getHeader('connection');
     const query = request.getQuery() ?? '';
     const refuse = (code: number, body: { code: string; message: string }) => {
       metrics.upgradesRefused.inc({ status: String(code) });
@@ -231,6 +234,9 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         response.writeStatus(status(code)).writeHeader('content-type', 'application/json').writeHeader('connection', 'close').end(JSON.stringify({ error: body }), true);
       });
     };
+    // uWS takes any GET with a key for a handshake; one that asks to close the connection (or
+    // omits Upgrade) would be closed right after its 101.
+    if (!/(^|,)\s*upgrade\s*(,|$)/i.test(connectionHeader)) return refuse(400, { code: 'bad_handshake', message: 'a WebSocket handshake needs "Connection: Upgrade"' });
     if (!accepting) return refuse(503, { code: 'shutting_down', message: 'the server is shutting down; reconnect shortly' });
     if (connections.size >= limits.connectionsMax) return refuse(503, { code: 'at_capacity', message: 'too many connections on this server' });
     if (authorization.length + query.length > limits.tokenBytesMax) return refuse(401, { code: 'invalid_token', message: 'token too long' });
@@ -240,7 +246,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
         const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, now(), io);
-        response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context));
+        // Corked on the anchor's socket, not on its own (see anchor.ts).
+        anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context)));
       })
       .catch((error: unknown) => {
         log.error({ err: error }, 'authentication failed unexpectedly');
@@ -320,7 +327,13 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     app.listen(options.host, options.port, (listenSocket) => {
       if (listenSocket === false) return reject(new Error(`cannot listen on ${options.host}:${options.port}`));
       const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
-      resolve({
+      const anchored = anchor === null ? Promise.resolve(true) : anchor.connect(options.host, port, limits.corkAnchorConnectMs);
+      // Served once the anchor is open, so that no first connection is upgraded without it.
+      void anchored.then((connected) => {
+        if (!connected) log.warn('cork anchor not connected; WebSocket upgrades run uncorked until it is');
+        resolve(gateway);
+      });
+      const gateway: Gateway = {
         port,
         connectionCount: () => connections.size,
         stopAccepting: () => {
@@ -339,9 +352,10 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
         close: () => {
           clearInterval(expiryScan);
+          anchor?.close();
           (app as unknown as { close: () => void }).close();
         },
-      });
+      };
     });
   });
 }

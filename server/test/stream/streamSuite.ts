@@ -3,6 +3,7 @@
  * session-state engine). Run once per engine.
  */
 import { SignJWT, UnsecuredJWT } from 'jose';
+import net from 'node:net';
 import sharp from 'sharp';
 import type { Test } from 'tap';
 import { CloseCode, ErrorCode, FrameMessage, Welcome, protocolLimits } from '@titrate/shared';
@@ -42,6 +43,13 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     const stranger = await server.tokens.issue('nobody-knows-me', 600);
     t.match(await upgradeStatus(server.url, { query: `?token=${stranger}` }), { status: 403, body: /unknown_user/ });
     t.match(await upgradeStatus(server.url, { headers: { authorization: 'Bearer garbage' } }), { status: 401 });
+  });
+
+  t.test('refuses a handshake that does not ask for the upgrade, with 400 and no socket', async (t) => {
+    const answer = await rawHandshake(server.url, demoToken, 'close');
+    t.match(answer, /^HTTP\/1\.1 400 /);
+    t.match(answer, /bad_handshake/);
+    t.match(await rawHandshake(server.url, demoToken, 'keep-alive, Upgrade'), /^HTTP\/1\.1 101 /, 'Upgrade among other tokens is fine');
   });
 
   t.test('accepts a token in the Authorization header', async (t) => {
@@ -243,5 +251,24 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     const other = await TestClient.connect(server.url, await server.tokens.issue('demo-dj', 600));
     t.teardown(() => other.close());
     t.match(await other.hello(), { burstUntil: second['until'] }, 'another device sees the running burst');
+  });
+}
+
+/** Sends a WebSocket handshake with the given `Connection` header; resolves with the response head. */
+function rawHandshake(baseUrl: string, token: string, connection: string): Promise<string> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = '';
+    socket.on('connect', () => socket.write(
+      `GET /v1/stream?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: ${connection}\r\n`
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    ));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n') && (received.startsWith('HTTP/1.1 101') || received.includes('}'))) socket.destroy();
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
   });
 }
