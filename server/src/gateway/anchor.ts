@@ -95,10 +95,13 @@ export class CorkAnchor {
     // The 101, and later pings' absence: nothing the anchor needs to read.
     client.on('data', () => undefined);
     client.on('error', (error) => this.log.debug({ err: error }, 'cork anchor connection failed'));
+    let opened = false;
+    client.once('data', () => (opened = true));
     client.on('close', () => {
       if (this.#client === client) this.#client = null;
       if (this.#closed) return;
-      this.log.warn('cork anchor closed; upgrades run uncorked until it reconnects');
+      // Said once per loss, not once per failed retry.
+      if (opened) this.log.warn('cork anchor closed; upgrades run uncorked until it reconnects');
       this.#reconnect = setTimeout(() => {
         this.#reconnect = null;
         this.#dial();
