@@ -14,8 +14,15 @@ export function createPool(url: string, log: Logger, applicationName = 'titrate'
     statement_timeout: limits.statementTimeoutMs,
     application_name: applicationName,
   });
-  // An idle client's error (e.g. the server restarting) must not crash the process.
-  pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL client failed'));
+  // An idle client's error (e.g. the server restarting) must not crash the process. pg-pool hangs
+  // the whole client on the error, so only its message and code are logged. While the pool ends,
+  // its clients' goodbyes race the server's own shutdown (an embedded one stops right after), and
+  // "terminating connection" then is expected.
+  pool.on('error', (error: Error & { code?: string }) => {
+    const reported = { message: error.message, code: error.code };
+    if (pool.ending) log.debug(reported, 'PostgreSQL client closed while the pool ends');
+    else log.warn({ err: reported }, 'idle PostgreSQL client failed');
+  });
   return pool;
 }
 
