@@ -49,10 +49,6 @@ export class CorkAnchor {
     });
   }
 
-  get connected(): boolean {
-    return this.#socket !== null;
-  }
-
   /** Connects to the gateway at `port`; resolves when the anchor is open, or false after `timeoutMs`. */
   connect(listenHost: string, port: number, timeoutMs: number): Promise<boolean> {
     this.#target = { host: loopbackFor(listenHost), port };
@@ -92,11 +88,10 @@ export class CorkAnchor {
       const key = randomBytes(16).toString('base64');
       client.write(`GET ${this.#path} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });
-    // The 101, and later pings' absence: nothing the anchor needs to read.
-    client.on('data', () => undefined);
-    client.on('error', (error) => this.log.debug({ err: error }, 'cork anchor connection failed'));
+    // Only the 101 ever arrives (no idle timeout, so no pings); it marks the anchor as opened.
     let opened = false;
-    client.once('data', () => (opened = true));
+    client.on('data', () => (opened = true));
+    client.on('error', (error) => this.log.debug({ err: error }, 'cork anchor connection failed'));
     client.on('close', () => {
       if (this.#client === client) this.#client = null;
       if (this.#closed) return;
