@@ -27,9 +27,15 @@ function fakeLedger(initial: AccountView) {
   };
 }
 
+/** A view over a fake ledger, with its own cache. */
+function cachedView(initial: AccountView) {
+  const { state, ledger } = fakeLedger(initial);
+  const cache = new CreditViewCache();
+  return { state, cache, view: new LedgerCreditView(ledger as never, cache) };
+}
+
 t.test('a second read of unchanged credits does not ask the ledger', async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const view = new LedgerCreditView(ledger as never, new CreditViewCache());
+  const { state, view } = cachedView(viewOf(40));
   await view.summaryOf(account, nowMs);
   const again = await view.summaryOf(account, nowMs + 1000);
   t.equal(state.reads, 1);
@@ -37,9 +43,7 @@ t.test('a second read of unchanged credits does not ask the ledger', async (t) =
 });
 
 t.test('an announced change makes the next read ask the ledger', async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const cache = new CreditViewCache();
-  const view = new LedgerCreditView(ledger as never, cache);
+  const { state, cache, view } = cachedView(viewOf(40));
   await view.summaryOf(account, nowMs);
   state.current = viewOf(38);
   cache.invalidate('ada');
@@ -48,9 +52,7 @@ t.test('an announced change makes the next read ask the ledger', async (t) => {
 });
 
 t.test('a read that raced with a change is used once and not kept', async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const cache = new CreditViewCache();
-  const view = new LedgerCreditView(ledger as never, cache);
+  const { state, cache, view } = cachedView(viewOf(40));
   let open!: () => void;
   state.gate = new Promise((resolve) => (open = resolve));
   const racing = view.summaryOf(account, nowMs);
@@ -65,20 +67,19 @@ t.test('a read that raced with a change is used once and not kept', async (t) =>
 });
 
 t.test('views expire: after the time-to-live, at the cycle end and when a burst ends', async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const view = new LedgerCreditView(ledger as never, new CreditViewCache());
+  const { state, view } = cachedView(viewOf(40));
   await view.summaryOf(account, nowMs);
   await view.summaryOf(account, nowMs + limits.creditViewTtlMs);
   t.equal(state.reads, 2, 'read again after the time-to-live');
 
-  const cycleEnd = fakeLedger(viewOf(40, { cycleEnd: new Date(nowMs + 1000).toISOString() }));
-  const atCycleEnd = new LedgerCreditView(cycleEnd.ledger as never, new CreditViewCache());
+  const cycleEnd = cachedView(viewOf(40, { cycleEnd: new Date(nowMs + 1000).toISOString() }));
+  const atCycleEnd = cycleEnd.view;
   await atCycleEnd.summaryOf(account, nowMs);
   await atCycleEnd.summaryOf(account, nowMs + 1000);
   t.equal(cycleEnd.state.reads, 2, 'read again once the cycle it describes is over');
 
-  const burst = fakeLedger(viewOf(40, { burstUntil: new Date(nowMs + 2000).toISOString() }));
-  const duringBurst = new LedgerCreditView(burst.ledger as never, new CreditViewCache());
+  const burst = cachedView(viewOf(40, { burstUntil: new Date(nowMs + 2000).toISOString() }));
+  const duringBurst = burst.view;
   await duringBurst.summaryOf(account, nowMs);
   await duringBurst.summaryOf(account, nowMs + 1999);
   t.equal(burst.state.reads, 1, 'kept while the burst runs');
@@ -93,9 +94,7 @@ t.test('the cache forgets everything at its bound rather than grow', async (t) =
 });
 
 t.test("this node's own debit moves the debiting user's view on; its bus echo changes nothing, another node's news does", async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const cache = new CreditViewCache();
-  const view = new LedgerCreditView(ledger as never, cache);
+  const { state, cache, view } = cachedView(viewOf(40));
   await view.summaryOf(account, nowMs);
   cache.changedHere('ada', nowMs, { userId: 'ada', charged: 2, balanceAfter: 38 });
   cache.heard('ada', nowMs + 5);
@@ -108,9 +107,7 @@ t.test("this node's own debit moves the debiting user's view on; its bus echo ch
 });
 
 t.test('a debit that does not follow from the cached view leaves it to be read again', async (t) => {
-  const { state, ledger } = fakeLedger(viewOf(40));
-  const cache = new CreditViewCache();
-  const view = new LedgerCreditView(ledger as never, cache);
+  const { state, cache, view } = cachedView(viewOf(40));
   await view.summaryOf(account, nowMs);
   // Another change happened in between: 40 − 2 is not what the ledger left.
   state.current = viewOf(35);
