@@ -154,18 +154,31 @@ async function checkHeader(data: Buffer): Promise<void> {
 
 /** Palette, safe area and focus of an image (any size). */
 export async function analyseImage(data: Buffer): Promise<FrameAnalysis> {
+  const copy = await workingCopy(data);
+  const interest = interestMap(copy);
+  // A flat picture has nothing to attend to: libvips would answer its first cell, a corner.
+  const flat = interest.values.every((value) => value === 0);
+  const [palette, focus] = await Promise.all([quantisedPalette(copy), flat ? { x: 0.5, y: 0.5 } : attentionFocus(copy)]);
+  return { palette, safeArea: safeAreaOf(interest, focus), focus };
+}
+
+/**
+ * The palette alone, which is all a fill needs: no interest map, whose pixel loops run on the
+ * event loop (a master without a stored analysis would otherwise pay the whole analysis for it).
+ */
+export async function paletteOfImage(data: Buffer): Promise<PaletteColor[]> {
+  return quantisedPalette(await workingCopy(data));
+}
+
+/** The small sRGB copy every analysis works on. */
+async function workingCopy(data: Buffer): Promise<RawImage> {
   const { data: pixels, info } = await open(data)
     .resize(analysisSidePixels, analysisSidePixels, { fit: 'inside' })
     .flatten({ background: black })
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const copy: RawImage = { pixels, width: info.width, height: info.height, channels: info.channels };
-  const interest = interestMap(copy);
-  // A flat picture has nothing to attend to: libvips would answer its first cell, a corner.
-  const flat = interest.values.every((value) => value === 0);
-  const [palette, focus] = await Promise.all([quantisedPalette(copy), flat ? { x: 0.5, y: 0.5 } : attentionFocus(copy)]);
-  return { palette, safeArea: safeAreaOf(interest, focus), focus };
+  return { pixels, width: info.width, height: info.height, channels: info.channels };
 }
 
 /** Uncompressed pixels, row by row, `channels` bytes each. */
@@ -355,7 +368,7 @@ export async function adaptFrame(
       .webp({ quality: webpQuality })
       .toBuffer();
   }
-  const palette = master.analysis?.palette ?? (await analyseImage(data)).palette;
+  const palette = master.analysis?.palette ?? (await paletteOfImage(data));
   const [background, picture] = await Promise.all([fillBackground(data, size, palette), fittedPicture(data, size)]);
   return sharp(background.data, { raw: background.info })
     .resize(size.width, size.height, { fit: 'fill' })

@@ -8,6 +8,7 @@ import { cropWindow, keepsSafeArea, type Rect } from '../../src/pantry/fit.js';
 import {
   adaptFrame,
   analyseImage,
+  paletteOfImage,
   attentionPoint,
   IngestError,
   ingestImage,
@@ -295,6 +296,11 @@ t.test('the palette of a two-colour image has both colours with their shares', a
   t.ok(near(palette[1]!, 20, 60, 220) && Math.abs(palette[1]!.share - 0.25) < 0.04, `blue second: ${JSON.stringify(palette[1])}`);
   t.ok(palette.length <= 5);
   t.ok(Math.abs(palette.reduce((sum, color) => sum + color.share, 0) - 1) < 1e-9, 'shares sum to one');
+});
+
+t.test('the palette alone, which a fill needs, is the palette of the whole analysis', async (t) => {
+  const image = await subjectPng({ width: 800, height: 450, x: 0.3, y: 0.6, radius: 0.2 });
+  t.same(await paletteOfImage(image), (await analyseImage(image)).palette);
 });
 
 t.test('the focus and the safe area of an off-centre subject hold the subject', async (t) => {
