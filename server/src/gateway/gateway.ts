@@ -9,7 +9,7 @@
  * or one over its backpressure limit drops the message and counts it, never throws.
  */
 import uWS from 'uWebSockets.js';
-import { CloseCode, ErrorCode, decodeClientMessage, encodeMessage, protocolLimits, type Encoding, type ServerMessage } from '@titrate/shared';
+import { CloseCode, ErrorCode, decodeClientMessage, encodeMessage, protocolLimits, type ClientMessage, type Decoded, type Encoding, type ServerMessage } from '@titrate/shared';
 import type { Logger } from 'pino';
 import type { HttpRoutes } from '../http/routes.js';
 import type { HttpRequest, HttpResponse } from '../http/types.js';
@@ -160,25 +160,29 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   }, limits.tokenExpiryScanMs);
   expiryScan.unref();
 
-  const process = async (connection: Connection, data: Uint8Array, encoding: Encoding) => {
-    const session = connection.session;
-    if (session === null || !connection.open) return;
-    const decoded = decodeClientMessage(data, encoding);
-    if (!decoded.ok) {
-      metrics.messagesIn.inc({ type: 'invalid' });
-      return session.error(decoded.code, decoded.message, decoded.req);
-    }
-    const message = decoded.value;
-    metrics.messagesIn.inc({ type: message.t });
-    if (message.t === 'hello' && connection.helloEncoding === null) {
-      connection.helloEncoding = encoding;
-      connection.encoding = encoding;
-    }
+  /** Handles one decoded message in its connection's turn; never throws. */
+  const process = async (connection: Connection, decoded: Decoded<ClientMessage>, encoding: Encoding): Promise<void> => {
     try {
-      await session.handle(message);
+      const session = connection.session;
+      if (session === null || !connection.open) return;
+      if (!decoded.ok) return session.error(decoded.code, decoded.message, decoded.req);
+      const message = decoded.value;
+      if (message.t === 'hello' && connection.helloEncoding === null) {
+        connection.helloEncoding = encoding;
+        connection.encoding = encoding;
+      }
+      try {
+        await session.handle(message);
+      } catch (error) {
+        log.error({ err: error, connection: connection.id, type: message.t }, 'message handling failed');
+        session.error(ErrorCode.internal, 'the server could not process this message; try again', 'id' in message ? message.id : undefined);
+      }
     } catch (error) {
-      log.error({ err: error, connection: connection.id, type: message.t }, 'message handling failed');
-      session.error(ErrorCode.internal, 'the server could not process this message; try again', 'id' in message ? message.id : undefined);
+      log.error({ err: error }, 'unexpected failure in message chain');
+    } finally {
+      connection.inFlight -= 1;
+      // An idle connection holds no promise of its own.
+      if (connection.inFlight === 0) connection.chain = settled;
     }
   };
 
@@ -202,17 +206,15 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.messagesIn.inc({ type: 'overloaded' });
       return connection.session.error(ErrorCode.overloaded, 'too many requests in flight; message dropped');
     }
-    // uWS neuters the buffer when this callback returns: copy before going async.
-    const data = new Uint8Array(buffer.slice(0));
+    // Decoded now, while uWS's buffer is valid (it is neutered when this callback returns): the
+    // message is plain values from here on, so the bytes need no copy.
+    const decoded = decodeClientMessage(new Uint8Array(buffer), encoding);
+    metrics.messagesIn.inc({ type: decoded.ok ? decoded.value.t : 'invalid' });
     connection.inFlight += 1;
-    connection.chain = connection.chain
-      .then(() => process(connection, data, encoding))
-      .catch((error: unknown) => log.error({ err: error }, 'unexpected failure in message chain'))
-      .finally(() => {
-        connection.inFlight -= 1;
-        // An idle connection holds no promise of its own.
-        if (connection.inFlight === 0) connection.chain = settled;
-      });
+    // Messages are handled one at a time, in order: the first of an idle connection at once.
+    const turn = connection.inFlight === 1 ? process(connection, decoded, encoding) : connection.chain.then(() => process(connection, decoded, encoding));
+    // A message handled to its end already (nothing awaited) has left the connection idle.
+    if (connection.inFlight > 0) connection.chain = turn;
   };
 
   const upgrade = (response: uWS.HttpResponse, request: uWS.HttpRequest, context: uWS.us_socket_context_t) => {
