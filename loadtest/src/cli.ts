@@ -4,8 +4,9 @@
  *   memory, steady latency and CPU), DJ sessions, charged fresh decisions next to single-row UPDATE
  *   transactions, a reconnect storm, and the correctness checks after every run. Prints a table
  *   and writes the JSON report.
- * `npm run loadtest -- SCENARIO [same options]` runs one scenario: steady, dj, reconnect,
- *   multinode (two API servers sharing PostgreSQL and Redis), charge or idle.
+ * `npm run loadtest -- SCENARIO [same options] [--engine memory|redis]` runs one scenario: steady,
+ *   dj, reconnect, multinode (two API servers sharing PostgreSQL and Redis), charge or idle;
+ *   `--engine redis` runs a one-server scenario on the Redis session-state engine.
  *
  * Exit codes: 0 done and correct; 1 a correctness check failed or the run broke; 2 usage.
  */
@@ -27,11 +28,15 @@ import {
 import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
 
 const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR] [--node-arg ARG ...]
-       npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options]`;
+       npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options] [--engine memory|redis]`;
 const scenarioNames = ['bench', 'steady', 'dj', 'reconnect', 'multinode', 'charge', 'idle'] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 
-type Options = { scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string; nodeArgs: string[] };
+type Options = {
+  scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string; nodeArgs: string[];
+  /** The session-state engine of a single scenario's servers (multinode always shares Redis). */
+  engine: 'memory' | 'redis';
+};
 
 class UsageError extends Error {}
 
@@ -43,6 +48,7 @@ function parseOptions(args: string[]): Options {
       options: {
         json: { type: 'string' }, processes: { type: 'string', default: '1' }, sessions: { type: 'string', default: '2000' }, idle: { type: 'string', default: '10000' },
         seconds: { type: 'string', default: '20' }, profile: { type: 'string' }, 'node-arg': { type: 'string', multiple: true }, help: { type: 'boolean' },
+        engine: { type: 'string', default: 'memory' },
       },
     });
   } catch (error) {
@@ -52,13 +58,16 @@ function parseOptions(args: string[]): Options {
   if (values.help === true) throw new UsageError('');
   const scenario = (positionals[0] ?? 'bench') as ScenarioName;
   if (!scenarioNames.includes(scenario) || positionals.length > 1) throw new UsageError(`unknown scenario "${positionals.join(' ')}"`);
+  const engine = values.engine;
+  if (engine !== 'memory' && engine !== 'redis') throw new UsageError(`--engine must be memory or redis, not "${engine}"`);
+  if (engine === 'redis' && scenario === 'bench') throw new UsageError('--engine is for one scenario; the bench suite runs the default memory engine');
   const integer = (name: string, text: string, min: number, max: number) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
     return value;
   };
   return {
-    scenario, json: values.json, profile: values.profile, nodeArgs: values['node-arg'] ?? [],
+    scenario, json: values.json, profile: values.profile, nodeArgs: values['node-arg'] ?? [], engine,
     processes: integer('processes', values.processes, 0, 16),
     sessions: integer('sessions', values.sessions, 1, 20_000),
     idle: integer('idle', values.idle, 1, 20_000),
@@ -232,7 +241,7 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
 /** One scenario on its own stack. */
 async function single(options: Options, settings: RunSettings): Promise<Record<string, unknown>> {
   const multinode = options.scenario === 'multinode';
-  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode, env: {}, nodeArgs: serverNodeArgs(options), log });
+  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode || options.engine === 'redis', env: {}, nodeArgs: serverNodeArgs(options), log });
   const random = seeded(settings.seed);
   try {
     await setUpTiers(stack);

@@ -9,6 +9,9 @@
  *   {prefix}r:{key}              string  a short record (a delivered frame's facts, a stock item, a claim)
  *   {prefix}bandit:segments      set     the bandit's known segments (bounded by the caller's max)
  *   {prefix}bandit:stats         hash    `{segment}|{arm}|n` pulls and `{segment}|{arm}|r` rewards
+ *
+ * Commands are auto-pipelined, and a write of several steps is one Lua script rather than a MULTI,
+ * so the commands of all sessions issued in one tick share one socket write.
  */
 import { Redis } from 'ioredis';
 import type { FrameSource, Mix } from '@titrate/shared';
@@ -32,8 +35,50 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
+// Each write below is one script, not a MULTI: a script is a single command, so auto-pipelining
+// sends those of every session issued in one tick in one write (a MULTI is written on its own).
+
+// Stores the session record (ARGV[1]) with a lifetime of ARGV[2] ms.
+const putSessionScript = `
+redis.call('HSET', KEYS[1], 'r', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// Extends the lifetime of every key given by ARGV[1] ms (those that exist).
+const touchScript = `
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
+return 1`;
+
+// Counts one frame of source ARGV[1] into the session's mix; returns {fresh, library}.
+const addToMixScript = `
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('HMGET', KEYS[1], 'fresh', 'library')`;
+
+// Marks frame ARGV[2] seen at time ARGV[1], keeps the newest ARGV[3], for ARGV[4] ms.
+const markSeenScript = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+// Adds ARGV[2..5] to the day's frames, fresh, credits and sessions; returns the four counts.
+const countDayScript = `
+local fields = {'frames', 'fresh', 'credits', 'sessions'}
+for index, field in ipairs(fields) do
+  local delta = tonumber(ARGV[index + 1])
+  if delta ~= 0 then redis.call('HINCRBY', KEYS[1], field, delta) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('HMGET', KEYS[1], 'frames', 'fresh', 'credits', 'sessions')`;
+
 type WithScripts = Redis & {
   addArmOutcome(segments: string, stats: string, segment: string, max: number, arm: string, pulls: number, rewards: number, ttlMs: number): Promise<number>;
+  putSessionScript(key: string, record: string, ttlMs: number): Promise<number>;
+  touchKeys(...keysAndTtl: Array<string | number>): Promise<number>;
+  addToMixScript(key: string, source: string, ttlMs: number): Promise<Array<string | null>>;
+  markSeenScript(key: string, nowMs: number, frameId: string, max: number, ttlMs: number): Promise<number>;
+  countDayScript(key: string, ttlMs: number, frames: number, fresh: number, credits: number, sessions: number): Promise<Array<string | null>>;
 };
 
 const dayFields = ['frames', 'fresh', 'credits', 'sessions'] as const;
@@ -54,15 +99,22 @@ export class RedisEngine implements SessionStateEngine {
       maxRetriesPerRequest: 2,
       enableOfflineQueue: true,
       lazyConnect: false,
+      // Commands issued in the same tick leave in one write: the sessions of a node share one
+      // connection, so a busy node sends hundreds of commands per round trip instead of one.
+      enableAutoPipelining: true,
     }) as WithScripts;
     this.#redis.defineCommand('addArmOutcome', { numberOfKeys: 2, lua: addArmOutcomeScript });
+    this.#redis.defineCommand('putSessionScript', { numberOfKeys: 1, lua: putSessionScript });
+    this.#redis.defineCommand('touchKeys', { numberOfKeys: 2, lua: touchScript });
+    this.#redis.defineCommand('addToMixScript', { numberOfKeys: 1, lua: addToMixScript });
+    this.#redis.defineCommand('markSeenScript', { numberOfKeys: 1, lua: markSeenScript });
+    this.#redis.defineCommand('countDayScript', { numberOfKeys: 1, lua: countDayScript });
     // Connection errors surface on commands (and in readiness); the event must not crash us.
     this.#redis.on('error', () => undefined);
   }
 
   async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
-    const key = `s:${record.id}`;
-    await this.#redis.multi().hset(key, 'r', JSON.stringify(record)).pexpire(key, ttlMs).exec();
+    await this.#redis.putSessionScript(`s:${record.id}`, JSON.stringify(record), ttlMs);
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -71,14 +123,12 @@ export class RedisEngine implements SessionStateEngine {
   }
 
   async touchSession(sessionId: string, ttlMs: number): Promise<void> {
-    await this.#redis.multi().pexpire(`s:${sessionId}`, ttlMs).pexpire(`seen:${sessionId}`, ttlMs).exec();
+    await this.#redis.touchKeys(`s:${sessionId}`, `seen:${sessionId}`, ttlMs);
   }
 
   async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
-    const key = `s:${sessionId}`;
-    const results = await this.#redis.multi().hincrby(key, source, 1).pexpire(key, ttlMs).hmget(key, 'fresh', 'library').exec();
-    const counts = results?.[2]?.[1] as Array<string | null> | undefined;
-    return { fresh: Number(counts?.[0] ?? 0), library: Number(counts?.[1] ?? 0) };
+    const [fresh, library] = await this.#redis.addToMixScript(`s:${sessionId}`, source, ttlMs);
+    return { fresh: Number(fresh ?? 0), library: Number(library ?? 0) };
   }
 
   async getMix(sessionId: string): Promise<Mix> {
@@ -87,13 +137,7 @@ export class RedisEngine implements SessionStateEngine {
   }
 
   async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
-    const key = `seen:${scope}`;
-    await this.#redis
-      .multi()
-      .zadd(key, this.#now(), frameId)
-      .zremrangebyrank(key, 0, -(max + 1))
-      .pexpire(key, ttlMs)
-      .exec();
+    await this.#redis.markSeenScript(`seen:${scope}`, this.#now(), frameId, max, ttlMs);
   }
 
   async listSeen(scope: string): Promise<string[]> {
@@ -116,22 +160,16 @@ export class RedisEngine implements SessionStateEngine {
   }
 
   async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
-    const key = `u:${userId}:${dayKey}`;
-    const multi = this.#redis.multi();
-    for (const field of dayFields) if ((delta[field] ?? 0) !== 0) multi.hincrby(key, field, delta[field]!);
-    const results = await multi.pexpire(key, ttlMs).hmget(key, ...dayFields).exec();
-    return countsOf(results?.at(-1)?.[1] as Array<string | null> | undefined);
+    const counts = await this.#redis.countDayScript(
+      `u:${userId}:${dayKey}`, ttlMs, delta.frames ?? 0, delta.fresh ?? 0, delta.credits ?? 0, delta.sessions ?? 0,
+    );
+    return countsOf(counts);
   }
 
   async getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]> {
-    const pipeline = this.#redis.pipeline();
-    for (const dayKey of dayKeys) pipeline.hmget(`u:${userId}:${dayKey}`, ...dayFields);
-    const results = (await pipeline.exec()) ?? [];
-    return dayKeys.map((_, index) => {
-      const [error, values] = results[index] ?? [null, null];
-      if (error !== null) throw error;
-      return countsOf(values as Array<string | null>);
-    });
+    // Issued together, the reads leave in one auto-pipelined write.
+    const days = await Promise.all(dayKeys.map((dayKey) => this.#redis.hmget(`u:${userId}:${dayKey}`, ...dayFields)));
+    return days.map(countsOf);
   }
 
   async putRecord(key: string, value: string, ttlMs: number): Promise<void> {

@@ -371,10 +371,15 @@ export class StreamSession implements BalanceWatcher {
   async #next(next: Next): Promise<void> {
     const { engine, decider, fresh, now } = this.#services;
     const started = performance.now();
-    if (next.context !== undefined) await this.#updateRecord({ context: next.context });
+    const recordStored = next.context === undefined ? undefined : this.#updateRecord({ context: next.context });
     const record = this.#record!;
     const fingerprint = fingerprintOf(next.context);
-    const earlier = await engine.getDecision(record.id, next.id);
+    const nowMs = now();
+    // Everything a decision reads, asked at once (a shared engine gets it in one round trip); a
+    // replay or an inbox frame leaves the rest unused.
+    const [, earlier, seen, mix, summary, day] = await Promise.all([
+      recordStored, engine.getDecision(record.id, next.id), this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs),
+    ]);
     if (earlier !== null) return this.#replay(next, fingerprint, JSON.parse(earlier) as StoredDecision);
 
     const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
@@ -382,8 +387,6 @@ export class StreamSession implements BalanceWatcher {
       const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
-    const nowMs = now();
-    const [seen, mix, summary, day] = await Promise.all([this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs)]);
     const account = this.#account!;
     const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const segment = segmentOf(account.tier, decider.groupOf(record.context));
@@ -465,12 +468,6 @@ export class StreamSession implements BalanceWatcher {
   async #deliver(req: string, decision: Decision, started: number, known: CreditSummary | undefined, verdict: Verdict): Promise<void> {
     const { engine, metrics, now } = this.#services;
     const record = this.#record!;
-    const [mix] = await Promise.all([
-      engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
-      engine.markSeen(seenScope(this.#userId, this.#seenGroupOf(decision)), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
-      this.#pace!.delivered(now(), decision.source, decision.charged),
-    ]);
-    if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
     // What its beacon needs: whose frame it is, when it was decided (the journal's key), its segment and arm.
     const decidedAt = now();
     const shown: ShownRecord = {
@@ -481,7 +478,15 @@ export class StreamSession implements BalanceWatcher {
       metrics.beaconResults.inc({ result: 'not_remembered' });
       this.#services.log.warn({ err: error, decision: decision.id }, "a shown frame's record was not stored; its beacon will not count");
     });
-    const [summary] = await Promise.all([known ?? this.#summary(), rememberShown]);
+    // Every write of a delivery at once (a shared engine gets them in one round trip).
+    const [mix, summary] = await Promise.all([
+      engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
+      known ?? this.#summary(),
+      engine.markSeen(seenScope(this.#userId, this.#seenGroupOf(decision)), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
+      this.#pace!.delivered(decidedAt, decision.source, decision.charged),
+      rememberShown,
+    ]);
+    if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
     this.#send(this.#frameMessage(req, decision, summary, mix));
