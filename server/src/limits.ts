@@ -180,6 +180,11 @@ export const limits = {
   seenFramesPerGroupMax: 5_000,
   /** A user's seen frames are forgotten this long after their last write: about one cycle. */
   seenTtlMs: 35 * 24 * 60 * 60 * 1000,
+  /**
+   * Distinct short names (tiers, zones, genres, moods, devices) a process keeps one shared copy of;
+   * past it new names are simply not shared.
+   */
+  pooledTextsMax: 20_000,
   /** Seen sets (user × group) the in-process engine keeps; the least recently used go first. */
   memorySeenScopesMax: 200_000,
   /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */

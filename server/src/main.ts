@@ -52,6 +52,7 @@ import { RedisEngine } from './state/redis.js';
 import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { Watchers } from './stream/watchers.js';
 import { UserDirectory } from './users/directory.js';
+import { TextPool } from './texts.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -139,7 +140,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     // Cleanups run in reverse: the journal flushes before the pool ends.
     cleanups.push(() => journal.stop());
     await journal.ensurePartitions(decisionPartitionDaysAhead);
-    const users = new UserDirectory(pool);
+    const texts = new TextPool(limits.pooledTextsMax);
+    const users = new UserDirectory(pool, texts);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
 
     const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs' });
@@ -299,6 +301,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
             frameUrl: (frameId) => `/v1/frames/${frameId}`,
             policyFor,
             random: Math.random,
+            texts,
             journal,
             warmVariant: (frameId) => variants.warm(frameId),
             bandit,

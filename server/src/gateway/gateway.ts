@@ -65,12 +65,16 @@ class Connection extends TokenBucket implements Outbox {
   constructor(
     readonly id: number,
     readonly userId: string,
-    readonly expiresAtMs: number,
-    nowMs: number,
+    expiresAtMs: number,
+    bucketNowMs: number,
     readonly io: ConnectionIo,
   ) {
-    super(messageRate, nowMs);
+    super(messageRate, bucketNowMs);
+    this.expiresAtSeconds = Math.ceil(expiresAtMs / 1000);
   }
+
+  /** When the token expires, in whole seconds (a token's own unit, and a small integer held in place). */
+  readonly expiresAtSeconds: number;
 
   send(message: ServerMessage): void {
     this.io.send(this, message);
@@ -122,6 +126,10 @@ function tokenFrom(query: string, authorization: string): string | null {
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { metrics, log } = options;
   const now = options.now ?? Date.now;
+  // Rate buckets count time from the gateway's start: small whole numbers that a connection holds
+  // in place, where epoch milliseconds would each be a separate heap number.
+  const startedAtMs = now();
+  const bucketNow = () => now() - startedAtMs;
   const connections = new Set<Connection>();
   let accepting = true;
   let nextConnectionId = 1;
@@ -156,7 +164,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Tokens expire: one scan a second closes the sockets whose token has, instead of a timer per socket.
   const expiryScan = setInterval(() => {
     const at = now();
-    for (const connection of connections) if (connection.expiresAtMs <= at) end(connection, CloseCode.sessionExpired, 'token expired');
+    for (const connection of connections) if (connection.expiresAtSeconds * 1000 <= at) end(connection, CloseCode.sessionExpired, 'token expired');
   }, limits.tokenExpiryScanMs);
   expiryScan.unref();
 
@@ -198,7 +206,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const encoding: Encoding = isBinary ? 'msgpack' : 'json';
     if (connection.helloEncoding === null) connection.encoding = encoding;
-    if (!connection.take(now())) {
+    if (!connection.take(bucketNow())) {
       metrics.messagesIn.inc({ type: 'rate_limited' });
       return connection.session.error(ErrorCode.rateLimited, `more than ${limits.messagesPerSecondMax} messages per second; message dropped`);
     }
@@ -247,7 +255,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .then((result) => {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
-        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, now(), io);
+        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, bucketNow(), io);
         // Corked on the anchor's socket, not on its own (see anchor.ts).
         anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context)));
       })

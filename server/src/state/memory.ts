@@ -31,13 +31,19 @@ export class MemoryEngine implements SessionStateEngine {
   /** Records and claims by key, least recently written first. */
   readonly #records = new Map<string, RecordEntry>();
   readonly #segments = new Map<string, SegmentStats>();
+  /**
+   * Milliseconds since the engine started: every expiry here is one of these. Small whole numbers
+   * are held in place, where epoch milliseconds would be a heap number in every entry.
+   */
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
   readonly #sessionsMax: number;
   readonly #seenScopesMax: number;
 
   constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number } = {}) {
-    this.#now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    const origin = clock();
+    this.#now = () => clock() - origin;
     this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
     this.#seenScopesMax = options.seenScopesMax ?? limits.memorySeenScopesMax;
     this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);

@@ -20,6 +20,12 @@ import type { CreditState } from '../credits/view.js';
 /** The user's local day now, what the account did in it so far, and its demand. */
 export type PaceDay = { local: { dayKey: string; dayElapsed: number }; demand: Demand; today: DayCounts };
 
+/**
+ * The dither phase is kept as a whole number of these steps: a small integer is stored in the
+ * session itself, a fraction would be a separate heap number in every idle session.
+ */
+const phaseSteps = 2 ** 30;
+
 /** Weight of the newest interval in the session's mean time between frames. */
 const intervalSmoothing = 0.3;
 
@@ -29,6 +35,7 @@ export class SessionPace {
   readonly #zone: string;
   /** The controller's memory, made at the first decision (an idle session has none). */
   #pacing: SessionPacing | null = null;
+  /** The dither phase in `phaseSteps` (0..phaseSteps-1). */
   readonly #phase: number;
   /** The account's demand, as read on the local day `#demandDay`. */
   #demand: Demand | undefined = undefined;
@@ -40,7 +47,7 @@ export class SessionPace {
     this.#engine = engine;
     this.#accountId = accountId;
     this.#zone = zone;
-    this.#phase = phase;
+    this.#phase = Math.min(phaseSteps - 1, Math.max(0, Math.floor(phase * phaseSteps)));
   }
 
   /** The account's demand as last read (undefined before the first read). */
@@ -76,7 +83,7 @@ export class SessionPace {
     const clock: CycleClock = cycleClockOf(nowMs, credits.cycleStartMs, credits.cycleEndMs, day.local);
     return {
       policy, available: credits.available, used: credits.used, clock, demand: day.demand, today: day.today, conserve, freshShown,
-      frameIntervalMs: this.#frameIntervalMs, pacing: (this.#pacing ??= newSessionPacing(this.#phase)),
+      frameIntervalMs: this.#frameIntervalMs, pacing: (this.#pacing ??= newSessionPacing(this.#phase / phaseSteps)),
     };
   }
 

@@ -26,6 +26,7 @@ import {
   type FrameMessage,
   type Hello,
   type Next,
+  type Orientation,
   type ServerMessage,
   type Stock,
 } from '@titrate/shared';
@@ -41,6 +42,7 @@ import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { freezeRecord, seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
 import { factorRecord, type Titration } from '../titration/controller.js';
+import type { TextPool } from '../texts.js';
 import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
 import { SessionPace } from './pace.js';
@@ -83,6 +85,8 @@ export type StreamServices = {
   /** The titration policy of a tier. */
   policyFor: (tier: string) => PolicyName;
   random: () => number;
+  /** Short names (genres, moods, devices) shared by every session that holds them. */
+  texts: TextPool;
   /** Where every answered decision is recorded (batched, off the hot path). */
   journal: { record(entry: JournalEntry): void };
   /** Renders an adapted frame variant ahead of the player's fetch. */
@@ -280,7 +284,7 @@ export class StreamSession implements BalanceWatcher {
     if (hello.v !== protocolVersion) {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
-    const { engine, users, now, newId } = this.#services;
+    const { engine, users, now, newId, texts } = this.#services;
     const account = await users.getAccount(this.#userId);
     if (account === null) return this.#outbox.close(1008, 'unknown user');
     let resumed = false;
@@ -288,17 +292,17 @@ export class StreamSession implements BalanceWatcher {
     if (hello.resume !== undefined) {
       const earlier = await engine.getSession(hello.resume);
       if (earlier !== null && earlier.userId === this.#userId) {
-        record = { ...earlier, orientation: hello.orientation, context: hello.context, device: hello.device ?? earlier.device };
+        record = { ...earlier, orientation: texts.of(hello.orientation) as Orientation, context: this.#pooled(hello.context), device: texts.of(hello.device ?? earlier.device) };
         resumed = true;
       }
     }
     record ??= {
       id: newId(),
       userId: this.#userId,
-      orientation: hello.orientation,
-      context: hello.context,
+      orientation: texts.of(hello.orientation) as Orientation,
+      context: this.#pooled(hello.context),
       conserve: false,
-      device: hello.device ?? null,
+      device: texts.of(hello.device ?? null),
       createdAtMs: now(),
     };
     // Frozen, the in-process engine keeps this very record instead of a copy of it.
@@ -362,8 +366,14 @@ export class StreamSession implements BalanceWatcher {
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
   }
 
+  /** The context as the session keeps it: its labels shared with every other session of the same music. */
+  #pooled(context: Context): Context {
+    const { texts } = this.#services;
+    return { genre: texts.of(context.genre), mood: texts.of(context.mood), energy: context.energy };
+  }
+
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
-    const record = freezeRecord({ ...this.#record!, ...change });
+    const record = freezeRecord({ ...this.#record!, ...change, ...(change.context === undefined ? {} : { context: this.#pooled(change.context) }) });
     this.#record = record;
     await this.#services.engine.putSession(record, limits.sessionTtlMs);
   }

@@ -18,9 +18,20 @@ export type CycleClock = {
   dayKey: string;
 };
 
+/** The day `dayKeyOf` built last. */
+let lastDay = { ordinal: -1, key: '' };
+
 export function dayKeyOf(year: number, month: number, day: number): string {
-  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  // Nearly every call asks for the day of the one before: the same string is handed out again
+  // (no text built per decision, and every session holding today's key holds one copy of it).
+  const ordinal = (year * 16 + month) * 32 + day;
+  if (ordinal === lastDay.ordinal) return lastDay.key;
+  const key = formatDayKey(year, month, day);
+  lastDay = { ordinal, key };
+  return key;
 }
+
+const formatDayKey = (year: number, month: number, day: number) => `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 
 /** The local calendar day of an instant in `zone`, and the fraction of it already gone. */
 export function localDayOf(nowMs: number, zone: string): { dayKey: string; dayElapsed: number } {
@@ -35,7 +46,8 @@ export function previousDayKeys(dayKey: string, count: number): string[] {
   const keys: string[] = [];
   for (let back = count; back >= 1; back -= 1) {
     const date = new Date(Date.UTC(year, month - 1, day - back));
-    keys.push(dayKeyOf(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()));
+    // Not through dayKeyOf: past days would push today out of its memory.
+    keys.push(formatDayKey(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()));
   }
   return keys;
 }

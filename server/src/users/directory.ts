@@ -3,6 +3,8 @@
  * `users` tables. Credits themselves are not here; they live in the ledger.
  */
 import type pg from 'pg';
+import { limits } from '../limits.js';
+import { TextPool } from '../texts.js';
 
 export type Tier = {
   name: string;
@@ -37,9 +39,12 @@ const userColumns = `id, tier, tz, annual, team, region, anchor_day AS "anchorDa
 
 export class UserDirectory {
   readonly #pool: pg.Pool;
+  readonly #texts: TextPool;
 
-  constructor(pool: pg.Pool) {
+  /** `texts` pools the tier, zone and region names of the accounts read (sessions hold them). */
+  constructor(pool: pg.Pool, texts = new TextPool(limits.pooledTextsMax)) {
     this.#pool = pool;
+    this.#texts = texts;
   }
 
   /** Creates the standard tiers and the demo users unless they exist (operator edits win); returns new users. */
@@ -66,7 +71,15 @@ export class UserDirectory {
        FROM users u JOIN tiers t ON t.name = u.tier WHERE u.id = $1`,
       [userId],
     );
-    return rows[0] ?? null;
+    const row = rows[0];
+    if (row === undefined) return null;
+    // A session keeps its account for its lifetime: one compact object with its few names shared,
+    // rather than the driver's row (its fields added one by one, so held in a separate store).
+    const texts = this.#texts;
+    return {
+      id: row.id, tier: texts.of(row.tier), tz: texts.of(row.tz), annual: row.annual, team: row.team, region: texts.of(row.region),
+      anchorDay: row.anchorDay, baseQuota: row.baseQuota, rolloverCap: row.rolloverCap, unlimited: row.unlimited, burstPrice: row.burstPrice,
+    };
   }
 
   async getTier(name: string): Promise<Tier | null> {

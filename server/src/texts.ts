@@ -1,0 +1,34 @@
+/**
+ * One copy of each short, often repeated text — a tier, a time zone, a genre, a day — however many
+ * sessions hold it. A text read from PostgreSQL or decoded from a message is a new string every
+ * time; ten thousand sessions of one genre would otherwise hold ten thousand copies of it.
+ *
+ * Bounded: past `max` distinct texts, a new one is returned as it came (correct, only not shared),
+ * so a client sending endless distinct labels costs nothing here.
+ */
+export class TextPool {
+  readonly #texts = new Map<string, string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** The pooled copy of `text` (pooling it when there is room). */
+  of(text: string): string;
+  of(text: string | null): string | null;
+  of(text: string | null): string | null {
+    if (text === null) return null;
+    const pooled = this.#texts.get(text);
+    if (pooled !== undefined) return pooled;
+    if (this.#texts.size < this.#max && text.length <= textLengthMax) this.#texts.set(text, text);
+    return text;
+  }
+
+  get size(): number {
+    return this.#texts.size;
+  }
+}
+
+/** Longer texts are not pooled: the pool is for labels, not payloads. */
+const textLengthMax = 64;

@@ -1,0 +1,33 @@
+import t from 'tap';
+import { TextPool } from '../src/texts.js';
+import { dayKeyOf } from '../src/titration/clock.js';
+
+t.test('a pooled text reads as the text it was given, and null stays null', async (t) => {
+  const texts = new TextPool(10);
+  t.equal(texts.of('techno'), 'techno');
+  t.equal(texts.of(['tech', 'no'].join('')), 'techno');
+  t.equal(texts.of(null), null);
+  t.equal(texts.size, 1, 'one copy of a text however often it is asked for');
+});
+
+t.test('the pool stops growing at its bound and still answers every text', async (t) => {
+  const texts = new TextPool(3);
+  const names = Array.from({ length: 10 }, (_, index) => `genre-${index}`);
+  t.same(names.map((name) => texts.of(name)), names);
+  t.equal(texts.size, 3);
+});
+
+t.test('a long text is answered but not pooled', async (t) => {
+  const texts = new TextPool(10);
+  const long = 'x'.repeat(65);
+  t.equal(texts.of(long), long);
+  t.equal(texts.size, 0);
+});
+
+t.test('day keys are the same however the days alternate', async (t) => {
+  t.equal(dayKeyOf(2026, 11, 22), '2026-11-22');
+  t.equal(dayKeyOf(2026, 11, 22), '2026-11-22');
+  t.equal(dayKeyOf(2026, 1, 2), '2026-01-02');
+  t.equal(dayKeyOf(2026, 11, 22), '2026-11-22');
+  t.equal(dayKeyOf(2027, 1, 1), '2027-01-01');
+});
