@@ -23,7 +23,7 @@ import { seeded, type SessionSpec } from './driver.js';
 import { echoUsage, serverUsage, type Managed } from './processes.js';
 import { formatReport, type Report } from './report.js';
 import {
-  baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, runReconnect, updateBaseline, type PhaseResult, type RunSettings, type Target,
+  baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, runReconnect, steadySettle, updateBaseline, type PhaseResult, type RunSettings, type Target,
 } from './scenarios.js';
 import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
 
@@ -197,8 +197,8 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
     const titrateIdle = await runIdle(titrate, settings, 'ti', idleSpecs);
 
     log(`steady: ${steady.length} sessions × 1 next/s on the echo, then on Titrate (${options.seconds} s each)`);
-    const echoSteady = await runPhase(echoes, settings, 'e', steady, { warmupSeconds: 5, seconds: options.seconds, drainMs: 10_000 });
-    const titrateSteady = await runPhase(titrate, settings, 's', steady, { warmupSeconds: 5, seconds: options.seconds, drainMs: 30_000 });
+    const echoSteady = await runPhase(echoes, settings, 'e', steady, { warmupSeconds: 5, settle: steadySettle, seconds: options.seconds, drainMs: 10_000 });
+    const titrateSteady = await runPhase(titrate, settings, 's', steady, { warmupSeconds: 5, settle: steadySettle, seconds: options.seconds, drainMs: 30_000 });
     const steadyCorrect = await correctnessOf(stack, 'lt-s-', titrateSteady.unanswered);
 
     // Charged decisions before the DJ sessions, whose fresh frames keep the renderer busy for a while.
@@ -252,7 +252,7 @@ async function single(options: Options, settings: RunSettings): Promise<Record<s
     switch (options.scenario) {
       case 'steady': {
         const specs = await steadySpecs(stack, prefix, options.sessions, 1, random, 'paced');
-        const steady = await runPhase(titrate, settings, 's', specs, { warmupSeconds: 5, seconds: options.seconds, drainMs: 30_000 });
+        const steady = await runPhase(titrate, settings, 's', specs, { warmupSeconds: 5, settle: steadySettle, seconds: options.seconds, drainMs: 30_000 });
         result = steady;
         unanswered = steady.unanswered;
         break;

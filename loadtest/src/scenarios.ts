@@ -49,7 +49,34 @@ export type PhaseResult = {
   unexpectedCloses: Record<string, number>;
   sessionsStarted: number;
   unanswered: number;
+  /** How long the sessions ran before the measured window, and whether the server's CPU rate had settled by then. */
+  warmup: { seconds: number; settled: boolean | null };
 };
+
+/**
+ * A warm-up that lasts until the server's work per second stops falling: sessions that just
+ * connected make one-off work (accounts opened, inboxes asked, frame variants rendered, caches
+ * filled) that a steady state does not have. Settled: the CPU of the last `windowSeconds` is at
+ * least `1 - tolerance` of the window before it.
+ */
+export type Settle = { windowSeconds: number; tolerance: number; maxSeconds: number };
+export const steadySettle: Settle = { windowSeconds: 3, tolerance: 0.1, maxSeconds: 45 };
+
+/** Waits until the target's CPU rate settles (or `maxSeconds` pass); tells whether it did. */
+async function settle(target: Target, rule: Settle): Promise<boolean> {
+  const deadline = performance.now() + rule.maxSeconds * 1000;
+  let previous: number | null = null;
+  let before = sumUsage(await target.usage()).cpuSeconds;
+  while (performance.now() + rule.windowSeconds * 1000 <= deadline) {
+    await sleep(rule.windowSeconds * 1000);
+    const after = sumUsage(await target.usage()).cpuSeconds;
+    const used = after - before;
+    before = after;
+    if (previous !== null && used >= (1 - rule.tolerance) * previous) return true;
+    previous = used;
+  }
+  return false;
+}
 
 /**
  * Memory with half the sessions connected (before) and all of them (after), both after a full
@@ -122,12 +149,18 @@ export function generatorFor(target: Target, settings: RunSettings, prefix: stri
  * Connects `specs`, lets them run `warmupSeconds` (not measured), measures `seconds`, then stops
  * asking and waits up to `drainMs` for every outstanding answer.
  */
-export async function runPhase(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[], options: { warmupSeconds: number; seconds: number; drainMs: number; midway?: (generator: LoadGenerator) => Promise<void> }): Promise<PhaseResult> {
+export async function runPhase(
+  target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[],
+  options: { warmupSeconds: number; settle?: Settle; seconds: number; drainMs: number; midway?: (generator: LoadGenerator) => Promise<void> },
+): Promise<PhaseResult> {
   const generator = await generatorFor(target, settings, prefix);
   try {
     await generator.add(specs);
     await waitFor(async () => (await generator.progress()).live >= specs.length, 120_000, `${specs.length} sessions to connect`);
+    const warmupStarted = performance.now();
     await sleep(options.warmupSeconds * 1000);
+    const settled = options.settle === undefined ? null : await settle(target, options.settle);
+    const warmup = { seconds: Math.round((performance.now() - warmupStarted) / 100) / 10, settled };
     await generator.resetStats();
     const before = sumUsage(await target.usage());
     const started = performance.now();
@@ -143,13 +176,13 @@ export async function runPhase(target: Target, settings: RunSettings, prefix: st
     const drainDeadline = Date.now() + options.drainMs;
     while ((await generator.progress()).outstanding > 0 && Date.now() < drainDeadline) await sleep(100);
     const unanswered = (await generator.progress()).outstanding;
-    return summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered);
+    return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup };
   } finally {
     await generator.close();
   }
 }
 
-function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): PhaseResult {
+function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): Omit<PhaseResult, 'warmup'> {
   const { counts } = snapshot;
   const decisions = counts.frames.library + counts.frames.fresh;
   const all = newHistogram();

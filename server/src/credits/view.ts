@@ -39,6 +39,12 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
  * `creditViewTtlMs` (an announcement lost with a bus connection heals by itself), and are read
  * again when the cycle or a burst they describe has ended.
  *
+ * A view in use is read again ahead of its expiry, in the background: from 70–90% of its time to
+ * live (a random point, so views read together do not all come due together) the next decision
+ * still uses it and starts one read that replaces it. A playing session never waits for PostgreSQL
+ * for its balance; only one whose view expired outright (idle that long, or a change announced)
+ * does.
+ *
  * Only what a player is shown and what the controller weighs come from here; a debit checks the
  * balance under the account's lock in PostgreSQL whatever this says.
  */
@@ -46,10 +52,15 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
 const echoWaitMs = 5_000;
 
 export class CreditViewCache {
-  readonly #views = new Map<string, { view: AccountView; epoch: number; readonly renewAtMs: number }>();
+  readonly #views = new Map<string, { view: AccountView; epoch: number; readonly renewAtMs: number; readonly refreshAtMs: number; refreshing: boolean }>();
   readonly #epochs = new Map<string, number>();
   /** Announcements made here whose bus echo has not come back yet, per account. */
   readonly #echoes = new Map<string, { count: number; atMs: number }>();
+  readonly #random: () => number;
+
+  constructor(options: { random?: () => number } = {}) {
+    this.#random = options.random ?? Math.random;
+  }
 
   /** The account's credits changed: every view of it read before now is stale. */
   invalidate(accountId: string): void {
@@ -114,8 +125,26 @@ export class CreditViewCache {
     if (this.#views.size >= limits.creditViewsMax) this.#reset();
     const burstEndMs = view.burstUntil === null ? Infinity : Date.parse(view.burstUntil);
     const renewAtMs = Math.min(nowMs + limits.creditViewTtlMs, Date.parse(view.cycleEnd), burstEndMs);
+    const refreshAtMs = Math.min(renewAtMs, nowMs + limits.creditViewTtlMs * (0.7 + 0.2 * this.#random()));
     this.#views.delete(userId);
-    this.#views.set(userId, { view, epoch, renewAtMs });
+    this.#views.set(userId, { view, epoch, renewAtMs, refreshAtMs, refreshing: false });
+  }
+
+  /**
+   * The user's current view is due to be read again ahead of its expiry and nobody is reading it
+   * yet: true once, for the caller who will (it calls `put` with the result, or `refreshFailed`).
+   */
+  claimRefresh(userId: string, nowMs: number): boolean {
+    const entry = this.#views.get(userId);
+    if (entry === undefined || entry.refreshing || nowMs < entry.refreshAtMs) return false;
+    entry.refreshing = true;
+    return true;
+  }
+
+  /** A refresh read failed: the view stays until it expires, and the next use may try again. */
+  refreshFailed(userId: string): void {
+    const entry = this.#views.get(userId);
+    if (entry !== undefined) entry.refreshing = false;
   }
 
   get size(): number {
@@ -141,12 +170,19 @@ export class LedgerCreditView implements CreditView {
 
   async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
     const accountId = accountIdOf(account);
-    const cached = this.#cache?.get(account.id, accountId, nowMs) ?? null;
-    if (cached !== null) return cached;
+    const cache = this.#cache;
+    const cached = cache?.get(account.id, accountId, nowMs) ?? null;
+    if (cached === null) return this.#read(account.id, accountId, nowMs);
+    if (cache!.claimRefresh(account.id, nowMs)) this.#read(account.id, accountId, nowMs).catch(() => cache!.refreshFailed(account.id));
+    return cached;
+  }
+
+  /** Reads the user's view from the ledger and keeps it (unless a change was announced meanwhile). */
+  async #read(userId: string, accountId: string, nowMs: number): Promise<AccountView> {
     const epoch = this.#cache?.epochOf(accountId) ?? 0;
-    const view = await this.#ledger.view(account.id);
-    if (view === null) throw new Error(`user ${account.id} vanished`);
-    this.#cache?.put(account.id, view, epoch, nowMs);
+    const view = await this.#ledger.view(userId);
+    if (view === null) throw new Error(`user ${userId} vanished`);
+    this.#cache?.put(userId, view, epoch, nowMs);
     return view;
   }
 

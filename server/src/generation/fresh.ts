@@ -101,22 +101,32 @@ export type FreshServices = {
  * (a version check), and for at most `inboxHintTtlMs` in any case (a lost bus message heals). A
  * frame that was ready but still reserved for its own waiting request (`inboxHandoffMs`) is looked
  * for again once the reservation ends.
+ *
+ * The healing look is taken in the background while the user plays: from a random point in 60–90%
+ * of the time to live (users read together come due apart), the next `next` still trusts the hint
+ * and starts one look (`claimRecheck`); nothing waiting renews the hint, a frame waiting drops it so
+ * the following `next` takes it. A playing session never waits for PostgreSQL to learn its inbox
+ * is still empty.
  */
+type EmptyHint = { readonly until: number; readonly recheckAt: number; rechecking: boolean };
+
 export class InboxHints {
-  readonly #empty = new Map<string, number>();
+  readonly #empty = new Map<string, EmptyHint>();
   readonly #versions = new Map<string, number>();
   readonly #readyAt = new Map<string, number>();
   #resets = 0;
   readonly #handoffMs: number;
+  readonly #random: () => number;
 
-  constructor(handoffMs: number) {
+  constructor(handoffMs: number, random: () => number = Math.random) {
     this.#handoffMs = handoffMs;
+    this.#random = random;
   }
 
   knownEmpty(userId: string, nowMs: number): boolean {
-    const until = this.#empty.get(userId);
-    if (until === undefined) return false;
-    if (until > nowMs) return true;
+    const hint = this.#empty.get(userId);
+    if (hint === undefined) return false;
+    if (hint.until > nowMs) return true;
     this.#empty.delete(userId);
     return false;
   }
@@ -129,13 +139,38 @@ export class InboxHints {
   markEmpty(userId: string, version: string, nowMs: number): void {
     if (version !== this.versionOf(userId)) return;
     if (this.#empty.size >= limits.inboxHintsMax) this.#reset();
-    let until = nowMs + limits.inboxHintTtlMs;
+    const ttlEnd = nowMs + limits.inboxHintTtlMs;
+    let until = ttlEnd;
     const readyAt = this.#readyAt.get(userId);
     if (readyAt !== undefined) {
       if (readyAt + this.#handoffMs > nowMs) until = Math.min(until, readyAt + this.#handoffMs);
       else this.#readyAt.delete(userId);
     }
-    this.#empty.set(userId, until);
+    // A hint cut short by a reserved frame ends when that frame may be free: the next `next` reads then.
+    const recheckAt = until < ttlEnd ? until : nowMs + Math.round(limits.inboxHintTtlMs * (0.6 + 0.3 * this.#random()));
+    this.#empty.set(userId, { until, recheckAt, rechecking: false });
+  }
+
+  /**
+   * The user's hint is due for its background look and nobody is taking it: true once, for the
+   * caller who will (it ends with `markEmpty`, `found` or `recheckFailed`).
+   */
+  claimRecheck(userId: string, nowMs: number): boolean {
+    const hint = this.#empty.get(userId);
+    if (hint === undefined || hint.rechecking || nowMs < hint.recheckAt || nowMs >= hint.until) return false;
+    hint.rechecking = true;
+    return true;
+  }
+
+  /** The background look found a frame waiting: the next `next` reads the inbox. */
+  found(userId: string): void {
+    this.#empty.delete(userId);
+  }
+
+  /** The background look failed: the hint stands until it expires, and a later `next` may look again. */
+  recheckFailed(userId: string): void {
+    const hint = this.#empty.get(userId);
+    if (hint !== undefined) hint.rechecking = false;
   }
 
   /** A generation of this user ended (null or absent: of someone unknown, so of anyone). */
@@ -331,12 +366,24 @@ export class FreshFrames {
   async takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
     const hints = this.#services.inbox;
     if (hints === undefined) return this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
-    if (hints.knownEmpty(userId, Date.now())) return null;
+    if (hints.knownEmpty(userId, Date.now())) {
+      if (hints.claimRecheck(userId, Date.now())) this.#recheckInbox(userId, hints);
+      return null;
+    }
     const version = hints.versionOf(userId);
     const taken = await this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
     // Another orientation's frame may wait: only an inbox with nothing at all is known empty.
     if (taken === null && !(await this.#services.store.hasInbox(userId))) hints.markEmpty(userId, version, Date.now());
     return taken;
+  }
+
+  /** The background look of a known-empty inbox (see `InboxHints`). */
+  #recheckInbox(userId: string, hints: InboxHints): void {
+    const version = hints.versionOf(userId);
+    this.#services.store.hasInbox(userId).then(
+      (waiting) => (waiting ? hints.found(userId) : hints.markEmpty(userId, version, Date.now())),
+      () => hints.recheckFailed(userId),
+    );
   }
 
   /** A display beacon: keeps a congested frame's charge once it was shown long enough. */

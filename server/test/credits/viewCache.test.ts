@@ -11,14 +11,15 @@ const viewOf = (available: number, extra: Partial<AccountView> = {}): AccountVie
   unlimited: false, burstUntil: null, burstPrice: 5, ...extra,
 } as AccountView);
 
-/** A ledger whose view is whatever `current` says, counting reads; `gate` holds a read open. */
+/** A ledger whose view is whatever `current` says, counting reads; `gate` holds a read open, `failing` fails it. */
 function fakeLedger(initial: AccountView) {
-  const state = { current: initial, reads: 0, gate: null as Promise<void> | null };
+  const state = { current: initial, reads: 0, gate: null as Promise<void> | null, failing: false };
   return {
     state,
     ledger: {
       view: async () => {
         state.reads += 1;
+        if (state.failing) throw new Error('connection reset');
         const answer = state.current;
         if (state.gate !== null) await state.gate;
         return answer;
@@ -27,10 +28,10 @@ function fakeLedger(initial: AccountView) {
   };
 }
 
-/** A view over a fake ledger, with its own cache. */
+/** A view over a fake ledger, with its own cache (refreshing views at 70% of their time to live). */
 function cachedView(initial: AccountView) {
   const { state, ledger } = fakeLedger(initial);
-  const cache = new CreditViewCache();
+  const cache = new CreditViewCache({ random: () => 0 });
   return { state, cache, view: new LedgerCreditView(ledger as never, cache) };
 }
 
@@ -114,4 +115,47 @@ t.test('a debit that does not follow from the cached view leaves it to be read a
   cache.changedHere('ada', nowMs, { userId: 'ada', charged: 2, balanceAfter: 35 });
   t.equal((await view.summaryOf(account, nowMs + 1)).balance.available, 35);
   t.equal(state.reads, 2);
+});
+
+t.test('a view in use is read again in the background before it expires, and nobody waits for that read', async (t) => {
+  const { state, view } = cachedView(viewOf(40));
+  await view.summaryOf(account, nowMs);
+  state.current = viewOf(37);
+  let open!: () => void;
+  state.gate = new Promise((resolve) => (open = resolve));
+  const due = nowMs + limits.creditViewTtlMs * 0.75;
+  t.equal((await view.summaryOf(account, due)).balance.available, 40, 'the decision that starts the read is answered from the view it has');
+  t.equal((await view.summaryOf(account, due + 10)).balance.available, 40, 'so is the next one while the read runs');
+  t.equal(state.reads, 2, 'one read at a time');
+  state.gate = null;
+  open();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal((await view.summaryOf(account, due + 20)).balance.available, 37, 'the read replaced the view');
+  t.equal(state.reads, 2);
+});
+
+t.test('views read together come due at different times', async (t) => {
+  let draw = 0;
+  const cache = new CreditViewCache({ random: () => (draw++ % 10) / 10 });
+  for (let index = 0; index < 10; index += 1) cache.put(`u${index}`, viewOf(1, { accountId: `u${index}` }), 0, nowMs);
+  const dueAt = (fraction: number) => Array.from({ length: 10 }, (_, index) => `u${index}`).filter((user) => cache.claimRefresh(user, nowMs + limits.creditViewTtlMs * fraction)).length;
+  t.equal(dueAt(0.69), 0, 'none before 70% of the time to live');
+  t.equal(dueAt(0.8), 6, 'some by 80%');
+  t.equal(dueAt(0.9), 4, 'the rest by 90%');
+});
+
+t.test('a refresh that fails keeps the view until it expires and lets a later decision try again', async (t) => {
+  const { state, view } = cachedView(viewOf(40));
+  await view.summaryOf(account, nowMs);
+  state.failing = true;
+  const due = nowMs + limits.creditViewTtlMs * 0.75;
+  t.equal((await view.summaryOf(account, due)).balance.available, 40);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(state.reads, 2, 'the refresh was tried');
+  state.failing = false;
+  state.current = viewOf(36);
+  t.equal((await view.summaryOf(account, due + 10)).balance.available, 40, 'the view still serves');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(state.reads, 3, 'and the next decision tried again');
+  t.equal((await view.summaryOf(account, due + 20)).balance.available, 36);
 });

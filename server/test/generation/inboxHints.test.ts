@@ -1,5 +1,5 @@
 import t from 'tap';
-import { InboxHints } from '../../src/generation/fresh.js';
+import { FreshFrames, InboxHints } from '../../src/generation/fresh.js';
 import { limits } from '../../src/limits.js';
 
 const handoffMs = 10_000;
@@ -45,4 +45,65 @@ t.test('an event that names no user forgets every hint; a pantry fill (null) for
   t.notOk(hints.knownEmpty('ada', nowMs + 1));
   hints.markEmpty('ada', version, nowMs + 2);
   t.notOk(hints.knownEmpty('ada', nowMs + 3), 'a read begun before the reset is not trusted');
+});
+
+t.test('a known-empty inbox is looked at again ahead of its expiry, once, at times spread over 60-90% of the time-to-live', async (t) => {
+  let draw = 0;
+  const hints = new InboxHints(handoffMs, () => (draw++ % 4) / 4);
+  const users = ['ada', 'bob', 'cy', 'di'];
+  for (const user of users) hints.markEmpty(user, hints.versionOf(user), nowMs);
+  const claimed = (fraction: number) => users.filter((user) => hints.claimRecheck(user, nowMs + limits.inboxHintTtlMs * fraction));
+  t.same(claimed(0.59), [], 'none before 60%');
+  t.same(claimed(0.7), ['ada', 'bob'], 'spread out');
+  t.same(claimed(0.7), [], 'one look at a time');
+  t.same(claimed(0.9), ['cy', 'di']);
+  t.ok(users.every((user) => hints.knownEmpty(user, nowMs + limits.inboxHintTtlMs * 0.95)), 'still trusted while the looks run');
+});
+
+t.test('the look renews the hint when nothing waits, drops it when a frame does, and may be tried again when it fails', async (t) => {
+  const hints = new InboxHints(handoffMs, () => 0);
+  for (const user of ['ada', 'bob', 'cy']) hints.markEmpty(user, hints.versionOf(user), nowMs);
+  const due = nowMs + limits.inboxHintTtlMs * 0.6;
+  t.ok(hints.claimRecheck('ada', due) && hints.claimRecheck('bob', due) && hints.claimRecheck('cy', due));
+  hints.markEmpty('ada', hints.versionOf('ada'), due);
+  t.ok(hints.knownEmpty('ada', nowMs + limits.inboxHintTtlMs + 1), 'nothing waiting: known empty for another time-to-live');
+  hints.found('bob');
+  t.notOk(hints.knownEmpty('bob', due + 1), 'a frame waiting: the next request reads the inbox');
+  hints.recheckFailed('cy');
+  t.ok(hints.knownEmpty('cy', due + 1), 'a failed look leaves the hint');
+  t.ok(hints.claimRecheck('cy', due + 1), 'and the next request looks again');
+});
+
+t.test('a hint cut short by a reserved frame is not looked at in the background: the request after the handoff reads', async (t) => {
+  const hints = new InboxHints(handoffMs, () => 0);
+  hints.ended('ada', nowMs);
+  hints.markEmpty('ada', hints.versionOf('ada'), nowMs + 100);
+  t.notOk(hints.claimRecheck('ada', nowMs + handoffMs - 1));
+  t.notOk(hints.knownEmpty('ada', nowMs + handoffMs));
+});
+
+t.test('a request whose hint is due is answered without waiting, and its background look decides what the next one does', async (t) => {
+  const hints = new InboxHints(handoffMs, () => 0);
+  let answer!: (waiting: boolean) => void;
+  const store = {
+    takes: 0,
+    looks: 0,
+    takeFromInbox: async () => {
+      store.takes += 1;
+      return null;
+    },
+    hasInbox: () => {
+      store.looks += 1;
+      return store.looks === 1 ? new Promise<boolean>((resolve) => (answer = resolve)) : Promise.resolve(false);
+    },
+  };
+  const fresh = new FreshFrames({ store, inbox: hints } as never);
+  hints.markEmpty('ada', hints.versionOf('ada'), Date.now() - limits.inboxHintTtlMs * 0.65);
+  t.equal(await fresh.takeFromInbox('ada', 'landscape', 's1', 'r1'), null);
+  t.equal(await fresh.takeFromInbox('ada', 'landscape', 's1', 'r2'), null);
+  t.same([store.takes, store.looks], [0, 1], 'one look started, no request waited for the inbox');
+  answer(true);
+  await new Promise((resolve) => setImmediate(resolve));
+  await fresh.takeFromInbox('ada', 'landscape', 's1', 'r3');
+  t.equal(store.takes, 1, 'a frame was waiting: the next request took from the inbox');
 });
