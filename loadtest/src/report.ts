@@ -26,6 +26,8 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const verdict = (value: number | null, ok: boolean) => (value === null ? 'n/a' : `${value.toFixed(2)} ${ok ? 'ok' : 'MISSED'}`);
 
+const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
+
 export function formatReport(report: Report): string {
   const { echo, steady, dj, charge, reconnect, ratios, correctness } = report;
   const lines: string[] = [];
@@ -33,6 +35,7 @@ export function formatReport(report: Report): string {
     table([
       ['', 'echo', 'titrate', 'ratio (goal)'],
       ['steady sessions', String(echo.steady.sessions), String(steady.sessions), ''],
+      ['warm-up s (CPU settled)', warmupOf(echo.steady), warmupOf(steady), ''],
       ['answers/s', fixed(echo.steady.decisionsPerSecond), fixed(steady.decisionsPerSecond), ''],
       ['CPU µs per decision', fixed(echo.steady.cpuMicrosPerDecision), fixed(steady.cpuMicrosPerDecision), `${verdict(ratios.cpuPerDecisionOverEcho, (ratios.cpuPerDecisionOverEcho ?? Infinity) <= goals.cpuPerDecisionOverEcho)} (≤ 3)`],
       ['p50 / p90 ms', `${fixed(echo.steady.latency.library.p50Ms, 2)} / ${fixed(echo.steady.latency.library.p90Ms, 2)}`, `${fixed(steady.latency.library.p50Ms, 2)} / ${fixed(steady.latency.library.p90Ms, 2)}`, ''],
