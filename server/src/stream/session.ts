@@ -285,7 +285,7 @@ export class StreamSession implements BalanceWatcher {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
     const { engine, users, now, newId, texts } = this.#services;
-    const account = await users.getAccount(this.#userId);
+    const account = await users.accountForConnection(this.#userId);
     if (account === null) return this.#outbox.close(1008, 'unknown user');
     let resumed = false;
     let record: SessionRecord | null = null;
