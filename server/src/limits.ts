@@ -182,7 +182,7 @@ export const limits = {
   seenTtlMs: 35 * 24 * 60 * 60 * 1000,
   /**
    * Distinct short names (tiers, zones, genres, moods, devices) a process keeps one shared copy of;
-   * past it new names are simply not shared.
+   * at it the pool starts over.
    */
   pooledTextsMax: 20_000,
   /** How long the account a connection's upgrade read is reused by its hello (they are milliseconds apart). */

@@ -3,8 +3,9 @@
  * sessions hold it. A text read from PostgreSQL or decoded from a message is a new string every
  * time; ten thousand sessions of one genre would otherwise hold ten thousand copies of it.
  *
- * Bounded: past `max` distinct texts, a new one is returned as it came (correct, only not shared),
- * so a client sending endless distinct labels costs nothing here.
+ * Bounded: at `max` distinct texts the pool starts over (texts already handed out stay valid; only
+ * later copies are not shared with them), so neither a long uptime of varied music metadata nor a
+ * client sending endless distinct labels can fill it for good or grow it.
  */
 export class TextPool {
   readonly #texts = new Map<string, string>();
@@ -21,7 +22,9 @@ export class TextPool {
     if (text === null) return null;
     const pooled = this.#texts.get(text);
     if (pooled !== undefined) return pooled;
-    if (this.#texts.size < this.#max && text.length <= textLengthMax) this.#texts.set(text, text);
+    if (text.length > textLengthMax) return text;
+    if (this.#texts.size >= this.#max) this.#texts.clear();
+    this.#texts.set(text, text);
     return text;
   }
 

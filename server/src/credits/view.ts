@@ -48,11 +48,19 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
  * Only what a player is shown and what the controller weighs come from here; a debit checks the
  * balance under the account's lock in PostgreSQL whatever this says.
  */
+type ViewEntry = { view: AccountView; epoch: number; readonly renewAtMs: number; refreshAtMs: number; refreshing: boolean };
+
+/** A claimed background read of a view (see `claimRefresh`). */
+export type RefreshClaim = { readonly userId: string; readonly entry: object };
+
+/** After a background read failed, the next one is tried no sooner than this. */
+const refreshRetryMs = 1_000;
+
 /** How long the bus's echo of an announcement made here is waited for. */
 const echoWaitMs = 5_000;
 
 export class CreditViewCache {
-  readonly #views = new Map<string, { view: AccountView; epoch: number; readonly renewAtMs: number; readonly refreshAtMs: number; refreshing: boolean }>();
+  readonly #views = new Map<string, ViewEntry>();
   readonly #epochs = new Map<string, number>();
   /** Announcements made here whose bus echo has not come back yet, per account. */
   readonly #echoes = new Map<string, { count: number; atMs: number }>();
@@ -132,19 +140,26 @@ export class CreditViewCache {
 
   /**
    * The user's current view is due to be read again ahead of its expiry and nobody is reading it
-   * yet: true once, for the caller who will (it calls `put` with the result, or `refreshFailed`).
+   * yet: a claim, once, for the caller who will (it calls `put` with the result, and `refreshEnded`
+   * either way); null otherwise.
    */
-  claimRefresh(userId: string, nowMs: number): boolean {
+  claimRefresh(userId: string, nowMs: number): RefreshClaim | null {
     const entry = this.#views.get(userId);
-    if (entry === undefined || entry.refreshing || nowMs < entry.refreshAtMs) return false;
+    if (entry === undefined || entry.refreshing || nowMs < entry.refreshAtMs) return null;
     entry.refreshing = true;
-    return true;
+    return { userId, entry };
   }
 
-  /** A refresh read failed: the view stays until it expires, and the next use may try again. */
-  refreshFailed(userId: string): void {
-    const entry = this.#views.get(userId);
-    if (entry !== undefined) entry.refreshing = false;
+  /**
+   * A claimed read ended. If the view it was for is still the one kept (the read was not kept: it
+   * failed, or raced with a change that moved the view on), the view may be read again: at once
+   * after a race, `refreshRetryMs` after the failed read began (not on every decision of an outage).
+   */
+  refreshEnded(claim: RefreshClaim, failed: boolean, nowMs: number): void {
+    const entry = this.#views.get(claim.userId);
+    if (entry === undefined || entry !== claim.entry) return;
+    entry.refreshing = false;
+    if (failed) entry.refreshAtMs = Math.min(entry.renewAtMs, nowMs + refreshRetryMs);
   }
 
   get size(): number {
@@ -173,7 +188,13 @@ export class LedgerCreditView implements CreditView {
     const cache = this.#cache;
     const cached = cache?.get(account.id, accountId, nowMs) ?? null;
     if (cached === null) return this.#read(account.id, accountId, nowMs);
-    if (cache!.claimRefresh(account.id, nowMs)) this.#read(account.id, accountId, nowMs).catch(() => cache!.refreshFailed(account.id));
+    const claim = cache!.claimRefresh(account.id, nowMs);
+    if (claim !== null) {
+      this.#read(account.id, accountId, nowMs).then(
+        () => cache!.refreshEnded(claim, false, nowMs),
+        () => cache!.refreshEnded(claim, true, nowMs),
+      );
+    }
     return cached;
   }
 

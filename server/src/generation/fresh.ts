@@ -108,7 +108,13 @@ export type FreshServices = {
  * the following `next` takes it. A playing session never waits for PostgreSQL to learn its inbox
  * is still empty.
  */
-type EmptyHint = { readonly until: number; readonly recheckAt: number; rechecking: boolean };
+type EmptyHint = { readonly until: number; recheckAt: number; rechecking: boolean };
+
+/** A claimed background look at a user's inbox (see `InboxHints.claimRecheck`). */
+export type RecheckClaim = { readonly userId: string; readonly hint: object; readonly version: string };
+
+/** After a background look failed, the next one is tried no sooner than this. */
+const recheckRetryMs = 1_000;
 
 export class InboxHints {
   readonly #empty = new Map<string, EmptyHint>();
@@ -152,25 +158,31 @@ export class InboxHints {
   }
 
   /**
-   * The user's hint is due for its background look and nobody is taking it: true once, for the
-   * caller who will (it ends with `markEmpty`, `found` or `recheckFailed`).
+   * The user's hint is due for its background look and nobody is taking it: a claim, once, for the
+   * caller who will (it ends with `recheckEnded`); null otherwise.
    */
-  claimRecheck(userId: string, nowMs: number): boolean {
+  claimRecheck(userId: string, nowMs: number): RecheckClaim | null {
     const hint = this.#empty.get(userId);
-    if (hint === undefined || hint.rechecking || nowMs < hint.recheckAt || nowMs >= hint.until) return false;
+    if (hint === undefined || hint.rechecking || nowMs < hint.recheckAt || nowMs >= hint.until) return null;
     hint.rechecking = true;
-    return true;
+    return { userId, hint, version: this.versionOf(userId) };
   }
 
-  /** The background look found a frame waiting: the next `next` reads the inbox. */
-  found(userId: string): void {
-    this.#empty.delete(userId);
-  }
-
-  /** The background look failed: the hint stands until it expires, and a later `next` may look again. */
-  recheckFailed(userId: string): void {
-    const hint = this.#empty.get(userId);
-    if (hint !== undefined) hint.rechecking = false;
+  /**
+   * The look ended: nothing waiting renews the hint (unless news came meanwhile), a frame waiting
+   * drops it so the next `next` reads the inbox, a failure leaves it and lets a look be tried again
+   * `recheckRetryMs` after this one began. A claim on a hint that was replaced since changes nothing.
+   */
+  recheckEnded(claim: RecheckClaim, outcome: 'empty' | 'waiting' | 'failed', nowMs: number): void {
+    const hint = this.#empty.get(claim.userId);
+    if (hint === undefined || hint !== claim.hint) return;
+    if (outcome === 'empty') return this.markEmpty(claim.userId, claim.version, nowMs);
+    if (outcome === 'waiting') {
+      this.#empty.delete(claim.userId);
+      return;
+    }
+    hint.rechecking = false;
+    hint.recheckAt = Math.min(hint.until, nowMs + recheckRetryMs);
   }
 
   /** A generation of this user ended (null or absent: of someone unknown, so of anyone). */
@@ -366,8 +378,10 @@ export class FreshFrames {
   async takeFromInbox(userId: string, orientation: Orientation, sessionId: string, requestId: string): Promise<Generation | null> {
     const hints = this.#services.inbox;
     if (hints === undefined) return this.#services.store.takeFromInbox(userId, orientation, sessionId, requestId);
-    if (hints.knownEmpty(userId, Date.now())) {
-      if (hints.claimRecheck(userId, Date.now())) this.#recheckInbox(userId, hints);
+    const nowMs = Date.now();
+    if (hints.knownEmpty(userId, nowMs)) {
+      const claim = hints.claimRecheck(userId, nowMs);
+      if (claim !== null) this.#recheckInbox(claim, hints, nowMs);
       return null;
     }
     const version = hints.versionOf(userId);
@@ -378,11 +392,10 @@ export class FreshFrames {
   }
 
   /** The background look of a known-empty inbox (see `InboxHints`). */
-  #recheckInbox(userId: string, hints: InboxHints): void {
-    const version = hints.versionOf(userId);
-    this.#services.store.hasInbox(userId).then(
-      (waiting) => (waiting ? hints.found(userId) : hints.markEmpty(userId, version, Date.now())),
-      () => hints.recheckFailed(userId),
+  #recheckInbox(claim: RecheckClaim, hints: InboxHints, nowMs: number): void {
+    this.#services.store.hasInbox(claim.userId).then(
+      (waiting) => hints.recheckEnded(claim, waiting ? 'waiting' : 'empty', Date.now()),
+      () => hints.recheckEnded(claim, 'failed', nowMs),
     );
   }
 

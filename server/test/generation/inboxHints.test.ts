@@ -52,7 +52,7 @@ t.test('a known-empty inbox is looked at again ahead of its expiry, once, at tim
   const hints = new InboxHints(handoffMs, () => (draw++ % 4) / 4);
   const users = ['ada', 'bob', 'cy', 'di'];
   for (const user of users) hints.markEmpty(user, hints.versionOf(user), nowMs);
-  const claimed = (fraction: number) => users.filter((user) => hints.claimRecheck(user, nowMs + limits.inboxHintTtlMs * fraction));
+  const claimed = (fraction: number) => users.filter((user) => hints.claimRecheck(user, nowMs + limits.inboxHintTtlMs * fraction) !== null);
   t.same(claimed(0.59), [], 'none before 60%');
   t.same(claimed(0.7), ['ada', 'bob'], 'spread out');
   t.same(claimed(0.7), [], 'one look at a time');
@@ -60,18 +60,31 @@ t.test('a known-empty inbox is looked at again ahead of its expiry, once, at tim
   t.ok(users.every((user) => hints.knownEmpty(user, nowMs + limits.inboxHintTtlMs * 0.95)), 'still trusted while the looks run');
 });
 
-t.test('the look renews the hint when nothing waits, drops it when a frame does, and may be tried again when it fails', async (t) => {
+t.test('the look renews the hint when nothing waits, drops it when a frame does, and is tried again a second after it fails', async (t) => {
   const hints = new InboxHints(handoffMs, () => 0);
   for (const user of ['ada', 'bob', 'cy']) hints.markEmpty(user, hints.versionOf(user), nowMs);
   const due = nowMs + limits.inboxHintTtlMs * 0.6;
-  t.ok(hints.claimRecheck('ada', due) && hints.claimRecheck('bob', due) && hints.claimRecheck('cy', due));
-  hints.markEmpty('ada', hints.versionOf('ada'), due);
+  const [ada, bob, cy] = ['ada', 'bob', 'cy'].map((user) => hints.claimRecheck(user, due)!);
+  hints.recheckEnded(ada!, 'empty', due);
   t.ok(hints.knownEmpty('ada', nowMs + limits.inboxHintTtlMs + 1), 'nothing waiting: known empty for another time-to-live');
-  hints.found('bob');
+  hints.recheckEnded(bob!, 'waiting', due);
   t.notOk(hints.knownEmpty('bob', due + 1), 'a frame waiting: the next request reads the inbox');
-  hints.recheckFailed('cy');
+  hints.recheckEnded(cy!, 'failed', due);
   t.ok(hints.knownEmpty('cy', due + 1), 'a failed look leaves the hint');
-  t.ok(hints.claimRecheck('cy', due + 1), 'and the next request looks again');
+  t.equal(hints.claimRecheck('cy', due + 1), null, 'not looked at again on the very next request');
+  t.not(hints.claimRecheck('cy', due + 1_000), null, 'but a second after the failed look');
+});
+
+t.test('a look that ends after its hint was replaced changes nothing', async (t) => {
+  const hints = new InboxHints(handoffMs, () => 0);
+  hints.markEmpty('ada', hints.versionOf('ada'), nowMs);
+  const due = nowMs + limits.inboxHintTtlMs * 0.6;
+  const stale = hints.claimRecheck('ada', due)!;
+  // A generation ends and a request reads the inbox again meanwhile: a new hint.
+  hints.ended('ada', due + 1);
+  hints.markEmpty('ada', hints.versionOf('ada'), due + 20_000);
+  hints.recheckEnded(stale, 'waiting', due + 2);
+  t.ok(hints.knownEmpty('ada', due + 20_001), 'the newer hint stands');
 });
 
 t.test('a hint cut short by a reserved frame is not looked at in the background: the request after the handoff reads', async (t) => {
