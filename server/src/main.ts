@@ -51,8 +51,8 @@ import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
 import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { Watchers } from './stream/watchers.js';
-import { UserDirectory } from './users/directory.js';
 import { TextPool } from './texts.js';
+import { UserDirectory } from './users/directory.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
