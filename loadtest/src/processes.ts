@@ -14,7 +14,16 @@ export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.met
 export type Managed = { name: string; url: string; pid: number; child: ChildProcess; stop: () => Promise<void> };
 
 /** A process's own accounting: CPU time, resident memory, and the JavaScript heap in use. */
-export type Usage = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number };
+export type Usage = {
+  cpuSeconds: number;
+  residentBytes: number;
+  heapUsedBytes: number;
+  /**
+   * The server's own time from reading a library `next` to answering it: its histogram's
+   * cumulative counts by upper bound in seconds (`titrate_decision_latency_seconds`); none for the echo.
+   */
+  libraryDecisionBuckets?: Array<[le: number, count: number]>;
+};
 
 /** Every child still running, including those not ready yet, so an interrupted run can end them. */
 const running = new Set<ChildProcess>();
@@ -95,9 +104,11 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
     if (match === null) throw new Error(`${url}/metrics has no ${name}`);
     return Number(match[1]);
   };
+  const buckets = [...text.matchAll(/^titrate_decision_latency_seconds_bucket\{le="([^"]+)",source="library"\} ([0-9.e+]+)$/gm)];
   return {
     cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes'),
     heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'),
+    libraryDecisionBuckets: buckets.map((match): [number, number] => [match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]),
   };
 }
 

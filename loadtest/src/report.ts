@@ -26,6 +26,8 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const verdict = (value: number | null, ok: boolean) => (value === null ? 'n/a' : `${value.toFixed(2)} ${ok ? 'ok' : 'MISSED'}`);
 
+/** The server's own decision time, as the upper bounds of its histogram's buckets. */
+const serverTimeOf = (phase: PhaseResult) => (phase.serverDecision === null ? '—' : `≤ ${phase.serverDecision.p50AtMostMs} / ≤ ${phase.serverDecision.p99AtMostMs}`);
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
 export function formatReport(report: Report): string {
@@ -39,6 +41,7 @@ export function formatReport(report: Report): string {
       ['answers/s', fixed(echo.steady.decisionsPerSecond), fixed(steady.decisionsPerSecond), ''],
       ['CPU µs per decision', fixed(echo.steady.cpuMicrosPerDecision), fixed(steady.cpuMicrosPerDecision), `${verdict(ratios.cpuPerDecisionOverEcho, (ratios.cpuPerDecisionOverEcho ?? Infinity) <= goals.cpuPerDecisionOverEcho)} (≤ 3)`],
       ['p50 / p90 ms', `${fixed(echo.steady.latency.library.p50Ms, 2)} / ${fixed(echo.steady.latency.library.p90Ms, 2)}`, `${fixed(steady.latency.library.p50Ms, 2)} / ${fixed(steady.latency.library.p90Ms, 2)}`, ''],
+      ['server decision time p50 / p99 ms', '', serverTimeOf(steady), ''],
       ['p99 / max ms', `${fixed(echo.steady.latency.library.p99Ms, 2)} / ${fixed(echo.steady.latency.library.maxMs, 1)}`, `${fixed(steady.latency.library.p99Ms, 2)} / ${fixed(steady.latency.library.maxMs, 1)}`, `${verdict(ratios.p99OverEcho, (ratios.p99OverEcho ?? Infinity) <= goals.p99OverEcho)} (≤ 2)`],
       ['idle sessions', String(echo.idle.sessions), String(steady.idle.sessions), ''],
       ['memory per connection', kib(echo.idle.bytesPerConnection), kib(steady.idle.bytesPerConnection), `${verdict(ratios.memoryPerConnectionOverEcho, (ratios.memoryPerConnectionOverEcho ?? Infinity) <= goals.memoryPerConnectionOverEcho)} (≤ 2)`],

@@ -51,7 +51,27 @@ export type PhaseResult = {
   unanswered: number;
   /** How long the sessions ran before the measured window, and whether the server's CPU rate had settled by then. */
   warmup: { seconds: number; settled: boolean | null };
+  /**
+   * The servers' own time from reading a library `next` to answering it, in the measured window: the
+   * upper bounds (ms) of the histogram buckets holding its p50 and p99 (null for the echo, or
+   * without decisions). Next to the generator's latency it tells the server's work from the wait
+   * before a request is read.
+   */
+  serverDecision: { p50AtMostMs: number; p99AtMostMs: number } | null;
 };
+
+/** The upper bound of the bucket that holds quantile `q` of the decisions between two readings (summed over servers). */
+export function bucketQuantileMs(before: Usage[], after: Usage[], q: number): number | null {
+  const counts = new Map<number, number>();
+  for (const [sign, usages] of [[-1, before], [1, after]] as const) {
+    for (const usage of usages) for (const [le, count] of usage.libraryDecisionBuckets ?? []) counts.set(le, (counts.get(le) ?? 0) + sign * count);
+  }
+  const cumulative = [...counts].sort(([a], [b]) => a - b);
+  const total = cumulative.at(-1)?.[1] ?? 0;
+  if (total <= 0) return null;
+  const bucket = cumulative.find(([, count]) => count >= q * total)!;
+  return bucket[0] * 1000;
+}
 
 /**
  * A warm-up that lasts until the server's work per second stops falling: sessions that just
@@ -162,27 +182,32 @@ export async function runPhase(
     const settled = options.settle === undefined ? null : await settle(target, options.settle);
     const warmup = { seconds: Math.round((performance.now() - warmupStarted) / 100) / 10, settled };
     await generator.resetStats();
-    const before = sumUsage(await target.usage());
+    const beforeEach = await target.usage();
+    const before = sumUsage(beforeEach);
     const started = performance.now();
     if (options.midway !== undefined) {
       await sleep((options.seconds * 1000) / 2);
       await options.midway(generator);
       await sleep(Math.max(0, options.seconds * 1000 - (performance.now() - started)));
     } else await sleep(options.seconds * 1000);
-    const after = sumUsage(await target.usage());
+    const afterEach = await target.usage();
+    const after = sumUsage(afterEach);
     const elapsed = (performance.now() - started) / 1000;
     const measured = await generator.snapshot();
     await generator.stopSending();
     const drainDeadline = Date.now() + options.drainMs;
     while ((await generator.progress()).outstanding > 0 && Date.now() < drainDeadline) await sleep(100);
     const unanswered = (await generator.progress()).outstanding;
-    return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup };
+    const p50 = bucketQuantileMs(beforeEach, afterEach, 0.5);
+    const p99 = bucketQuantileMs(beforeEach, afterEach, 0.99);
+    const serverDecision = p50 === null || p99 === null ? null : { p50AtMostMs: p50, p99AtMostMs: p99 };
+    return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup, serverDecision };
   } finally {
     await generator.close();
   }
 }
 
-function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): Omit<PhaseResult, 'warmup'> {
+function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): Omit<PhaseResult, 'warmup' | 'serverDecision'> {
   const { counts } = snapshot;
   const decisions = counts.frames.library + counts.frames.fresh;
   const all = newHistogram();
