@@ -27,7 +27,8 @@ const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const verdict = (value: number | null, ok: boolean) => (value === null ? 'n/a' : `${value.toFixed(2)} ${ok ? 'ok' : 'MISSED'}`);
 
 /** The server's own decision time, as the upper bounds of its histogram's buckets. */
-const serverTimeOf = (phase: PhaseResult) => (phase.serverDecision === null ? '—' : `≤ ${phase.serverDecision.p50AtMostMs} / ≤ ${phase.serverDecision.p99AtMostMs}`);
+const atMost = (ms: number) => (Number.isFinite(ms) ? `≤ ${ms}` : 'over the last bucket');
+const serverTimeOf = (phase: PhaseResult) => (phase.serverDecision === null ? '—' : `${atMost(phase.serverDecision.p50AtMostMs)} / ${atMost(phase.serverDecision.p99AtMostMs)}`);
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
 export function formatReport(report: Report): string {

@@ -185,10 +185,6 @@ export const limits = {
    * at it the pool starts over.
    */
   pooledTextsMax: 20_000,
-  /** How long the account a connection's upgrade read is reused by its hello (they are milliseconds apart). */
-  connectionAccountReuseMs: 2_000,
-  /** Accounts kept for connections at once (only those read in the last 2 s). */
-  connectionAccountsMax: 20_000,
   /** Seen sets (user × group) the in-process engine keeps; the least recently used go first. */
   memorySeenScopesMax: 200_000,
   /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */

@@ -238,9 +238,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       if (token === null) return { ok: false, status: 401, code: 'missing_token', message: 'a token is required (?token= or Authorization: Bearer)' };
       const check = await tokens.verify(token);
       if (!check.ok) return { ok: false, status: 401, code: 'invalid_token', message: check.reason };
-      const account = await users.accountForConnection(check.claims.userId);
+      const account = await users.getAccount(check.claims.userId);
       if (account === null) return { ok: false, status: 403, code: 'unknown_user', message: 'the token names a user this server does not know' };
-      return { ok: true, userId: account.id, expiresAtMs: check.claims.expiresAtMs };
+      return { ok: true, userId: account.id, expiresAtMs: check.claims.expiresAtMs, account };
     };
 
     const filler = new PantryFiller(
@@ -315,7 +315,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       authenticate,
       metrics,
       log,
-      openSession: streamServices === null ? null : (userId, outbox) => new StreamSession(streamServices, userId, outbox),
+      openSession: streamServices === null ? null : (userId, account, outbox) => new StreamSession(streamServices, userId, account, outbox),
     });
     ready = true;
     const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

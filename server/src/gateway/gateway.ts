@@ -16,11 +16,12 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Outbox, StreamSession } from '../stream/session.js';
+import type { UserAccount } from '../users/directory.js';
 import { CorkAnchor } from './anchor.js';
 import { TokenBucket, bucketRule } from './tokenBucket.js';
 
 export type Authentication =
-  | { ok: true; userId: string; expiresAtMs: number }
+  | { ok: true; userId: string; expiresAtMs: number; account: UserAccount }
   | { ok: false; status: 401 | 403 | 503; code: string; message: string };
 
 export type GatewayOptions = {
@@ -28,8 +29,11 @@ export type GatewayOptions = {
   port: number;
   routes: HttpRoutes;
   authenticate: (token: string | null) => Promise<Authentication>;
-  /** Opens the stream of a connected player; null serves HTTP only (a worker process). */
-  openSession: ((userId: string, outbox: Outbox) => StreamSession) | null;
+  /**
+   * Opens the stream of a connected player, with the account its upgrade read (its `hello` needs
+   * no second read); null serves HTTP only (a worker process).
+   */
+  openSession: ((userId: string, account: UserAccount, outbox: Outbox) => StreamSession) | null;
   metrics: Metrics;
   log: Logger;
   now?: () => number;
@@ -43,8 +47,11 @@ type ConnectionIo = {
 
 const settled = Promise.resolve();
 
-/** uWS copies a socket's user data into an object of its own, so the class instance travels inside one. */
-type SocketData = { connection: Connection };
+/**
+ * uWS copies a socket's user data into an object of its own, so the class instance travels inside
+ * one, with the account read at the upgrade until the socket opens (then let go).
+ */
+type SocketData = { connection: Connection; account: UserAccount | null };
 
 /** Every connection's message rate. */
 const messageRate = bucketRule(limits.messagesPerSecondMax, limits.messagesBurstMax);
@@ -257,7 +264,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (aborted) return;
         const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, bucketNow(), io);
         // Corked on the anchor's socket, not on its own (see anchor.ts).
-        anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection }, key, protocol, extensions, context)));
+        anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection, account: result.account }, key, protocol, extensions, context)));
       })
       .catch((error: unknown) => {
         log.error({ err: error }, 'authentication failed unexpectedly');
@@ -269,12 +276,14 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...socketSettings,
     upgrade,
     open: (socket) => {
-      const { connection } = socket.getUserData();
+      const data = socket.getUserData();
+      const { connection } = data;
       connection.socket = socket;
       connection.open = true;
       connections.add(connection);
       metrics.connections.inc();
-      connection.session = options.openSession!(connection.userId, connection);
+      connection.session = options.openSession!(connection.userId, data.account!, connection);
+      data.account = null;
     },
     message: onMessage,
     close: (socket, code) => {

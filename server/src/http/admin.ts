@@ -202,7 +202,6 @@ export class AdminRoutes {
     }
     if (body.value.tier !== existing.tier) {
       const changed = await this.#ledger.changeTier(id, body.value.tier);
-      this.#users.forget(id);
       if (changed.status === 'unknown_tier') return failure(404, 'tier_not_found', `tier "${body.value.tier}" does not exist`);
     }
     const user = await this.#users.updateProfile(id, { tz, annual: body.value.annual ?? existing.annual, region: body.value.region === undefined ? existing.region : body.value.region });
@@ -242,7 +241,6 @@ export class AdminRoutes {
     const body = parseBody(request, TierChangeBody);
     if (!body.ok) return body.response;
     const result = await this.#ledger.changeTier(userId, body.value.tier);
-    this.#users.forget(userId);
     if (result.status === 'unknown_user') return failure(404, 'user_not_found', `user "${userId}" does not exist`);
     if (result.status === 'unknown_tier') return failure(404, 'tier_not_found', `tier "${body.value.tier}" does not exist`);
     return json(200, { change: result });

@@ -149,7 +149,7 @@ export type BalanceWatcher = { creditsChanged(): void };
 export class StreamSession implements BalanceWatcher {
   #state: SessionState = 'awaiting_hello';
   #record: SessionRecord | null = null;
-  #account: UserAccount | null = null;
+  #account: UserAccount;
   /** Watching its account's credit changes (from `hello` until the socket closes). */
   #watching = false;
   /**
@@ -173,9 +173,11 @@ export class StreamSession implements BalanceWatcher {
   readonly #userId: string;
   readonly #outbox: Outbox;
 
-  constructor(services: StreamServices, userId: string, outbox: Outbox) {
+  /** `account` is the one read when the connection was accepted, a moment before its `hello`. */
+  constructor(services: StreamServices, userId: string, account: UserAccount, outbox: Outbox) {
     this.#services = services;
     this.#userId = userId;
+    this.#account = account;
     this.#outbox = outbox;
   }
 
@@ -201,7 +203,7 @@ export class StreamSession implements BalanceWatcher {
   }
 
   #accountId(): string {
-    return accountIdOf(this.#account!);
+    return accountIdOf(this.#account);
   }
 
   /** The account's credits changed (here or on another node). */
@@ -223,7 +225,7 @@ export class StreamSession implements BalanceWatcher {
 
   /** The account's balance and forecast now, at the account's demand. */
   #summary(): Promise<CreditSummary> {
-    return this.#services.credits.summaryOf(this.#account!, this.#services.now(), this.#pace?.demand);
+    return this.#services.credits.summaryOf(this.#account, this.#services.now(), this.#pace?.demand);
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -284,9 +286,8 @@ export class StreamSession implements BalanceWatcher {
     if (hello.v !== protocolVersion) {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
-    const { engine, users, now, newId, texts } = this.#services;
-    const account = await users.accountForConnection(this.#userId);
-    if (account === null) return this.#outbox.close(1008, 'unknown user');
+    const { engine, now, newId, texts } = this.#services;
+    const account = this.#account;
     let resumed = false;
     let record: SessionRecord | null = null;
     if (hello.resume !== undefined) {
@@ -313,7 +314,6 @@ export class StreamSession implements BalanceWatcher {
     await pace.start(now());
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
-    this.#account = account;
     this.#pace = pace;
     this.#setState('live');
     this.#services.watchBalance(this.#accountId(), this);
@@ -347,7 +347,7 @@ export class StreamSession implements BalanceWatcher {
   async #burst(id: string): Promise<void> {
     const { ledger, users } = this.#services;
     // The price is read now, not at hello: an operator may have changed it since.
-    const account = (await users.getAccount(this.#userId)) ?? this.#account!;
+    const account = (await users.getAccount(this.#userId)) ?? this.#account;
     this.#account = account;
     const result = await ledger.debit(
       { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
@@ -397,7 +397,7 @@ export class StreamSession implements BalanceWatcher {
       const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
-    const account = this.#account!;
+    const account = this.#account;
     const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const segment = segmentOf(account.tier, decider.groupOf(record.context));
     const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
@@ -515,7 +515,7 @@ export class StreamSession implements BalanceWatcher {
     const record = this.#record!;
     this.#services.journal.record({
       ts: decidedAt, id: decision.id, userId: this.#userId, sessionId: record.id, requestId: req, policy: verdict.policy,
-      tier: this.#account!.tier, p: decision.p, source: decision.source, fallback: decision.fallback, charged: decision.charged,
+      tier: this.#account.tier, p: decision.p, source: decision.source, fallback: decision.fallback, charged: decision.charged,
       context: record.context, orientation: decision.orientation, factors: verdict.factors, reasons: decision.reasons, forecast: summary.forecast,
       segment: verdict.segment, eligible: this.#eligible(decision, verdict), bandit: verdict.bandit,
     });
@@ -532,7 +532,7 @@ export class StreamSession implements BalanceWatcher {
       this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
       // The controller's factors stayed with the socket that decided; the journal gets the outcome.
       const evidence = stored.pending.evidence;
-      const verdict = evidence === undefined ? this.#verdictOf(this.#services.policyFor(this.#account!.tier), null, [], null, null) : { ...evidence, factors: {}, reasons: [] };
+      const verdict = evidence === undefined ? this.#verdictOf(this.#services.policyFor(this.#account.tier), null, [], null, null) : { ...evidence, factors: {}, reasons: [] };
       return this.#wait(next.id, fingerprint, stored.pending, verdict);
     }
     const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), this.#summary()]);
@@ -712,7 +712,7 @@ export class StreamSession implements BalanceWatcher {
     }
     const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
     this.#stocked += items.length;
-    const segment = segmentOf(this.#account!.tier, decider.groupOf(record.context));
+    const segment = segmentOf(this.#account.tier, decider.groupOf(record.context));
     await Promise.all(
       items.map((item) => {
         const shown: ShownRecord = {

@@ -40,15 +40,11 @@ const userColumns = `id, tier, tz, annual, team, region, anchor_day AS "anchorDa
 export class UserDirectory {
   readonly #pool: pg.Pool;
   readonly #texts: TextPool;
-  readonly #now: () => number;
-  /** Accounts read for connections in the last `connectionAccountReuseMs`, oldest first. */
-  readonly #forConnections = new Map<string, { account: UserAccount; readAtMs: number }>();
 
   /** `texts` pools the tier, zone and region names of the accounts read (sessions hold them). */
-  constructor(pool: pg.Pool, texts = new TextPool(limits.pooledTextsMax), now: () => number = Date.now) {
+  constructor(pool: pg.Pool, texts = new TextPool(limits.pooledTextsMax)) {
     this.#pool = pool;
     this.#texts = texts;
-    this.#now = now;
   }
 
   /** Creates the standard tiers and the demo users unless they exist (operator edits win); returns new users. */
@@ -66,33 +62,6 @@ export class UserDirectory {
       if (result.rowCount === 1) created.push(user.id);
     }
     return created;
-  }
-
-  /**
-   * The user's account as read for a connection: the upgrade reads it (does the user exist?) and
-   * the session's `hello`, milliseconds later, takes that same read instead of a second query.
-   * A read is reused for `connectionAccountReuseMs` at most, and a change made through this
-   * process (`forget`, profile and tier writes) ends it at once.
-   */
-  async accountForConnection(userId: string): Promise<UserAccount | null> {
-    const nowMs = this.#now();
-    for (const [id, entry] of this.#forConnections) {
-      if (entry.readAtMs > nowMs - limits.connectionAccountReuseMs && this.#forConnections.size <= limits.connectionAccountsMax) break;
-      this.#forConnections.delete(id);
-    }
-    const recent = this.#forConnections.get(userId);
-    if (recent !== undefined) return recent.account;
-    const account = await this.getAccount(userId);
-    if (account !== null) {
-      this.#forConnections.delete(userId);
-      this.#forConnections.set(userId, { account, readAtMs: nowMs });
-    }
-    return account;
-  }
-
-  /** The user's account changed elsewhere (a tier change through the ledger): the next connection reads it again. */
-  forget(userId: string): void {
-    this.#forConnections.delete(userId);
   }
 
   async getAccount(userId: string): Promise<UserAccount | null> {
@@ -129,8 +98,6 @@ export class UserDirectory {
        RETURNING ${tierColumns}, (xmax = 0) AS created`,
       [tier.name, tier.baseQuota, tier.rolloverCap, tier.unlimited, tier.annualRolloverCap, JSON.stringify(tier.regionMultipliers), tier.burstPrice],
     );
-    // Every account of the tier has new terms.
-    this.#forConnections.clear();
     const { created, ...stored } = rows[0]!;
     return { tier: stored, created };
   }
@@ -161,7 +128,6 @@ export class UserDirectory {
       `UPDATE users SET tz = $2, annual = $3::boolean, region = $4, updated_at = now() WHERE id = $1 RETURNING ${userColumns}`,
       [userId, profile.tz, profile.annual, profile.region],
     );
-    this.forget(userId);
     return rows[0] ?? null;
   }
 }

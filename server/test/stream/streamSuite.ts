@@ -10,6 +10,7 @@ import { CloseCode, ErrorCode, FrameMessage, Welcome, protocolLimits } from '@ti
 import { TestClient, upgradeStatus, type Received } from '../support/client.js';
 import { admin, createUser } from '../support/fresh.js';
 import { startTestServer, type EngineKind } from '../support/server.js';
+import { UserDirectory } from '../../src/users/directory.js';
 
 export function streamSuite(t: Test, engine: EngineKind): void {
   let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -65,6 +66,27 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.match(closed, { code: CloseCode.sessionExpired, reason: 'token expired' });
     const again = await connect(t);
     t.match(await again.hello({ resume: welcome['session'] }), { resumed: true, session: welcome['session'] });
+  });
+
+  t.test('a connection reads its account once, when it is accepted, and a tier changed since shows on the next one', async (t) => {
+    await createUser(server, 'switcher', 'basic');
+    const token = await server.tokens.issue('switcher', 600);
+    let reads = 0;
+    const original = UserDirectory.prototype.getAccount;
+    UserDirectory.prototype.getAccount = function (this: UserDirectory, userId: string) {
+      if (userId === 'switcher') reads += 1;
+      return original.call(this, userId);
+    };
+    t.teardown(() => {
+      UserDirectory.prototype.getAccount = original;
+    });
+    const first = await connect(t, { token });
+    t.equal((await first.hello())['tier'], 'basic');
+    t.equal(reads, 1, 'the upgrade read it and hello took that read');
+    await admin(server, 'PUT', '/v1/admin/users/switcher/tier', { tier: 'premium' });
+    const second = await connect(t, { token });
+    t.equal((await second.hello())['tier'], 'premium');
+    t.equal(reads, 2);
   });
 
   t.test('hello is answered with a welcome that matches the contract', async (t) => {
