@@ -65,8 +65,12 @@ export interface SessionStateEngine {
   /** Stores a short record (a delivered frame's facts, a stock item) under `key` for `ttlMs`. */
   putRecord(key: string, value: string, ttlMs: number): Promise<void>;
   getRecord(key: string): Promise<string | null>;
-  /** Claims `key`: true for the first caller only (atomic across processes); the claim lasts `ttlMs`. */
-  claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Claims the record under `key`: true for the first caller only (atomic across processes), false
+   * once it was claimed or when no record is there. The claim lasts as long as the record, and a
+   * rewrite of the record does not undo it.
+   */
+  claimRecord(key: string): Promise<boolean>;
   /**
    * Adds pulls and rewards to one arm of a bandit segment, atomically across processes. A segment
    * not yet known is only added while fewer than `segmentsMax` are: then it answers false.

@@ -1,7 +1,12 @@
 /**
  * In-process session-state engine for a single node. Entries expire by time (swept periodically
- * and checked on read) and by count: the least recently used session is evicted past
- * `memorySessionsMax`, and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
+ * and checked on read) and by count: past `memorySessionsMax` the least recently used session is
+ * evicted, and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
+ *
+ * "Least recently used" is kept the way a clock cache keeps it: a use marks the entry, and an
+ * eviction that finds a marked entry first unmarks it and moves it to the back instead of dropping
+ * it. A read costs one map lookup, where moving every used entry to the back of its map would cost a
+ * delete and an insert in a map of every session on every call.
  */
 import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
@@ -16,14 +21,17 @@ type SessionEntry = {
   /** Made on the first decision: an idle session has none. */
   decisions: Map<string, { value: string; expiresAtMs: number }> | null;
   expiresAtMs: number;
+  /** Used since an eviction last passed it (see the top of the file). */
+  used: boolean;
 };
-type SeenEntry = { frames: Set<string>; expiresAtMs: number };
-type DayEntry = { counts: DayCounts; expiresAtMs: number };
-type RecordEntry = { value: string; expiresAtMs: number };
+type SeenEntry = { frames: Set<string>; expiresAtMs: number; used: boolean };
+type DayEntry = { counts: DayCounts; expiresAtMs: number; used: boolean };
+/** A record, and whether it was claimed (a claim is a mark on its record, not an entry of its own). */
+type RecordEntry = { value: string; expiresAtMs: number; claimed: boolean };
 
 export class MemoryEngine implements SessionStateEngine {
   readonly kind = 'memory' as const;
-  // Map iteration order is insertion order; re-inserting on use makes the first entry the LRU one.
+  // Map iteration order is insertion order: the first entry is the oldest, and eviction starts there.
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #seen = new Map<string, SeenEntry>();
   /** Per-user-day counts by `${user}|${day}`, least recently written first. */
@@ -68,22 +76,14 @@ export class MemoryEngine implements SessionStateEngine {
     }
     if (entry === undefined) {
       if (ttlMs === null) return null;
-      entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs };
+      entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs, used: false };
+      makeRoom(this.#sessions, this.#sessionsMax);
+      this.#sessions.set(sessionId, entry);
     } else {
-      this.#sessions.delete(sessionId);
+      entry.used = true;
       if (ttlMs !== null) entry.expiresAtMs = now + ttlMs;
     }
-    this.#sessions.set(sessionId, entry);
-    this.#evictBeyond(this.#sessions, this.#sessionsMax);
     return entry;
-  }
-
-  #evictBeyond<V>(map: Map<string, V>, max: number): void {
-    while (map.size > max) {
-      const oldest = map.keys().next();
-      if (oldest.done === true) return;
-      map.delete(oldest.value);
-    }
   }
 
   async putSession(record: SessionRecord, ttlMs: number): Promise<void> {
@@ -115,10 +115,13 @@ export class MemoryEngine implements SessionStateEngine {
     const now = this.#now();
     let entry = this.#seen.get(scope);
     if (entry === undefined || entry.expiresAtMs <= now) {
-      entry = { frames: new Set(), expiresAtMs: now + ttlMs };
+      if (entry !== undefined) this.#seen.delete(scope);
+      entry = { frames: new Set(), expiresAtMs: now + ttlMs, used: false };
+      makeRoom(this.#seen, this.#seenScopesMax);
+      this.#seen.set(scope, entry);
+    } else {
+      entry.used = true;
     }
-    this.#seen.delete(scope);
-    this.#seen.set(scope, entry);
     entry.expiresAtMs = now + ttlMs;
     entry.frames.delete(frameId);
     entry.frames.add(frameId);
@@ -127,7 +130,6 @@ export class MemoryEngine implements SessionStateEngine {
       if (oldest.done === true) break;
       entry.frames.delete(oldest.value);
     }
-    this.#evictBeyond(this.#seen, this.#seenScopesMax);
   }
 
   async listSeen(scope: string): Promise<string[]> {
@@ -143,7 +145,7 @@ export class MemoryEngine implements SessionStateEngine {
     if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
     decisions.delete(requestId);
     decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
-    this.#evictBeyond(decisions, limits.memoryDecisionsPerSessionMax);
+    evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
     return value;
   }
 
@@ -157,22 +159,26 @@ export class MemoryEngine implements SessionStateEngine {
     const decisions = (entry.decisions ??= new Map());
     decisions.delete(requestId);
     decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
-    this.#evictBeyond(decisions, limits.memoryDecisionsPerSessionMax);
+    evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
   }
 
   async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
     const key = `${userId}|${dayKey}`;
     const now = this.#now();
-    const existing = this.#days.get(key);
-    const entry = existing !== undefined && existing.expiresAtMs > now ? existing : { counts: emptyDay(), expiresAtMs: 0 };
-    this.#days.delete(key);
+    let entry = this.#days.get(key);
+    if (entry === undefined || entry.expiresAtMs <= now) {
+      if (entry !== undefined) this.#days.delete(key);
+      entry = { counts: emptyDay(), expiresAtMs: 0, used: false };
+      makeRoom(this.#days, limits.memoryUserDaysMax);
+      this.#days.set(key, entry);
+    } else {
+      entry.used = true;
+    }
     entry.expiresAtMs = now + ttlMs;
     entry.counts.frames += delta.frames ?? 0;
     entry.counts.fresh += delta.fresh ?? 0;
     entry.counts.credits += delta.credits ?? 0;
     entry.counts.sessions += delta.sessions ?? 0;
-    this.#days.set(key, entry);
-    this.#evictBeyond(this.#days, limits.memoryUserDaysMax);
     return { ...entry.counts };
   }
 
@@ -190,18 +196,20 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async putRecord(key: string, value: string, ttlMs: number): Promise<void> {
+    const claimed = this.#liveRecord(key)?.claimed ?? false;
     this.#records.delete(key);
-    this.#records.set(key, { value, expiresAtMs: this.#now() + ttlMs });
-    this.#evictBeyond(this.#records, limits.memoryRecordsMax);
+    this.#records.set(key, { value, expiresAtMs: this.#now() + ttlMs, claimed });
+    evictOldest(this.#records, limits.memoryRecordsMax);
   }
 
   async getRecord(key: string): Promise<string | null> {
     return this.#liveRecord(key)?.value ?? null;
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
-    if (this.#liveRecord(key) !== null) return false;
-    await this.putRecord(key, '1', ttlMs);
+  async claimRecord(key: string): Promise<boolean> {
+    const entry = this.#liveRecord(key);
+    if (entry === null || entry.claimed) return false;
+    entry.claimed = true;
     return true;
   }
 
@@ -235,6 +243,36 @@ export class MemoryEngine implements SessionStateEngine {
     this.#days.clear();
     this.#records.clear();
     this.#segments.clear();
+  }
+}
+
+/** Drops the first (oldest) entries of `map` beyond `max`. */
+function evictOldest<V>(map: Map<string, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done === true) return;
+    map.delete(oldest.value);
+  }
+}
+
+/**
+ * Makes room for one more entry within `max`, the way a clock cache does: an entry used since it
+ * was last passed gets a second chance (unmarked, moved to the back), the first unused one goes.
+ * Each entry is passed at most once per eviction before every mark is spent, so an eviction is
+ * bounded by the map's size, and the entry about to be added is never the one evicted.
+ */
+function makeRoom<V extends { used: boolean }>(map: Map<string, V>, max: number): void {
+  let chances = map.size;
+  while (map.size >= max && map.size > 0) {
+    const first = map.entries().next();
+    if (first.done === true) return;
+    const [key, entry] = first.value;
+    map.delete(key);
+    if (entry.used && chances > 0) {
+      chances -= 1;
+      entry.used = false;
+      map.set(key, entry);
+    }
   }
 }
 

@@ -6,7 +6,8 @@
  *   {prefix}seen:{scope}         zset    frame id → time seen; trimmed to the newest `max`
  *   {prefix}d:{session}:{req}    string  a decision, set with NX so the first writer wins
  *   {prefix}u:{user}:{day}       hash    what the user did that local day (frames, fresh, credits, sessions)
- *   {prefix}r:{key}              string  a short record (a delivered frame's facts, a stock item, a claim)
+ *   {prefix}r:{key}              string  a short record (a delivered frame's facts, a stock item)
+ *   {prefix}r:{key}:claim        string  its claim, set with NX for as long as the record has to live
  *   {prefix}bandit:segments      set     the bandit's known segments (bounded by the caller's max)
  *   {prefix}bandit:stats         hash    `{segment}|{arm}|n` pulls and `{segment}|{arm}|r` rewards
  *
@@ -72,6 +73,16 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('HMGET', KEYS[1], 'frames', 'fresh', 'credits', 'sessions')`;
 
+// Claims the record KEYS[1] by setting KEYS[2] with NX for the record's remaining lifetime: 1 when
+// this call claimed it, 0 when it was claimed before or there is no record.
+const claimRecordScript = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+local claimed
+if ttl > 0 then claimed = redis.call('SET', KEYS[2], '1', 'PX', ttl, 'NX') else claimed = redis.call('SET', KEYS[2], '1', 'NX') end
+if claimed then return 1 end
+return 0`;
+
 type WithScripts = Redis & {
   addArmOutcome(segments: string, stats: string, segment: string, max: number, arm: string, pulls: number, rewards: number, ttlMs: number): Promise<number>;
   putSessionScript(key: string, record: string, ttlMs: number): Promise<number>;
@@ -79,6 +90,7 @@ type WithScripts = Redis & {
   addToMixScript(key: string, source: string, ttlMs: number): Promise<Array<string | null>>;
   markSeenScript(key: string, nowMs: number, frameId: string, max: number, ttlMs: number): Promise<number>;
   countDayScript(key: string, ttlMs: number, frames: number, fresh: number, credits: number, sessions: number): Promise<Array<string | null>>;
+  claimRecordScript(record: string, claim: string): Promise<number>;
 };
 
 const dayFields = ['frames', 'fresh', 'credits', 'sessions'] as const;
@@ -109,6 +121,7 @@ export class RedisEngine implements SessionStateEngine {
     this.#redis.defineCommand('addToMixScript', { numberOfKeys: 1, lua: addToMixScript });
     this.#redis.defineCommand('markSeenScript', { numberOfKeys: 1, lua: markSeenScript });
     this.#redis.defineCommand('countDayScript', { numberOfKeys: 1, lua: countDayScript });
+    this.#redis.defineCommand('claimRecordScript', { numberOfKeys: 2, lua: claimRecordScript });
     // Connection errors surface on commands (and in readiness); the event must not crash us.
     this.#redis.on('error', () => undefined);
   }
@@ -180,8 +193,8 @@ export class RedisEngine implements SessionStateEngine {
     return this.#redis.get(`r:${key}`);
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.#redis.set(`r:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  async claimRecord(key: string): Promise<boolean> {
+    return (await this.#redis.claimRecordScript(`r:${key}`, `r:${key}:claim`)) === 1;
   }
 
   async addArmOutcome(segment: string, arm: Arm, pulls: number, rewards: number, segmentsMax: number): Promise<boolean> {

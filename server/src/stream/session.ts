@@ -644,11 +644,10 @@ export class StreamSession implements BalanceWatcher {
     const shown = raw === null ? null : (JSON.parse(raw) as ShownRecord);
     const nowMs = now();
     // The claim lasts as long as the record it guards, so a replay is a duplicate, never counted anew.
-    const claimTtlMs = shown?.stock === undefined ? shownRecordTtlMs(rewardRules) : stockRecordTtlMs;
-    const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claim(claimKey(beacon.frame), claimTtlMs)) ? null : ErrorCode.duplicateBeacon);
+    const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claimRecord(shownKey(beacon.frame))) ? null : ErrorCode.duplicateBeacon);
     // A beacon steers the show once: a duplicate, late or foreign one does not. One for a frame the
     // engine forgot (a restart of the memory engine) still may: the generation's own record checks it.
-    if (refusal === null || refusal === ErrorCode.unknownFrame) await this.#steer(beacon);
+    if (refusal === null || refusal === ErrorCode.unknownFrame) await this.#steer(beacon, shown);
     if (refusal !== null) {
       metrics.beaconResults.inc({ result: refusal });
       const message = beaconRefusalText[refusal];
@@ -677,15 +676,20 @@ export class StreamSession implements BalanceWatcher {
     if (beacon.id !== undefined) this.#send({ t: 'ack', req: beacon.id, ok: true, reward, counted });
   }
 
-  /** Dwell and likes steer the show: a like makes the next fresh frame premium; a long look keeps a congested frame's charge. */
-  async #steer(beacon: Beacon): Promise<void> {
+  /**
+   * Dwell and likes steer the show: a like makes the next fresh frame premium; a long look keeps a
+   * congested frame's charge. Only a generated frame has a charge to keep: a frame known to be from
+   * the library asks PostgreSQL nothing.
+   */
+  async #steer(beacon: Beacon, shown: ShownRecord | null): Promise<void> {
     const { metrics, fresh } = this.#services;
     metrics.beacons.inc({ effect: 'counted' });
     if (beacon.liked === true) {
       this.#justLiked = true;
       metrics.beacons.inc({ effect: 'liked' });
     }
-    if (fresh !== null && (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs))) metrics.beacons.inc({ effect: 'kept_charge' });
+    if (fresh === null || shown?.source === 'library') return;
+    if (await fresh.recordDisplay(beacon.frame, this.#userId, beacon.dwellMs)) metrics.beacons.inc({ effect: 'kept_charge' });
   }
 
   /** A stock frame was shown while the player was offline: it joins the show now (mix, seen, today's frames). */
@@ -759,7 +763,6 @@ export class StreamSession implements BalanceWatcher {
 
 /** Engine keys of what a beacon needs: a shown frame's (or stock item's) record, and its one claim. */
 const shownKey = (frameId: string) => `shown:${frameId}`;
-const claimKey = (frameId: string) => `beacon:${frameId}`;
 /** A stock item's record outlives its window like a shown frame's, so a late report is told it is late. */
 const stockRecordTtlMs = shownRecordTtlMs({ dwellMsMin: 0, windowMs: limits.stockTtlMs });
 

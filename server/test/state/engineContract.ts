@@ -149,11 +149,27 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.equal(await engine.getRecord('frame:1'), null);
   });
 
-  t.test('of many concurrent claims of one key, exactly one wins', async (t) => {
+  t.test('of many concurrent claims of one record, exactly one wins, and a rewrite does not undo it', async (t) => {
     const engine = await makeEngine(t);
-    const results = await Promise.all(Array.from({ length: 20 }, () => engine.claim('beacon:1', 60_000)));
+    await engine.putRecord('shown:1', '{}', 60_000);
+    await engine.putRecord('shown:2', '{}', 60_000);
+    const results = await Promise.all(Array.from({ length: 20 }, () => engine.claimRecord('shown:1')));
     t.equal(results.filter(Boolean).length, 1);
-    t.equal(await engine.claim('beacon:2', 60_000), true, 'another key is claimed on its own');
+    t.equal(await engine.claimRecord('shown:2'), true, 'another record is claimed on its own');
+    await engine.putRecord('shown:1', '{"again":true}', 60_000);
+    t.equal(await engine.claimRecord('shown:1'), false);
+    t.equal(await engine.getRecord('shown:1'), '{"again":true}');
+  });
+
+  t.test('a record that is not there cannot be claimed, and a claim ends with its record', async (t) => {
+    const engine = await makeEngine(t);
+    t.equal(await engine.claimRecord('shown:none'), false);
+    await engine.putRecord('shown:brief', '{}', 100);
+    t.equal(await engine.claimRecord('shown:brief'), true);
+    await sleep(200);
+    t.equal(await engine.claimRecord('shown:brief'), false, 'gone with its record');
+    await engine.putRecord('shown:brief', '{}', 60_000);
+    t.equal(await engine.claimRecord('shown:brief'), true, 'a record written after the claim expired is claimed anew');
   });
 
   t.test('counts bandit pulls and rewards per segment and arm, atomically across concurrent writers', async (t) => {

@@ -21,6 +21,20 @@ t.test('evicts the least recently used session beyond its bound', async (t) => {
   t.not(await engine.getSession('c'), null);
 });
 
+t.test('when every session was used since the last eviction, the oldest goes, never the one being added', async (t) => {
+  const engine = new MemoryEngine({ sessionsMax: 2 });
+  t.teardown(() => engine.close());
+  const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+  await engine.putSession(record('a'), 60_000);
+  await engine.putSession(record('b'), 60_000);
+  await engine.getSession('b');
+  await engine.getSession('a');
+  await engine.putSession(record('c'), 60_000);
+  t.equal(await engine.getSession('a'), null, 'the oldest, its second chance spent');
+  t.not(await engine.getSession('b'), null);
+  t.not(await engine.getSession('c'), null, 'the new session stays');
+});
+
 t.test('keeps at most its bound of seen sets, forgetting the least recently written', async (t) => {
   const engine = new MemoryEngine({ seenScopesMax: 3 });
   t.teardown(() => engine.close());
