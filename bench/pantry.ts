@@ -23,6 +23,7 @@ import { PantryCatalog, type CatalogFrame } from '../server/src/pantry/catalog.j
 import { fitFor } from '../server/src/pantry/fit.js';
 import { analyseImage } from '../server/src/pantry/image.js';
 import { renderArt } from '../server/src/pantry/demo.js';
+import { seenInOrder } from '../server/src/pantry/seen.js';
 import type { FrameRow } from '../server/src/pantry/store.js';
 import { FrameVariants, variantIdOf } from '../server/src/pantry/variants.js';
 import { MemoryEngine } from '../server/src/state/memory.js';
@@ -71,8 +72,9 @@ async function benchChoice(framesInGroup: number, seenInGroup: number): Promise<
   for (const frame of frames) catalog.add(frame);
   const engine = new MemoryEngine();
   const scope = seenScope('bench-user', { genre: 'techno', mood: 'dark' });
-  const seen = frames.slice(0, seenInGroup).map((frame) => frame.id);
-  for (const id of seen) await engine.markSeen(scope, id, 10_000, 3_600_000);
+  const seenIds = frames.slice(0, seenInGroup).map((frame) => frame.id);
+  for (const id of seenIds) await engine.markSeen(scope, id, 10_000, 3_600_000);
+  const seen = seenInOrder(seenIds);
   const context = { genre: 'techno', mood: 'dark', energy: 0.7 };
   const random = seededRandom(3);
   const catalogOnly = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });
@@ -85,8 +87,7 @@ async function benchChoice(framesInGroup: number, seenInGroup: number): Promise<
     catalogOnly.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
     if (choice === null || choice.repeated) throw new Error('the benchmark user should always have unseen frames');
     started = performance.now();
-    const listed = await engine.listSeen(scope);
-    catalog.choose(context, screen, listed, random);
+    catalog.choose(context, screen, await engine.seenFrames(scope), random);
     withEngine.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
   }
   await engine.close();

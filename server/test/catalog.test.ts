@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Orientation } from '@titrate/shared';
 import { PantryCatalog, normaliseLabel, type CatalogFrame } from '../src/pantry/catalog.js';
+import { nothingSeen, seenInOrder } from '../src/pantry/seen.js';
 import { seededRandom } from '../src/pantry/art.js';
 
 const sizes = { landscape: [1280, 720], portrait: [720, 1280], square: [960, 960] } as const;
@@ -44,7 +45,7 @@ t.test('unknown genres and moods map through aliases, then by energy', async (t)
 t.test('an empty catalog chooses nothing', async (t) => {
   const catalog = new PantryCatalog();
   t.equal(catalog.resolve(context('techno', 'dark')), null);
-  t.equal(catalog.choose(context('techno', 'dark'), 'portrait', [], Math.random), null);
+  t.equal(catalog.choose(context('techno', 'dark'), 'portrait', nothingSeen, Math.random), null);
 });
 
 t.test('a screen takes its own orientation first, then crops, then fills', async (t) => {
@@ -53,7 +54,7 @@ t.test('a screen takes its own orientation first, then crops, then fills', async
   const seen: string[] = [];
   const fits: string[] = [];
   for (let round = 0; round < 3; round += 1) {
-    const choice = catalog.choose(context('techno', 'dark'), 'portrait', seen, seededRandom(round))!;
+    const choice = catalog.choose(context('techno', 'dark'), 'portrait', seenInOrder(seen), seededRandom(round))!;
     fits.push(`${choice.frame.id}:${choice.plan.fit}`);
     seen.push(choice.frame.id);
   }
@@ -68,7 +69,7 @@ t.test('coverage counts unseen exact and croppable frames and their styles, not 
     { ...frame('s2', 'house', 'calm', 'rings', 'square'), width: 1800, height: 1800 },
     frame('l1', 'house', 'calm', 'nebula', 'landscape'),
   ]);
-  const choice = catalog.choose(context('house', 'calm'), 'portrait', ['p1'], seededRandom(3))!;
+  const choice = catalog.choose(context('house', 'calm'), 'portrait', seenInOrder(['p1']), seededRandom(3))!;
   t.same(choice.coverage, { total: 3, unseen: 2, styles: 2, exactUnseen: 1 }, 'a square without a known safe area only fills');
 });
 
@@ -78,12 +79,12 @@ t.test('frames are not repeated until every frame of the bucket was seen', async
   const random = seededRandom(7);
   const seen: string[] = [];
   for (let round = 0; round < 4; round += 1) {
-    const pick = catalog.choose(context('house', 'uplifting'), 'landscape', seen, random)!;
+    const pick = catalog.choose(context('house', 'uplifting'), 'landscape', seenInOrder(seen), random)!;
     t.notOk(seen.includes(pick.frame.id), `pick ${round + 1} is new`);
     t.equal(pick.repeated, false);
     seen.push(pick.frame.id);
   }
-  const fifth = catalog.choose(context('house', 'uplifting'), 'landscape', seen, random)!;
+  const fifth = catalog.choose(context('house', 'uplifting'), 'landscape', seenInOrder(seen), random)!;
   t.equal(fifth.repeated, true);
   t.equal(fifth.frame.id, seen[0], 'the frame seen longest ago comes back first');
 });
@@ -94,7 +95,7 @@ t.test('among unseen frames the styles seen least come first', async (t) => {
     frame('grid2', 'rock', 'dark', 'grid'),
     frame('rings1', 'rock', 'dark', 'rings'),
   ]);
-  const pick = catalog.choose(context('rock', 'dark'), 'landscape', ['grid1'], seededRandom(1))!;
+  const pick = catalog.choose(context('rock', 'dark'), 'landscape', seenInOrder(['grid1']), seededRandom(1))!;
   t.equal(pick.frame.id, 'rings1');
 });
 

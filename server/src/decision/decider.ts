@@ -14,6 +14,7 @@ import type { Generation } from '../generation/store.js';
 import { limits } from '../limits.js';
 import { frameSizes } from '../pantry/art.js';
 import type { LibraryChoice, PantryCatalog } from '../pantry/catalog.js';
+import type { SeenFrames } from '../pantry/seen.js';
 import { describeShortfalls, libraryHealth, orientationScarcity, shortfallsOf, type CoverageCheck, type CoverageRules } from '../pantry/coverage.js';
 import { variantIdOf } from '../pantry/variants.js';
 import type { CycleClock } from '../titration/clock.js';
@@ -43,8 +44,8 @@ export type DecisionInput = {
   account: UserAccount;
   context: Context;
   orientation: Orientation;
-  /** Frames this user saw in the context's library group (`FrameDecider.groupOf`), oldest first. */
-  seen: readonly string[];
+  /** Frames this user saw in the context's library group (`FrameDecider.groupOf`). */
+  seen: SeenFrames;
   /** When the user's burst ends (ISO), or null without one. */
   burstUntil: string | null;
   nowMs: number;
@@ -210,13 +211,13 @@ export class FrameDecider {
    * recorded here; the caller remembers what it handed out.
    */
   stock(input: Pick<DecisionInput, 'context' | 'orientation' | 'seen'>, count: number): Decision[] {
-    const seen = [...input.seen];
+    const seen = new Map(input.seen);
     const chosen: Decision[] = [];
     for (let index = 0; index < count; index += 1) {
       const choice = this.#catalog.choose(input.context, input.orientation, seen, this.#random);
       if (choice === null || choice.repeated) break;
       chosen.push(this.#fromChoice(choice, input.orientation, null, 0, ['kept for offline']));
-      seen.push(choice.frame.id);
+      seen.set(choice.frame.id, Number.MAX_SAFE_INTEGER);
     }
     return chosen;
   }

@@ -15,6 +15,7 @@ import { accountIdOf, debitCallOf, type DebitRequest, type Ledger } from '../led
 import type { CachedCharges } from './charges.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { SeenFrames } from '../pantry/seen.js';
 import type { UserAccount } from '../users/directory.js';
 import { isCongested } from './congestion.js';
 import type { WaitEstimator } from './estimator.js';
@@ -48,7 +49,7 @@ export type FreshRequest = {
   style: string;
   width: number;
   height: number;
-  seen: readonly string[];
+  seen: SeenFrames;
   p: number;
   reasons: string[];
   framesShown: number;
@@ -226,8 +227,7 @@ export class FreshFrames {
     const prompt = buildPrompt({ context: request.context, style: request.style, orientation: request.orientation });
     const promptKey = promptKeyOf({ modelId: model.id, width: request.width, height: request.height, prompt: prompt.text });
     const variants = await this.#cachedVariants(promptKey);
-    const seen = new Set(request.seen);
-    const unseen = variants.find((entry) => !seen.has(entry.frameId));
+    const unseen = variants.find((entry) => !request.seen.has(entry.frameId));
     const reasons = [...request.reasons, ...route.reasons];
     const base = {
       id: randomUUID(), userId: request.account.id, sessionId: request.sessionId, requestId: request.requestId, provider: this.#services.provider,
@@ -419,7 +419,6 @@ function debitOf(generation: NewGeneration & { userId: string }, cacheHit: boole
 }
 
 /** Among cached variants (all seen), the one this viewer saw longest ago. */
-function oldestSeen<T extends { frameId: string }>(variants: readonly T[], seen: readonly string[]): T | undefined {
-  const order = new Map(seen.map((id, index) => [id, index]));
-  return [...variants].sort((a, b) => (order.get(a.frameId) ?? -1) - (order.get(b.frameId) ?? -1))[0];
+function oldestSeen<T extends { frameId: string }>(variants: readonly T[], seen: SeenFrames): T | undefined {
+  return [...variants].sort((a, b) => (seen.get(a.frameId) ?? -1) - (seen.get(b.frameId) ?? -1))[0];
 }

@@ -16,6 +16,7 @@ import { orientations, type Context, type Orientation } from '@titrate/shared';
 import { limits } from '../limits.js';
 import { bucketKey, type Bucket, type BucketCoverage } from './coverage.js';
 import { fitFor, type FitPlan, type FrameAnalysis } from './fit.js';
+import type { SeenFrames } from './seen.js';
 export type CatalogFrame = {
   id: string;
   genre: string;
@@ -138,12 +139,11 @@ export class PantryCatalog {
    * Chooses a frame for the context and screen. `seen` lists the frames this user saw in the
    * group, oldest first. `random` returns numbers in [0, 1) (injected so choices are reproducible).
    */
-  choose(context: Context, orientation: Orientation, seen: readonly string[], random: () => number): LibraryChoice | null {
+  choose(context: Context, orientation: Orientation, seen: SeenFrames, random: () => number): LibraryChoice | null {
     const group = this.resolve(context);
     if (group === null) return null;
     const screen = this.#groups.get(groupKey(group.genre, group.mood))!.screens[orientation];
     // One pass over the group: what is unseen per fit, the user's views per style, the coverage.
-    const seenIds = new Set(seen);
     const styleViews = new Map<string, number>();
     const unseenStyles = new Set<string>();
     const tiers = [screen.exact, screen.crop, screen.fill];
@@ -152,7 +152,7 @@ export class PantryCatalog {
       const unseen = unseenByTier[tier]!;
       for (const fitted of tiers[tier]!) {
         const style = fitted.frame.style;
-        if (seenIds.has(fitted.frame.id)) {
+        if (seen.has(fitted.frame.id)) {
           styleViews.set(style, (styleViews.get(style) ?? 0) + 1);
         } else {
           unseen.push(fitted);
@@ -172,10 +172,8 @@ export class PantryCatalog {
       return { ...fitted, group, repeated: false, coverage, reasons: [...reasons, ...fitReasons(fitted), 'library frame you have not seen'] };
     }
     // Everything was seen: the frame seen longest ago, of the best fit there is.
-    const order = new Map<string, number>();
-    for (let index = 0; index < seen.length; index += 1) order.set(seen[index]!, index);
     const tier = screen.exact.length > 0 ? screen.exact : screen.crop.length > 0 ? screen.crop : screen.fill;
-    const oldest = tier.reduce((best, fitted) => ((order.get(fitted.frame.id) ?? -1) < (order.get(best.frame.id) ?? -1) ? fitted : best));
+    const oldest = tier.reduce((best, fitted) => ((seen.get(fitted.frame.id) ?? -1) < (seen.get(best.frame.id) ?? -1) ? fitted : best));
     reasons.push(...fitReasons(oldest), 'every library frame for this track was seen; repeating the one seen longest ago');
     return { ...oldest, group, repeated: true, coverage, reasons };
   }

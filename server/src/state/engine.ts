@@ -10,6 +10,7 @@
  */
 import type { Context, FrameSource, Mix, Orientation } from '@titrate/shared';
 import type { Arm, SegmentStats } from '../bandit/policy.js';
+import type { SeenFrames } from '../pantry/seen.js';
 import type { DayCounts } from '../titration/forecast.js';
 
 export type SessionRecord = {
@@ -44,8 +45,11 @@ export interface SessionStateEngine {
   getMix(sessionId: string): Promise<Mix>;
   /** Remembers that `scope` (a session, later a user) saw `frameId`; keeps the newest `max`. */
   markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void>;
-  /** The frames `scope` saw, newest last, at most the `max` given to `markSeen`. */
-  listSeen(scope: string): Promise<string[]>;
+  /**
+   * The frames `scope` saw (at most the `max` given to `markSeen`), iterated oldest first. Not a
+   * copy: the caller reads it and must not keep it past the decision it is for.
+   */
+  seenFrames(scope: string): Promise<SeenFrames>;
   /**
    * Stores `value` for (session, request id) unless one is stored already, and returns the value
    * that is stored now: ours if we were first, the earlier one otherwise. Atomic across processes.

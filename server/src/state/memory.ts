@@ -11,6 +11,7 @@
 import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import { limits } from '../limits.js';
+import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
 import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine } from './engine.js';
 
@@ -24,7 +25,8 @@ type SessionEntry = {
   /** Used since an eviction last passed it (see the top of the file). */
   used: boolean;
 };
-type SeenEntry = { frames: Set<string>; expiresAtMs: number; used: boolean };
+/** Frame id → its place in the order of seeing (`next` is the next place); oldest first. */
+type SeenEntry = { frames: Map<string, number>; next: number; expiresAtMs: number; used: boolean };
 type DayEntry = { counts: DayCounts; expiresAtMs: number; used: boolean };
 /** A record, and whether it was claimed (a claim is a mark on its record, not an entry of its own). */
 type RecordEntry = { value: string; expiresAtMs: number; claimed: boolean };
@@ -116,7 +118,7 @@ export class MemoryEngine implements SessionStateEngine {
     let entry = this.#seen.get(scope);
     if (entry === undefined || entry.expiresAtMs <= now) {
       if (entry !== undefined) this.#seen.delete(scope);
-      entry = { frames: new Set(), expiresAtMs: now + ttlMs, used: false };
+      entry = { frames: new Map(), next: 0, expiresAtMs: now + ttlMs, used: false };
       makeRoom(this.#seen, this.#seenScopesMax);
       this.#seen.set(scope, entry);
     } else {
@@ -124,18 +126,19 @@ export class MemoryEngine implements SessionStateEngine {
     }
     entry.expiresAtMs = now + ttlMs;
     entry.frames.delete(frameId);
-    entry.frames.add(frameId);
+    entry.frames.set(frameId, entry.next);
+    entry.next += 1;
     while (entry.frames.size > max) {
-      const oldest = entry.frames.values().next();
+      const oldest = entry.frames.keys().next();
       if (oldest.done === true) break;
       entry.frames.delete(oldest.value);
     }
   }
 
-  async listSeen(scope: string): Promise<string[]> {
+  async seenFrames(scope: string): Promise<SeenFrames> {
     const entry = this.#seen.get(scope);
-    if (entry === undefined || entry.expiresAtMs <= this.#now()) return [];
-    return [...entry.frames];
+    if (entry === undefined || entry.expiresAtMs <= this.#now()) return nothingSeen;
+    return entry.frames;
   }
 
   async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
@@ -196,8 +199,9 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async putRecord(key: string, value: string, ttlMs: number): Promise<void> {
-    const claimed = this.#liveRecord(key)?.claimed ?? false;
-    this.#records.delete(key);
+    const earlier = this.#records.get(key);
+    const claimed = earlier !== undefined && earlier.claimed && earlier.expiresAtMs > this.#now();
+    if (earlier !== undefined) this.#records.delete(key);
     this.#records.set(key, { value, expiresAtMs: this.#now() + ttlMs, claimed });
     evictOldest(this.#records, limits.memoryRecordsMax);
   }

@@ -19,6 +19,7 @@ import type { FrameSource, Mix } from '@titrate/shared';
 import { limits } from '../limits.js';
 import { arms, emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import type { DayCounts } from '../titration/forecast.js';
+import { seenInOrder, type SeenFrames } from '../pantry/seen.js';
 import type { SessionRecord, SessionStateEngine } from './engine.js';
 
 /** Bandit statistics live as long as a month of learning; a rebuild from the log restores them. */
@@ -153,8 +154,8 @@ export class RedisEngine implements SessionStateEngine {
     await this.#redis.markSeenScript(`seen:${scope}`, this.#now(), frameId, max, ttlMs);
   }
 
-  async listSeen(scope: string): Promise<string[]> {
-    return this.#redis.zrange(`seen:${scope}`, 0, -1);
+  async seenFrames(scope: string): Promise<SeenFrames> {
+    return seenInOrder(await this.#redis.zrange(`seen:${scope}`, 0, -1));
   }
 
   async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {

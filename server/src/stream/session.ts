@@ -40,6 +40,7 @@ import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { freezeRecord, seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
 import { factorRecord, type Titration } from '../titration/controller.js';
 import type { TextPool } from '../texts.js';
@@ -445,9 +446,9 @@ export class StreamSession implements BalanceWatcher {
   }
 
   /** What this user saw, on any device, in the library group the context maps to. */
-  async #seen(context: Context): Promise<string[]> {
+  async #seen(context: Context): Promise<SeenFrames> {
     const group = this.#services.decider.groupOf(context);
-    return group === null ? [] : this.#services.engine.listSeen(seenScope(this.#userId, group));
+    return group === null ? nothingSeen : this.#services.engine.seenFrames(seenScope(this.#userId, group));
   }
 
   /**
