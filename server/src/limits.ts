@@ -97,6 +97,10 @@ export const limits = {
    * bus message by this much at most (debits are checked under the account's lock regardless).
    */
   creditViewTtlMs: 15_000,
+  /** Background reads of credit views claimed within this long are one query. */
+  creditViewRefreshBatchMs: 50,
+  /** Users one background read of credit views asks for at most. */
+  creditViewRefreshBatchMax: 500,
   /** Credit views (one per user with a live session) a process keeps; ~1 KB each. */
   creditViewsMax: 200_000,
   /**

@@ -41,9 +41,10 @@ export function forecastFor(credits: CreditState, nowMs: number, demand?: Pick<D
  *
  * A view in use is read again ahead of its expiry, in the background: from 70–90% of its time to
  * live (a random point, so views read together do not all come due together) the next decision
- * still uses it and starts one read that replaces it. A playing session never waits for PostgreSQL
- * for its balance; only one whose view expired outright (idle that long, or a change announced)
- * does.
+ * still uses it and claims one read that replaces it. The claimed reads of a moment are one query
+ * (`LedgerCreditView`), so a node's background reads are a few queries a second however many users
+ * play. A playing session never waits for PostgreSQL for its balance; only one whose view expired
+ * outright (idle that long, or a change announced) does.
  *
  * Only what a player is shown and what the controller weighs come from here; a debit checks the
  * balance under the account's lock in PostgreSQL whatever this says.
@@ -174,13 +175,26 @@ export class CreditViewCache {
   }
 }
 
-export class LedgerCreditView implements CreditView {
-  readonly #ledger: Pick<Ledger, 'view'>;
-  readonly #cache: CreditViewCache | null;
+/** A background read claimed by a decision, waiting for the next batch. */
+type DueRefresh = { claim: RefreshClaim; accountId: string; nowMs: number };
 
-  constructor(ledger: Pick<Ledger, 'view'>, cache: CreditViewCache | null = null) {
+/** How a batch of background reads is put off: by `limits.creditViewRefreshBatchMs`, unless a test says otherwise. */
+export type RefreshScheduler = (run: () => void) => void;
+
+const refreshLater: RefreshScheduler = (run) => setTimeout(run, limits.creditViewRefreshBatchMs).unref();
+
+export class LedgerCreditView implements CreditView {
+  readonly #ledger: Pick<Ledger, 'views'>;
+  readonly #cache: CreditViewCache | null;
+  readonly #schedule: RefreshScheduler;
+  /** Background reads claimed since the last batch left, by user. */
+  readonly #due = new Map<string, DueRefresh>();
+  #scheduled = false;
+
+  constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: RefreshScheduler = refreshLater) {
     this.#ledger = ledger;
     this.#cache = cache;
+    this.#schedule = schedule;
   }
 
   async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
@@ -189,22 +203,59 @@ export class LedgerCreditView implements CreditView {
     const cached = cache?.get(account.id, accountId, nowMs) ?? null;
     if (cached === null) return this.#read(account.id, accountId, nowMs);
     const claim = cache!.claimRefresh(account.id, nowMs);
-    if (claim !== null) {
-      this.#read(account.id, accountId, nowMs).then(
-        () => cache!.refreshEnded(claim, false, nowMs),
-        () => cache!.refreshEnded(claim, true, nowMs),
-      );
-    }
+    if (claim !== null) this.#refreshLater({ claim, accountId, nowMs });
     return cached;
   }
 
   /** Reads the user's view from the ledger and keeps it (unless a change was announced meanwhile). */
   async #read(userId: string, accountId: string, nowMs: number): Promise<AccountView> {
     const epoch = this.#cache?.epochOf(accountId) ?? 0;
-    const view = await this.#ledger.view(userId);
-    if (view === null) throw new Error(`user ${userId} vanished`);
+    const view = (await this.#ledger.views([userId])).get(userId);
+    if (view === undefined) throw new Error(`user ${userId} vanished`);
     this.#cache?.put(userId, view, epoch, nowMs);
     return view;
+  }
+
+  #refreshLater(due: DueRefresh): void {
+    this.#due.set(due.claim.userId, due);
+    this.#scheduleBatch();
+  }
+
+  #scheduleBatch(): void {
+    if (this.#scheduled || this.#due.size === 0) return;
+    this.#scheduled = true;
+    this.#schedule(() => {
+      this.#scheduled = false;
+      void this.#refreshDue();
+    });
+  }
+
+  /**
+   * One query for the claimed reads (at most `creditViewRefreshBatchMax`; the rest go in the next
+   * batch). A view is kept under the epoch its account had when the query left, so a change
+   * announced while it runs still wins; a read that failed, or a user gone, ends its claim as failed.
+   */
+  async #refreshDue(): Promise<void> {
+    const cache = this.#cache!;
+    const batch: DueRefresh[] = [];
+    for (const [userId, due] of this.#due) {
+      if (batch.length >= limits.creditViewRefreshBatchMax) break;
+      batch.push(due);
+      this.#due.delete(userId);
+    }
+    this.#scheduleBatch();
+    const epochs = batch.map((due) => cache.epochOf(due.accountId));
+    let views: Map<string, AccountView> | null = null;
+    try {
+      views = await this.#ledger.views(batch.map((due) => due.claim.userId));
+    } catch {
+      views = null;
+    }
+    batch.forEach((due, index) => {
+      const view = views?.get(due.claim.userId);
+      if (view !== undefined) cache.put(due.claim.userId, view, epochs[index]!, due.nowMs);
+      cache.refreshEnded(due.claim, view === undefined, due.nowMs);
+    });
   }
 
   async summaryOf(account: UserAccount, nowMs: number, demand?: Demand): Promise<CreditSummary> {

@@ -44,6 +44,7 @@ export type CreditState = {
 export type AccountView = CreditState & { unlimited: boolean; burstUntil: string | null; burstPrice: number };
 
 type ViewRow = {
+  userId: string;
   accountId: string | null;
   kind: 'user' | 'team';
   available: number;
@@ -579,23 +580,37 @@ export class Ledger {
    * under the lock instead.
    */
   async view(userId: string): Promise<AccountView | null> {
+    return (await this.views([userId])).get(userId) ?? null;
+  }
+
+  /**
+   * `view` for many users in one query (the users that do not exist are missing from the answer);
+   * an account that needs work first is prepared on its own, as `view` does.
+   */
+  async views(userIds: readonly string[]): Promise<Map<string, AccountView>> {
     const { rows } = await this.#pool.query<ViewRow>({
-      name: 'credit_view',
-      text: `SELECT c.account_id AS "accountId", c.kind, c.available, c.used, c.rollover, c.cycle_start AS "cycleStart", c.cycle_end AS "cycleEnd",
-          u.burst_until AS "burstUntil", t.unlimited, t.burst_price AS "burstPrice",
+      name: 'credit_views',
+      text: `SELECT u.id AS "userId", c.account_id AS "accountId", c.kind, c.available, c.used, c.rollover, c.cycle_start AS "cycleStart",
+          c.cycle_end AS "cycleEnd", u.burst_until AS "burstUntil", t.unlimited, t.burst_price AS "burstPrice",
           (u.team IS NULL OR EXISTS (SELECT 1 FROM credit_pool_members m WHERE m.user_id = u.id)) AS joined
         FROM users u JOIN tiers t ON t.name = u.tier
         LEFT JOIN user_credits c ON c.account_id = CASE WHEN u.team IS NULL THEN u.id ELSE 'team:' || u.team END
-        WHERE u.id = $1`,
-      values: [userId],
+        WHERE u.id = ANY($1::text[])`,
+      values: [userIds],
     });
-    const row = rows[0];
-    if (row === undefined) return null;
-    if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) return this.credits(userId);
-    return {
-      accountId: row.accountId, kind: row.kind, available: row.available, used: row.used, rollover: row.rollover,
-      cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
-    };
+    const views = new Map<string, AccountView>();
+    for (const row of rows) {
+      if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) {
+        const prepared = await this.credits(row.userId);
+        if (prepared !== null) views.set(row.userId, prepared);
+        continue;
+      }
+      views.set(row.userId, {
+        accountId: row.accountId, kind: row.kind, available: row.available, used: row.used, rollover: row.rollover,
+        cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
+      });
+    }
+    return views;
   }
 
   /** The user's credits with `ledgerBalance` summed from the ledger, opening the account when needed. */

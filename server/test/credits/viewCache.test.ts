@@ -11,28 +11,35 @@ const viewOf = (available: number, extra: Partial<AccountView> = {}): AccountVie
   unlimited: false, burstUntil: null, burstPrice: 5, ...extra,
 } as AccountView);
 
-/** A ledger whose view is whatever `current` says, counting reads; `gate` holds a read open, `failing` fails it. */
+/**
+ * A ledger whose view of every user is whatever `current` says, counting reads (one per query,
+ * whatever the users asked for); `gate` holds a read open, `failing` fails it.
+ */
 function fakeLedger(initial: AccountView) {
-  const state = { current: initial, reads: 0, gate: null as Promise<void> | null, failing: false };
+  const state = { current: initial, reads: 0, asked: [] as string[][], gate: null as Promise<void> | null, failing: false };
   return {
     state,
     ledger: {
-      view: async () => {
+      views: async (userIds: readonly string[]) => {
         state.reads += 1;
+        state.asked.push([...userIds]);
         if (state.failing) throw new Error('connection reset');
         const answer = state.current;
         if (state.gate !== null) await state.gate;
-        return answer;
+        return new Map(userIds.map((userId) => [userId, { ...answer, accountId: userId }]));
       },
     },
   };
 }
 
+/** Background reads leave on the next turn of the event loop here, not after 50 ms. */
+const nextTurn = (run: () => void) => void setImmediate(run);
+
 /** A view over a fake ledger, with its own cache (refreshing views at 70% of their time to live). */
 function cachedView(initial: AccountView) {
   const { state, ledger } = fakeLedger(initial);
   const cache = new CreditViewCache({ random: () => 0 });
-  return { state, cache, view: new LedgerCreditView(ledger as never, cache) };
+  return { state, cache, view: new LedgerCreditView(ledger, cache, nextTurn) };
 }
 
 t.test('a second read of unchanged credits does not ask the ledger', async (t) => {
@@ -125,6 +132,7 @@ t.test('a view in use is read again in the background before it expires, and nob
   state.gate = new Promise((resolve) => (open = resolve));
   const due = nowMs + limits.creditViewTtlMs * 0.75;
   t.equal((await view.summaryOf(account, due)).balance.available, 40, 'the decision that starts the read is answered from the view it has');
+  await new Promise((resolve) => setImmediate(resolve));
   t.equal((await view.summaryOf(account, due + 10)).balance.available, 40, 'so is the next one while the read runs');
   t.equal(state.reads, 2, 'one read at a time');
   state.gate = null;
@@ -132,6 +140,20 @@ t.test('a view in use is read again in the background before it expires, and nob
   await new Promise((resolve) => setImmediate(resolve));
   t.equal((await view.summaryOf(account, due + 20)).balance.available, 37, 'the read replaced the view');
   t.equal(state.reads, 2);
+});
+
+t.test('the background reads due at the same time are one query', async (t) => {
+  const { state, view } = cachedView(viewOf(40));
+  const users = ['ada', 'bo', 'cy'].map((id) => ({ ...account, id }) as UserAccount);
+  for (const user of users) await view.summaryOf(user, nowMs);
+  t.equal(state.reads, 3, 'a view nobody has yet is read at once, on its own');
+  state.current = viewOf(35);
+  const due = nowMs + limits.creditViewTtlMs * 0.75;
+  for (const user of users) t.equal((await view.summaryOf(user, due)).balance.available, 40);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(state.reads, 4, 'one query renewed the three');
+  t.same(state.asked.at(-1), ['ada', 'bo', 'cy']);
+  for (const user of users) t.equal((await view.summaryOf(user, due + 10)).balance.available, 35);
 });
 
 t.test('views read together come due at different times', async (t) => {
@@ -169,6 +191,7 @@ t.test("this node's own debit during a refresh: the refresh is not kept, and the
   state.gate = new Promise((resolve) => (open = resolve));
   const due = nowMs + limits.creditViewTtlMs * 0.75;
   await view.summaryOf(account, due);
+  await new Promise((resolve) => setImmediate(resolve));
   // The session's own frame is charged while the refresh is in flight.
   cache.changedHere('ada', due + 1, { userId: 'ada', charged: 2, balanceAfter: 38 });
   state.gate = null;
@@ -176,8 +199,8 @@ t.test("this node's own debit during a refresh: the refresh is not kept, and the
   await new Promise((resolve) => setImmediate(resolve));
   state.current = viewOf(38);
   t.equal((await view.summaryOf(account, due + 2)).balance.available, 38, 'the view followed the debit, not the older read');
-  t.equal(state.reads, 3, 'and the next decision starts a refresh again');
   await new Promise((resolve) => setImmediate(resolve));
+  t.equal(state.reads, 3, 'and the next decision starts a refresh again');
   await view.summaryOf(account, due + 3);
   t.equal(state.reads, 3, 'which renewed the view');
 });

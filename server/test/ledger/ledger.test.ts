@@ -256,3 +256,18 @@ t.test('reconcile counts a refund of an earlier cycle debit as no use of this on
   t.match(await f.ledger.credits('ann'), { used: 3 });
   t.same((await f.ledger.reconcile()).drifted, []);
 });
+
+t.test("many users' views are read in one query, each user's own, opening accounts that need it", async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.user('ann', 'small');
+  await f.user('bob', 'small', { team: 'crew' });
+  await f.user('cyd', 'small');
+  await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'r1', amount: 3 });
+  const views = await f.ledger.views(['ann', 'bob', 'cyd', 'nobody']);
+  t.same([...views.keys()].sort(), ['ann', 'bob', 'cyd'], 'a user that does not exist is missing');
+  t.match(views.get('ann'), { accountId: 'ann', kind: 'user', available: 17, used: 3 });
+  t.match(views.get('bob'), { accountId: 'team:crew', kind: 'team', available: 20 });
+  t.match(views.get('cyd'), { accountId: 'cyd', available: 20, used: 0 }, 'an account never opened is opened first');
+  t.same(await f.ledger.view('ann'), views.get('ann'), 'one user is the same read');
+});
