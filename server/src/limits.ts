@@ -108,6 +108,9 @@ export const limits = {
    * generations ends first (announced on the bus); a lost announcement delays a frame this much.
    */
   inboxHintTtlMs: 30_000,
+  /** Background looks at inboxes asked for within this long are one query, of at most the max users. */
+  inboxLookBatchMs: 50,
+  inboxLookBatchMax: 500,
   /** Users whose inbox state a process remembers (~100 bytes each); past it all is forgotten. */
   inboxHintsMax: 200_000,
   /** A state-engine call slower than this fails the request rather than stalling the show. */

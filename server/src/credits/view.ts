@@ -6,6 +6,7 @@
  */
 import type { Balance, Forecast } from '@titrate/shared';
 import { accountIdOf, type AccountView, type Ledger } from '../ledger/ledger.js';
+import { after, Coalescer, type Scheduler } from '../db/coalesce.js';
 import { limits } from '../limits.js';
 import { defaultPrior, paceForecast, type Demand } from '../titration/forecast.js';
 import type { UserAccount } from '../users/directory.js';
@@ -175,26 +176,19 @@ export class CreditViewCache {
   }
 }
 
-/** A background read claimed by a decision, waiting for the next batch. */
+/** A background read claimed by a decision, waiting for its batch. */
 type DueRefresh = { claim: RefreshClaim; accountId: string; nowMs: number };
-
-/** How a batch of background reads is put off: by `limits.creditViewRefreshBatchMs`, unless a test says otherwise. */
-export type RefreshScheduler = (run: () => void) => void;
-
-const refreshLater: RefreshScheduler = (run) => setTimeout(run, limits.creditViewRefreshBatchMs).unref();
 
 export class LedgerCreditView implements CreditView {
   readonly #ledger: Pick<Ledger, 'views'>;
   readonly #cache: CreditViewCache | null;
-  readonly #schedule: RefreshScheduler;
-  /** Background reads claimed since the last batch left, by user. */
-  readonly #due = new Map<string, DueRefresh>();
-  #scheduled = false;
+  readonly #due: Coalescer<DueRefresh>;
 
-  constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: RefreshScheduler = refreshLater) {
+  /** `schedule` puts a batch of background reads off (by `creditViewRefreshBatchMs` unless a test says otherwise). */
+  constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: Scheduler = after(limits.creditViewRefreshBatchMs)) {
     this.#ledger = ledger;
     this.#cache = cache;
-    this.#schedule = schedule;
+    this.#due = new Coalescer((batch) => this.#refresh(batch), { batchMax: limits.creditViewRefreshBatchMax, schedule });
   }
 
   async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
@@ -203,7 +197,7 @@ export class LedgerCreditView implements CreditView {
     const cached = cache?.get(account.id, accountId, nowMs) ?? null;
     if (cached === null) return this.#read(account.id, accountId, nowMs);
     const claim = cache!.claimRefresh(account.id, nowMs);
-    if (claim !== null) this.#refreshLater({ claim, accountId, nowMs });
+    if (claim !== null) this.#due.add(account.id, { claim, accountId, nowMs });
     return cached;
   }
 
@@ -216,34 +210,13 @@ export class LedgerCreditView implements CreditView {
     return view;
   }
 
-  #refreshLater(due: DueRefresh): void {
-    this.#due.set(due.claim.userId, due);
-    this.#scheduleBatch();
-  }
-
-  #scheduleBatch(): void {
-    if (this.#scheduled || this.#due.size === 0) return;
-    this.#scheduled = true;
-    this.#schedule(() => {
-      this.#scheduled = false;
-      void this.#refreshDue();
-    });
-  }
-
   /**
-   * One query for the claimed reads (at most `creditViewRefreshBatchMax`; the rest go in the next
-   * batch). A view is kept under the epoch its account had when the query left, so a change
-   * announced while it runs still wins; a read that failed, or a user gone, ends its claim as failed.
+   * One query for a batch of claimed reads. A view is kept under the epoch its account had when the
+   * query left, so a change announced while it runs still wins; a read that failed, or a user gone,
+   * ends its claim as failed.
    */
-  async #refreshDue(): Promise<void> {
+  async #refresh(batch: DueRefresh[]): Promise<void> {
     const cache = this.#cache!;
-    const batch: DueRefresh[] = [];
-    for (const [userId, due] of this.#due) {
-      if (batch.length >= limits.creditViewRefreshBatchMax) break;
-      batch.push(due);
-      this.#due.delete(userId);
-    }
-    this.#scheduleBatch();
     const epochs = batch.map((due) => cache.epochOf(due.accountId));
     let views: Map<string, AccountView> | null = null;
     try {

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Orientation } from '@titrate/shared';
 import { accountIdOf, debitCallOf, type DebitRequest, type Ledger } from '../ledger/ledger.js';
+import { after, Coalescer, type Scheduler } from '../db/coalesce.js';
 import type { CachedCharges } from './charges.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -90,6 +91,8 @@ export type FreshServices = {
   onCreditChange: (accountId: string, debit?: { userId: string; charged: number; balanceAfter: number }) => void;
   /** Users known to have an empty inbox (none: the inbox is read on every request). */
   inbox?: InboxHints;
+  /** Puts a batch of background inbox looks off (by `inboxLookBatchMs` unless a test says otherwise). */
+  scheduleLooks?: Scheduler;
   /** Group commit for prompt-cache hits (none: one transaction per hit). */
   charges?: CachedCharges;
 };
@@ -206,11 +209,16 @@ export class InboxHints {
 
 export class FreshFrames {
   readonly #services: FreshServices;
+  /** Background looks at inboxes claimed since the last batch left. */
+  readonly #looks: Coalescer<{ claim: RecheckClaim; nowMs: number }>;
   /** Recently read prompt-cache lists, least recently read first (bounded). */
   readonly #variants = new Map<string, { variants: ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>; readAtMs: number }>();
 
   constructor(services: FreshServices) {
     this.#services = services;
+    this.#looks = new Coalescer((batch) => this.#look(batch), {
+      batchMax: limits.inboxLookBatchMax, schedule: services.scheduleLooks ?? after(limits.inboxLookBatchMs),
+    });
   }
 
   get displayMinMs(): number {
@@ -381,7 +389,7 @@ export class FreshFrames {
     const nowMs = Date.now();
     if (hints.knownEmpty(userId, nowMs)) {
       const claim = hints.claimRecheck(userId, nowMs);
-      if (claim !== null) this.#recheckInbox(claim, hints, nowMs);
+      if (claim !== null) this.#looks.add(userId, { claim, nowMs });
       return null;
     }
     const version = hints.versionOf(userId);
@@ -391,12 +399,16 @@ export class FreshFrames {
     return taken;
   }
 
-  /** The background look of a known-empty inbox (see `InboxHints`). */
-  #recheckInbox(claim: RecheckClaim, hints: InboxHints, nowMs: number): void {
-    this.#services.store.hasInbox(claim.userId).then(
-      (waiting) => hints.recheckEnded(claim, waiting ? 'waiting' : 'empty', Date.now()),
-      () => hints.recheckEnded(claim, 'failed', nowMs),
-    );
+  /** The background looks at known-empty inboxes (see `InboxHints`), one query for the batch. */
+  async #look(batch: Array<{ claim: RecheckClaim; nowMs: number }>): Promise<void> {
+    const hints = this.#services.inbox!;
+    try {
+      const waiting = await this.#services.store.waitingInboxes(batch.map(({ claim }) => claim.userId));
+      const nowMs = Date.now();
+      for (const { claim } of batch) hints.recheckEnded(claim, waiting.has(claim.userId) ? 'waiting' : 'empty', nowMs);
+    } catch {
+      for (const { claim, nowMs } of batch) hints.recheckEnded(claim, 'failed', nowMs);
+    }
   }
 
   /** A display beacon: keeps a congested frame's charge once it was shown long enough. */

@@ -232,13 +232,19 @@ export class GenerationStore {
 
   /** Whether any frame of this user waits in the inbox, for any orientation, taken by nobody yet. */
   async hasInbox(userId: string): Promise<boolean> {
-    const { rows } = await this.#pool.query<{ waiting: boolean }>({
-      name: 'generations_has_inbox',
-      text: `SELECT EXISTS (SELECT 1 FROM generations WHERE user_id = $1 AND state = 'ready' AND answered_at IS NULL AND charge IN ('held', 'none')
-               AND finished_at > now() - make_interval(secs => $2::float8 / 1000)) AS waiting`,
-      values: [userId, this.#windows.inboxHoldMs],
+    return (await this.waitingInboxes([userId])).has(userId);
+  }
+
+  /** Of `userIds`, those with a frame waiting in their inbox (`hasInbox` for many, in one query). */
+  async waitingInboxes(userIds: readonly string[]): Promise<Set<string>> {
+    const { rows } = await this.#pool.query<{ userId: string }>({
+      name: 'generations_waiting_inboxes',
+      text: `SELECT DISTINCT user_id AS "userId" FROM generations
+             WHERE user_id = ANY($1::text[]) AND state = 'ready' AND answered_at IS NULL AND charge IN ('held', 'none')
+               AND finished_at > now() - make_interval(secs => $2::float8 / 1000)`,
+      values: [userIds, this.#windows.inboxHoldMs],
     });
-    return rows[0]?.waiting ?? false;
+    return new Set(rows.map((row) => row.userId));
   }
 
   /**

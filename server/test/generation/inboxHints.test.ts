@@ -105,18 +105,47 @@ t.test('a request whose hint is due is answered without waiting, and its backgro
       store.takes += 1;
       return null;
     },
-    hasInbox: () => {
+    hasInbox: async () => false,
+    waitingInboxes: (userIds: string[]) => {
       store.looks += 1;
-      return store.looks === 1 ? new Promise<boolean>((resolve) => (answer = resolve)) : Promise.resolve(false);
+      return store.looks === 1 ? new Promise<Set<string>>((resolve) => (answer = (waiting) => resolve(new Set(waiting ? userIds : [])))) : Promise.resolve(new Set());
     },
   };
-  const fresh = new FreshFrames({ store, inbox: hints } as never);
+  const nextTurn = (run: () => void) => void setImmediate(run);
+  const fresh = new FreshFrames({ store, inbox: hints, scheduleLooks: nextTurn } as never);
   hints.markEmpty('ada', hints.versionOf('ada'), Date.now() - limits.inboxHintTtlMs * 0.65);
   t.equal(await fresh.takeFromInbox('ada', 'landscape', 's1', 'r1'), null);
+  await new Promise((resolve) => setImmediate(resolve));
   t.equal(await fresh.takeFromInbox('ada', 'landscape', 's1', 'r2'), null);
   t.same([store.takes, store.looks], [0, 1], 'one look started, no request waited for the inbox');
   answer(true);
   await new Promise((resolve) => setImmediate(resolve));
   await fresh.takeFromInbox('ada', 'landscape', 's1', 'r3');
   t.equal(store.takes, 1, 'a frame was waiting: the next request took from the inbox');
+});
+
+t.test('the background looks due at the same time are one query, and each user gets their own answer', async (t) => {
+  const hints = new InboxHints(handoffMs, () => 0);
+  const asked: string[][] = [];
+  const store = {
+    takes: 0,
+    takeFromInbox: async () => {
+      store.takes += 1;
+      return null;
+    },
+    hasInbox: async () => false,
+    waitingInboxes: async (userIds: string[]) => {
+      asked.push([...userIds]);
+      return new Set(['bo']);
+    },
+  };
+  const fresh = new FreshFrames({ store, inbox: hints, scheduleLooks: (run: () => void) => void setImmediate(run) } as never);
+  const users = ['ada', 'bo', 'cy'];
+  for (const user of users) hints.markEmpty(user, hints.versionOf(user), Date.now() - limits.inboxHintTtlMs * 0.65);
+  for (const user of users) t.equal(await fresh.takeFromInbox(user, 'landscape', 's1', `r-${user}`), null);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(asked, [['ada', 'bo', 'cy']], 'one query for the three');
+  t.equal(store.takes, 0, 'nobody waited for it');
+  t.ok(hints.knownEmpty('ada', Date.now()), 'an empty inbox stays known empty');
+  t.notOk(hints.knownEmpty('bo', Date.now()), 'a waiting frame drops the hint, so the next request takes it');
 });
