@@ -32,6 +32,13 @@ export function freezeRecord(record: SessionRecord): SessionRecord {
   return Object.freeze(record);
 }
 
+/**
+ * A decision as an engine keeps it for replays: a JSON value. The in-process engine keeps the
+ * object itself, frozen (a decision is written once per `next` and read back only by a replay,
+ * so neither a JSON text nor a copy is made for it); Redis keeps its JSON.
+ */
+export type StoredDecisionValue = { readonly [key: string]: unknown };
+
 export interface SessionStateEngine {
   readonly kind: 'memory' | 'redis';
   /** Stores (or replaces) a session record; it expires `ttlMs` after the last write or touch. */
@@ -52,12 +59,13 @@ export interface SessionStateEngine {
   seenFrames(scope: string): Promise<SeenFrames>;
   /**
    * Stores `value` for (session, request id) unless one is stored already, and returns the value
-   * that is stored now: ours if we were first, the earlier one otherwise. Atomic across processes.
+   * that is stored now: `value` itself if we were first (the same object), the earlier one
+   * otherwise. Atomic across processes.
    */
-  putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string>;
-  getDecision(sessionId: string, requestId: string): Promise<string | null>;
+  putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue>;
+  getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null>;
   /** Overwrites the decision for (session, request id): a pending answer that became final. */
-  replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void>;
+  replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void>;
   /**
    * Adds `delta` to what a user did on one local day (frames, fresh frames, credits, sessions),
    * atomically across processes, and returns the day's counts after it. The day expires `ttlMs`

@@ -13,14 +13,14 @@ import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import { limits } from '../limits.js';
 import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
-import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine } from './engine.js';
+import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine, type StoredDecisionValue } from './engine.js';
 
 type SessionEntry = {
   record: SessionRecord | null;
   /** Made on the first delivered frame, like `decisions`. */
   mix: Mix | null;
   /** Made on the first decision: an idle session has none. */
-  decisions: Map<string, { value: string; expiresAtMs: number }> | null;
+  decisions: Map<string, { value: StoredDecisionValue; expiresAtMs: number }> | null;
   expiresAtMs: number;
   /** Used since an eviction last passed it (see the top of the file). */
   used: boolean;
@@ -141,27 +141,27 @@ export class MemoryEngine implements SessionStateEngine {
     return entry.frames;
   }
 
-  async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue> {
     const entry = this.#entry(sessionId, ttlMs)!;
     const decisions = (entry.decisions ??= new Map());
     const existing = decisions.get(requestId);
     if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
     decisions.delete(requestId);
-    decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    decisions.set(requestId, { value: Object.freeze(value), expiresAtMs: this.#now() + ttlMs });
     evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
     return value;
   }
 
-  async getDecision(sessionId: string, requestId: string): Promise<string | null> {
+  async getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null> {
     const decision = this.#entry(sessionId, null)?.decisions?.get(requestId);
     return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
   }
 
-  async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
+  async replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void> {
     const entry = this.#entry(sessionId, ttlMs)!;
     const decisions = (entry.decisions ??= new Map());
     decisions.delete(requestId);
-    decisions.set(requestId, { value, expiresAtMs: this.#now() + ttlMs });
+    decisions.set(requestId, { value: Object.freeze(value), expiresAtMs: this.#now() + ttlMs });
     evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
   }
 

@@ -20,7 +20,7 @@ import { limits } from '../limits.js';
 import { arms, emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import type { DayCounts } from '../titration/forecast.js';
 import { seenInOrder, type SeenFrames } from '../pantry/seen.js';
-import type { SessionRecord, SessionStateEngine } from './engine.js';
+import type { SessionRecord, SessionStateEngine, StoredDecisionValue } from './engine.js';
 
 /** Bandit statistics live as long as a month of learning; a rebuild from the log restores them. */
 const banditTtlMs = 35 * 24 * 3_600_000;
@@ -158,19 +158,21 @@ export class RedisEngine implements SessionStateEngine {
     return seenInOrder(await this.#redis.zrange(`seen:${scope}`, 0, -1));
   }
 
-  async putDecisionIfAbsent(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<string> {
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue> {
     const key = `d:${sessionId}:${requestId}`;
-    const stored = await this.#redis.set(key, value, 'PX', ttlMs, 'NX');
+    const stored = await this.#redis.set(key, JSON.stringify(value), 'PX', ttlMs, 'NX');
     if (stored === 'OK') return value;
-    return (await this.#redis.get(key)) ?? value;
+    const earlier = await this.#redis.get(key);
+    return earlier === null ? value : (JSON.parse(earlier) as StoredDecisionValue);
   }
 
-  async getDecision(sessionId: string, requestId: string): Promise<string | null> {
-    return this.#redis.get(`d:${sessionId}:${requestId}`);
+  async getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null> {
+    const stored = await this.#redis.get(`d:${sessionId}:${requestId}`);
+    return stored === null ? null : (JSON.parse(stored) as StoredDecisionValue);
   }
 
-  async replaceDecision(sessionId: string, requestId: string, value: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(`d:${sessionId}:${requestId}`, value, 'PX', ttlMs);
+  async replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void> {
+    await this.#redis.set(`d:${sessionId}:${requestId}`, JSON.stringify(value), 'PX', ttlMs);
   }
 
   async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {

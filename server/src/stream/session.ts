@@ -391,7 +391,7 @@ export class StreamSession implements BalanceWatcher {
     const [, earlier, seen, mix, summary, day] = await Promise.all([
       recordStored, engine.getDecision(record.id, next.id), this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs),
     ]);
-    if (earlier !== null) return this.#replay(next, fingerprint, JSON.parse(earlier) as StoredDecision);
+    if (earlier !== null) return this.#replay(next, fingerprint, earlier as StoredDecision);
 
     const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
     if (inbox !== null) {
@@ -430,9 +430,8 @@ export class StreamSession implements BalanceWatcher {
         evidence: { policy: verdict.policy, segment: verdict.segment, intended: verdict.intended, eligible: verdict.eligible, bandit: verdict.bandit },
       },
     };
-    const serialised = JSON.stringify(pending);
-    const stored = await engine.putDecisionIfAbsent(record.id, next.id, serialised, limits.decisionTtlMs);
-    if (stored !== serialised) return this.#replay(next, fingerprint, JSON.parse(stored) as StoredDecision);
+    const stored = await engine.putDecisionIfAbsent(record.id, next.id, pending, limits.decisionTtlMs);
+    if (stored !== pending) return this.#replay(next, fingerprint, stored as StoredDecision);
     this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, outcome.etaMs) });
     this.#wait(next.id, fingerprint, pending.pending!, verdict);
   }
@@ -466,9 +465,8 @@ export class StreamSession implements BalanceWatcher {
   /** Stores a final decision for `req` (first writer wins) and sends it. */
   async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary: CreditSummary | undefined, verdict: Verdict): Promise<void> {
     const record = this.#record!;
-    const serialised = JSON.stringify(ours);
-    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, serialised, limits.decisionTtlMs);
-    if (stored !== serialised) return this.#replay({ t: 'next', id: req }, ours.fingerprint, JSON.parse(stored) as StoredDecision);
+    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, ours, limits.decisionTtlMs);
+    if (stored !== ours) return this.#replay({ t: 'next', id: req }, ours.fingerprint, stored as StoredDecision);
     await this.#deliver(req, ours.decision, started, summary, verdict);
   }
 
@@ -588,7 +586,7 @@ export class StreamSession implements BalanceWatcher {
         return this.error(ErrorCode.noFrame, 'the fresh frame failed and no library frame is available', wait.req);
       }
       const final: StoredDecision = { fingerprint: wait.fingerprint, decision };
-      await this.#services.engine.replaceDecision(this.#record!.id, wait.req, JSON.stringify(final), limits.decisionTtlMs);
+      await this.#services.engine.replaceDecision(this.#record!.id, wait.req, final, limits.decisionTtlMs);
       this.#endWait(wait);
       ended = true;
       await this.#deliver(wait.req, decision, started, undefined, wait.verdict);

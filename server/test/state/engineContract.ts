@@ -100,33 +100,40 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
 
   t.test('the first decision stored for a request id wins', async (t) => {
     const engine = await makeEngine(t);
-    t.equal(await engine.putDecisionIfAbsent('s3', 'r1', 'first', 60_000), 'first');
-    t.equal(await engine.putDecisionIfAbsent('s3', 'r1', 'second', 60_000), 'first');
-    t.equal(await engine.getDecision('s3', 'r1'), 'first');
+    const first = { v: 'first' };
+    t.equal(await engine.putDecisionIfAbsent('s3', 'r1', first, 60_000), first, 'the writer that was first gets its own value back');
+    const second = { v: 'second' };
+    const answer = await engine.putDecisionIfAbsent('s3', 'r1', second, 60_000);
+    t.not(answer, second);
+    t.same(answer, first, 'a later writer gets the earlier value');
+    t.same(await engine.getDecision('s3', 'r1'), first);
     t.equal(await engine.getDecision('s3', 'r2'), null);
     t.equal(await engine.getDecision('s4', 'r1'), null, 'request ids are per session');
   });
 
   t.test('of many concurrent writers of one request id, exactly one wins', async (t) => {
     const engine = await makeEngine(t);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, index) => engine.putDecisionIfAbsent('race', 'r', `v${index}`, 60_000)));
-    t.equal(new Set(results).size, 1);
+    const values = Array.from({ length: 20 }, (_, index) => ({ v: `v${index}` }));
+    const results = await Promise.all(values.map((value) => engine.putDecisionIfAbsent('race', 'r', value, 60_000)));
+    t.equal(values.filter((value, index) => results[index] === value).length, 1, 'one writer got its own value back');
+    t.equal(new Set(results.map((result) => JSON.stringify(result))).size, 1, 'and everybody the same one');
   });
 
   t.test('a pending decision can be replaced by its final answer', async (t) => {
     const engine = await makeEngine(t);
-    await engine.putDecisionIfAbsent('s6', 'r', 'pending', 60_000);
-    await engine.replaceDecision('s6', 'r', 'final', 60_000);
-    t.equal(await engine.getDecision('s6', 'r'), 'final');
-    t.equal(await engine.putDecisionIfAbsent('s6', 'r', 'other', 60_000), 'final', 'the replacement still wins over later writers');
+    await engine.putDecisionIfAbsent('s6', 'r', { v: 'pending' }, 60_000);
+    await engine.replaceDecision('s6', 'r', { v: 'final' }, 60_000);
+    t.same(await engine.getDecision('s6', 'r'), { v: 'final' });
+    t.same(await engine.putDecisionIfAbsent('s6', 'r', { v: 'other' }, 60_000), { v: 'final' }, 'the replacement still wins over later writers');
   });
 
   t.test('a decision expires after its time to live', async (t) => {
     const engine = await makeEngine(t);
-    await engine.putDecisionIfAbsent('s5', 'r', 'value', 50);
+    await engine.putDecisionIfAbsent('s5', 'r', { v: 'value' }, 50);
     await sleep(120);
     t.equal(await engine.getDecision('s5', 'r'), null);
-    t.equal(await engine.putDecisionIfAbsent('s5', 'r', 'again', 60_000), 'again');
+    const again = { v: 'again' };
+    t.equal(await engine.putDecisionIfAbsent('s5', 'r', again, 60_000), again);
   });
 
   t.test('counts what a user did per local day, atomically across concurrent writers', async (t) => {
