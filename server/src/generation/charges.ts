@@ -2,7 +2,8 @@
  * Group commit for fresh frames served from the prompt cache. A hit needs no generation, only the
  * debit, its generation row (ready and answered at once) and the idempotency outcome; under load
  * many users' hits are written by one `charge_cached_frames` statement, one round trip and one
- * commit for the batch (migrations/010_cached_charges.sql).
+ * commit for the batch (migrations/010_cached_charges.sql; since 011 the batch's generation rows,
+ * outcomes and prompt-cache touches are one statement each).
  *
  * Batches form by themselves: a charge asked for while `inFlightMax` batches are being written
  * waits for the next one, so a quiet server writes each hit at once and a busy one writes them
@@ -86,7 +87,7 @@ export class CachedCharges {
     const ordered = [...batch].sort((a, b) => (a.charge.accountId < b.charge.accountId ? -1 : a.charge.accountId > b.charge.accountId ? 1 : 0));
     const items = ordered.map(({ charge }) => ({
       user: charge.debit.userId, request: charge.debit.requestId, amount: charge.debit.amount, fingerprint: charge.debit.fingerprint,
-      details: charge.debit.details, generation: { ...charge.generation, frameId: charge.frameId },
+      details: charge.debit.details, generation: charge.generation, frameId: charge.frameId,
     }));
     this.#onBatch(items.length);
     let rows: Row[];

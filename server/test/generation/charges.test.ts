@@ -50,6 +50,14 @@ t.test('prompt-cache hits of many users commit together: each debited once, answ
     `SELECT count(*) FROM generations WHERE state = 'ready' AND charge = 'kept' AND cache_hit AND answered_at IS NOT NULL AND ledger_id IS NOT NULL`,
   );
   t.equal(Number(rows[0]!.count), users.length * 2, 'one answered, kept generation per debit');
+  const rowsOf = await fixture.pool.query<{ frame: string; answered: boolean; outcome: boolean }>(
+    `SELECT g.frame_id AS frame, g.answer_session = g.session_id AND g.answer_request = g.request_id AS answered,
+            r.ledger_id = g.ledger_id AND r.request_id LIKE '%' || g.session_id || ':' || g.request_id AS outcome
+       FROM generations g JOIN credit_requests r ON r.user_id = g.user_id AND r.outcome ->> 'generation' = g.id
+      WHERE g.cache_hit`,
+  );
+  t.equal(rowsOf.rows.length, users.length * 2);
+  t.ok(rowsOf.rows.every((row) => row.frame === frameId && row.answered && row.outcome), "each row shows the cached frame, answers its own request, and its debit's outcome names it");
 });
 
 t.test('a repeated request is not charged twice: it is handed back to the ordinary path, which replays it', async (t) => {
