@@ -78,7 +78,7 @@ export const limits = {
   stockItemsPerConnectionMax: 30,
   /** Short records (delivered frames' facts, stock items, beacon claims) the memory engine keeps at most. */
   memoryRecordsMax: 500_000,
-  /** Sessions the in-process engine keeps; the least recently used is evicted beyond it. */
+  /** Sessions the in-process engine keeps; beyond it, one not used lately is evicted (a clock cache). */
   memorySessionsMax: 100_000,
   /**
    * Decisions the in-process engine keeps per session: a replay window, not a history. A player
@@ -192,7 +192,7 @@ export const limits = {
    * at it the pool starts over.
    */
   pooledTextsMax: 20_000,
-  /** Seen sets (user × group) the in-process engine keeps; the least recently used go first. */
+  /** Seen sets (user × group) the in-process engine keeps; beyond it, ones not used lately go first (a clock cache). */
   memorySeenScopesMax: 200_000,
   /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */
   variantMemoryBytesMax: 64 * 1024 * 1024,

@@ -35,10 +35,11 @@ export class Coalescer<Item> {
     return this.#waiting.size;
   }
 
+  /** A full batch leaves on the next turn of the event loop; anything less waits for the window. */
   #scheduleBatch(): void {
     if (this.#scheduled || this.#waiting.size === 0) return;
     this.#scheduled = true;
-    this.#schedule(() => {
+    const send = () => {
       this.#scheduled = false;
       const batch: Item[] = [];
       for (const [key, item] of this.#waiting) {
@@ -48,6 +49,8 @@ export class Coalescer<Item> {
       }
       this.#scheduleBatch();
       void this.#run(batch);
-    });
+    };
+    if (this.#waiting.size >= this.#batchMax) setImmediate(send);
+    else this.#schedule(send);
   }
 }

@@ -585,7 +585,8 @@ export class Ledger {
 
   /**
    * `view` for many users in one query (the users that do not exist are missing from the answer);
-   * an account that needs work first is prepared on its own, as `view` does.
+   * an account that needs work first is prepared on its own, as `view` does. A user whose
+   * preparation fails is missing too, unless every user asked failed: then that error is thrown.
    */
   async views(userIds: readonly string[]): Promise<Map<string, AccountView>> {
     const { rows } = await this.#pool.query<ViewRow>({
@@ -599,10 +600,16 @@ export class Ledger {
       values: [userIds],
     });
     const views = new Map<string, AccountView>();
+    let failure: unknown = null;
     for (const row of rows) {
       if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) {
-        const prepared = await this.credits(row.userId);
-        if (prepared !== null) views.set(row.userId, prepared);
+        try {
+          const prepared = await this.credits(row.userId);
+          if (prepared !== null) views.set(row.userId, prepared);
+        } catch (error) {
+          failure = error;
+          this.#log.warn({ err: error, user: row.userId }, "a user's credits could not be prepared for their view");
+        }
         continue;
       }
       views.set(row.userId, {
@@ -610,6 +617,7 @@ export class Ledger {
         cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
       });
     }
+    if (failure !== null && views.size === 0) throw failure;
     return views;
   }
 

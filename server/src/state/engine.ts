@@ -54,7 +54,8 @@ export interface SessionStateEngine {
   markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void>;
   /**
    * The frames `scope` saw (at most the `max` given to `markSeen`), iterated oldest first. Not a
-   * copy: the caller reads it and must not keep it past the decision it is for.
+   * copy: the caller only reads it, and must not keep it past the decision it is for (another
+   * device of the user may mark frames seen meanwhile; the decision then sees the newer set).
    */
   seenFrames(scope: string): Promise<SeenFrames>;
   /**
@@ -79,8 +80,8 @@ export interface SessionStateEngine {
   getRecord(key: string): Promise<string | null>;
   /**
    * Claims the record under `key`: true for the first caller only (atomic across processes), false
-   * once it was claimed or when no record is there. The claim lasts as long as the record, and a
-   * rewrite of the record does not undo it.
+   * once it was claimed or when no record is there. The claim lasts at least as long as the record
+   * had left when it was claimed; a rewrite of the record within that time does not undo it.
    */
   claimRecord(key: string): Promise<boolean>;
   /**

@@ -1,12 +1,12 @@
 /**
  * In-process session-state engine for a single node. Entries expire by time (swept periodically
- * and checked on read) and by count: past `memorySessionsMax` the least recently used session is
- * evicted, and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
+ * and checked on read) and by count: past `memorySessionsMax` a session not used lately is evicted
+ * (see below), and each session keeps at most `memoryDecisionsPerSessionMax` decisions.
  *
- * "Least recently used" is kept the way a clock cache keeps it: a use marks the entry, and an
- * eviction that finds a marked entry first unmarks it and moves it to the back instead of dropping
- * it. A read costs one map lookup, where moving every used entry to the back of its map would cost a
- * delete and an insert in a map of every session on every call.
+ * "Least recently used" is approximated the way a clock cache does it: a use marks the entry, and
+ * an eviction that finds a marked entry first unmarks it and moves it to the back instead of
+ * dropping it. A read costs one map lookup, where moving every used entry to the back of its map
+ * would cost a delete and an insert in a map of every session on every call.
  */
 import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
@@ -36,9 +36,9 @@ export class MemoryEngine implements SessionStateEngine {
   // Map iteration order is insertion order: the first entry is the oldest, and eviction starts there.
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #seen = new Map<string, SeenEntry>();
-  /** Per-user-day counts by `${user}|${day}`, least recently written first. */
+  /** Per-user-day counts by `${user}|${day}`, oldest first (evicted like sessions). */
   readonly #days = new Map<string, DayEntry>();
-  /** Records and claims by key, least recently written first. */
+  /** Records by key (a claim is a mark on its record), least recently written first. */
   readonly #records = new Map<string, RecordEntry>();
   readonly #segments = new Map<string, SegmentStats>();
   /**
@@ -147,7 +147,7 @@ export class MemoryEngine implements SessionStateEngine {
     const existing = decisions.get(requestId);
     if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
     decisions.delete(requestId);
-    decisions.set(requestId, { value: Object.freeze(value), expiresAtMs: this.#now() + ttlMs });
+    decisions.set(requestId, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs });
     evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
     return value;
   }
@@ -161,7 +161,7 @@ export class MemoryEngine implements SessionStateEngine {
     const entry = this.#entry(sessionId, ttlMs)!;
     const decisions = (entry.decisions ??= new Map());
     decisions.delete(requestId);
-    decisions.set(requestId, { value: Object.freeze(value), expiresAtMs: this.#now() + ttlMs });
+    decisions.set(requestId, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs });
     evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
   }
 
@@ -248,6 +248,17 @@ export class MemoryEngine implements SessionStateEngine {
     this.#records.clear();
     this.#segments.clear();
   }
+}
+
+/**
+ * A stored decision is kept as the object itself, so it is frozen all the way down: a replay must
+ * see what was first answered, as it would from Redis's JSON. (Objects and arrays only: a decision
+ * is JSON.)
+ */
+function frozenDeep<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const child of Object.values(value)) frozenDeep(child);
+  return Object.freeze(value);
 }
 
 /** Drops the first (oldest) entries of `map` beyond `max`. */

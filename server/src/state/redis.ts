@@ -75,13 +75,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('HMGET', KEYS[1], 'frames', 'fresh', 'credits', 'sessions')`;
 
 // Claims the record KEYS[1] by setting KEYS[2] with NX for the record's remaining lifetime: 1 when
-// this call claimed it, 0 when it was claimed before or there is no record.
+// this call claimed it, 0 when it was claimed before or there is no record. A record without a
+// lifetime (never written by putRecord) or in its last millisecond is not claimed: no claim key
+// is ever left without a TTL.
 const claimRecordScript = `
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then return 0 end
-local claimed
-if ttl > 0 then claimed = redis.call('SET', KEYS[2], '1', 'PX', ttl, 'NX') else claimed = redis.call('SET', KEYS[2], '1', 'NX') end
-if claimed then return 1 end
+if ttl <= 0 then return 0 end
+if redis.call('SET', KEYS[2], '1', 'PX', ttl, 'NX') then return 1 end
 return 0`;
 
 type WithScripts = Redis & {

@@ -16,7 +16,7 @@ const viewOf = (available: number, extra: Partial<AccountView> = {}): AccountVie
  * whatever the users asked for); `gate` holds a read open, `failing` fails it.
  */
 function fakeLedger(initial: AccountView) {
-  const state = { current: initial, reads: 0, asked: [] as string[][], gate: null as Promise<void> | null, failing: false };
+  const state = { current: initial, reads: 0, asked: [] as string[][], extra: {} as Record<string, number>, gate: null as Promise<void> | null, failing: false };
   return {
     state,
     ledger: {
@@ -26,7 +26,7 @@ function fakeLedger(initial: AccountView) {
         if (state.failing) throw new Error('connection reset');
         const answer = state.current;
         if (state.gate !== null) await state.gate;
-        return new Map(userIds.map((userId) => [userId, { ...answer, accountId: userId }]));
+        return new Map(userIds.map((userId) => [userId, { ...answer, accountId: userId, available: answer.available + (state.extra[userId] ?? 0) }]));
       },
     },
   };
@@ -148,12 +148,15 @@ t.test('the background reads due at the same time are one query', async (t) => {
   for (const user of users) await view.summaryOf(user, nowMs);
   t.equal(state.reads, 3, 'a view nobody has yet is read at once, on its own');
   state.current = viewOf(35);
+  state.extra = { bo: 1, cy: 2 };
   const due = nowMs + limits.creditViewTtlMs * 0.75;
   for (const user of users) t.equal((await view.summaryOf(user, due)).balance.available, 40);
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(state.reads, 4, 'one query renewed the three');
   t.same(state.asked.at(-1), ['ada', 'bo', 'cy']);
-  for (const user of users) t.equal((await view.summaryOf(user, due + 10)).balance.available, 35);
+  const renewed = [];
+  for (const user of users) renewed.push((await view.summaryOf(user, due + 10)).balance.available);
+  t.same(renewed, [35, 36, 37], 'each user got their own view');
 });
 
 t.test('views read together come due at different times', async (t) => {

@@ -111,6 +111,13 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.equal(await engine.getDecision('s4', 'r1'), null, 'request ids are per session');
   });
 
+  t.test('a stored decision reads back as its JSON does, nested values and all', async (t) => {
+    const engine = await makeEngine(t);
+    const stored = { fingerprint: 'f', decision: { id: 'd', p: 0.25, reasons: ['a', 'b'], fallback: null }, pending: { generationId: 'g', evidence: { bandit: null } } };
+    await engine.putDecisionIfAbsent('s7', 'r', stored, 60_000);
+    t.same(await engine.getDecision('s7', 'r'), JSON.parse(JSON.stringify(stored)));
+  });
+
   t.test('of many concurrent writers of one request id, exactly one wins', async (t) => {
     const engine = await makeEngine(t);
     const values = Array.from({ length: 20 }, (_, index) => ({ v: `v${index}` }));

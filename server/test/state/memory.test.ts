@@ -55,3 +55,12 @@ t.test('sweeping drops expired entries', async (t) => {
   t.same(await engine.getMix('s'), { fresh: 0, library: 0 });
   t.same([...(await engine.seenFrames('s')).keys()], []);
 });
+
+t.test('a stored decision is kept as the object itself, frozen all the way down', async (t) => {
+  const engine = new MemoryEngine();
+  t.teardown(() => engine.close());
+  const stored = { fingerprint: 'f', decision: { id: 'd1', reasons: ['library frame you have not seen'] } };
+  t.equal(await engine.putDecisionIfAbsent('s', 'r', stored, 60_000), stored);
+  t.equal(await engine.getDecision('s', 'r'), stored, 'no copy and no JSON');
+  t.ok(Object.isFrozen(stored) && Object.isFrozen(stored.decision) && Object.isFrozen(stored.decision.reasons), 'nobody can change what a replay answers');
+});
