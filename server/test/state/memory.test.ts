@@ -1,6 +1,13 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { MemoryEngine } from '../../src/state/memory.js';
 import { engineContract } from './engineContract.js';
+
+const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+const sessionsAtMost = (t: Test, sessionsMax: number) => {
+  const engine = new MemoryEngine({ sessionsMax });
+  t.teardown(() => engine.close());
+  return engine;
+};
 
 engineContract(t, async (t) => {
   const engine = new MemoryEngine();
@@ -9,9 +16,7 @@ engineContract(t, async (t) => {
 });
 
 t.test('evicts the least recently used session beyond its bound', async (t) => {
-  const engine = new MemoryEngine({ sessionsMax: 2 });
-  t.teardown(() => engine.close());
-  const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+  const engine = sessionsAtMost(t, 2);
   await engine.putSession(record('a'), 60_000);
   await engine.putSession(record('b'), 60_000);
   await engine.getSession('a');
@@ -22,9 +27,7 @@ t.test('evicts the least recently used session beyond its bound', async (t) => {
 });
 
 t.test('when every session was used since the last eviction, the oldest goes, never the one being added', async (t) => {
-  const engine = new MemoryEngine({ sessionsMax: 2 });
-  t.teardown(() => engine.close());
-  const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+  const engine = sessionsAtMost(t, 2);
   await engine.putSession(record('a'), 60_000);
   await engine.putSession(record('b'), 60_000);
   await engine.getSession('b');
