@@ -218,12 +218,7 @@ export class LedgerCreditView implements CreditView {
   async #refresh(batch: DueRefresh[]): Promise<void> {
     const cache = this.#cache!;
     const epochs = batch.map((due) => cache.epochOf(due.accountId));
-    let views: Map<string, AccountView> | null = null;
-    try {
-      views = await this.#ledger.views(batch.map((due) => due.claim.userId));
-    } catch {
-      views = null;
-    }
+    const views = await this.#ledger.views(batch.map((due) => due.claim.userId)).catch(() => null);
     batch.forEach((due, index) => {
       const view = views?.get(due.claim.userId);
       if (view !== undefined) cache.put(due.claim.userId, view, epochs[index]!, due.nowMs);
