@@ -50,6 +50,7 @@ import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
 import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
+import { LiveAccounts } from './stream/liveAccounts.js';
 import { Watchers } from './stream/watchers.js';
 import { TextPool } from './texts.js';
 import { UserDirectory } from './users/directory.js';
@@ -110,7 +111,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
     cleanups.push(() => bus.close());
-    const balanceWatchers = new Watchers<BalanceWatcher>((session) => session.creditsChanged());
+    const liveAccounts = new LiveAccounts<BalanceWatcher>((session) => session.creditsChanged());
     const generationWatchers = new Watchers<() => void>((onEnd) => onEnd());
     // What this process may remember between requests because it hears every change: with Redis
     // every process shares the bus; without it, only a process that runs the generation workers
@@ -121,7 +122,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const creditViews = new CreditViewCache();
     bus.subscribe('credits', (accountId) => {
       creditViews.heard(accountId, Date.now());
-      balanceWatchers.notify(accountId);
+      liveAccounts.notify(accountId);
     });
     bus.subscribe('generations', (payload) => {
       const event = parseGenerationEvent(payload);
@@ -291,8 +292,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
         ? null
         : {
             engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
-            watchBalance: (accountId, session) => balanceWatchers.watch(accountId, session),
-            unwatchBalance: (accountId, session) => balanceWatchers.unwatch(accountId, session),
+            sharedAccount: (accountId, account) => liveAccounts.shared(accountId, account),
+            joinAccount: (accountId, session, account) => liveAccounts.join(accountId, session, account),
+            leaveAccount: (accountId, session) => liveAccounts.leave(accountId, session),
             watchGeneration: (generationId, onEnd) => {
               generationWatchers.watch(generationId, onEnd);
               return () => generationWatchers.unwatch(generationId, onEnd);
@@ -315,7 +317,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       authenticate,
       metrics,
       log,
-      openSession: streamServices === null ? null : (userId, account, outbox) => new StreamSession(streamServices, userId, account, outbox),
+      openSession: streamServices === null ? null : (account, outbox) => new StreamSession(streamServices, account, outbox),
     });
     ready = true;
     const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

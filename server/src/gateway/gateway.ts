@@ -33,7 +33,7 @@ export type GatewayOptions = {
    * Opens the stream of a connected player, with the account its upgrade read (its `hello` needs
    * no second read); null serves HTTP only (a worker process).
    */
-  openSession: ((userId: string, account: UserAccount, outbox: Outbox) => StreamSession) | null;
+  openSession: ((account: UserAccount, outbox: Outbox) => StreamSession) | null;
   metrics: Metrics;
   log: Logger;
   now?: () => number;
@@ -71,7 +71,6 @@ class Connection extends TokenBucket implements Outbox {
 
   constructor(
     readonly id: number,
-    readonly userId: string,
     expiresAtMs: number,
     bucketNowMs: number,
     readonly io: ConnectionIo,
@@ -262,7 +261,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .then((result) => {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
-        const connection = new Connection(nextConnectionId++, result.userId, result.expiresAtMs, bucketNow(), io);
+        const connection = new Connection(nextConnectionId++, result.expiresAtMs, bucketNow(), io);
         // Corked on the anchor's socket, not on its own (see anchor.ts).
         anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection, account: result.account }, key, protocol, extensions, context)));
       })
@@ -282,7 +281,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       connection.open = true;
       connections.add(connection);
       metrics.connections.inc();
-      connection.session = options.openSession!(connection.userId, data.account!, connection);
+      connection.session = options.openSession!(data.account!, connection);
       data.account = null;
     },
     message: onMessage,

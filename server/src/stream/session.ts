@@ -74,9 +74,11 @@ export type StreamServices = {
   now: () => number;
   newId: () => string;
   ledger: Ledger;
-  /** Registers a session's interest in its account's credit changes, until `unwatchBalance`. */
-  watchBalance: (accountId: string, session: BalanceWatcher) => void;
-  unwatchBalance: (accountId: string, session: BalanceWatcher) => void;
+  /** The account object a session keeps: an equal one its user's live sessions here hold, or its own. */
+  sharedAccount: (accountId: string, account: UserAccount) => UserAccount;
+  /** A session is live on its credit account: it hears of the account's credit changes until `leaveAccount`. */
+  joinAccount: (accountId: string, session: BalanceWatcher, account: UserAccount) => void;
+  leaveAccount: (accountId: string, session: BalanceWatcher) => void;
   /** Tells every session of an account (on every node) that its credits changed. */
   announceCreditChange: (accountId: string) => void;
   /** Registers interest in the end of a generation (on any node); returns the way to stop. */
@@ -144,15 +146,16 @@ type Wait = PendingAnswer & {
 const settleRetryMs = 1_000;
 const settleAttemptsMax = 5;
 
+type Turn = 'idle' | 'handling' | 'owed';
+
 /** What hears of its account's credit changes. */
 export type BalanceWatcher = { creditsChanged(): void };
 
 export class StreamSession implements BalanceWatcher {
   #state: SessionState = 'awaiting_hello';
   #record: SessionRecord | null = null;
+  /** Its user's account (shared with the user's other sessions on this node while they agree). */
   #account: UserAccount;
-  /** Watching its account's credit changes (from `hello` until the socket closes). */
-  #watching = false;
   /**
    * `next` requests waiting for their generation, by generation id (at most
    * `pendingFreshPerSessionMax`); made on the first wait, since most sessions never wait.
@@ -167,19 +170,23 @@ export class StreamSession implements BalanceWatcher {
    * leaves it as told (this session's own charge, which its frame carried) is not pushed again.
    */
   #toldBalance: Balance | null = null;
-  /** A message is being handled (one at a time); a push waits for its answer, which may tell the news. */
-  #handling = false;
-  #pushOwed = false;
+  /**
+   * Messages are handled one at a time: `handling` while one is, `owed` when a balance push came
+   * meanwhile (it waits for the answer, which may tell the news), `idle` otherwise.
+   */
+  #turn: Turn = 'idle';
   readonly #services: StreamServices;
-  readonly #userId: string;
   readonly #outbox: Outbox;
 
   /** `account` is the one read when the connection was accepted, a moment before its `hello`. */
-  constructor(services: StreamServices, userId: string, account: UserAccount, outbox: Outbox) {
+  constructor(services: StreamServices, account: UserAccount, outbox: Outbox) {
     this.#services = services;
-    this.#userId = userId;
     this.#account = account;
     this.#outbox = outbox;
+  }
+
+  get #userId(): string {
+    return this.#account.id;
   }
 
   get state(): SessionState {
@@ -197,9 +204,8 @@ export class StreamSession implements BalanceWatcher {
 
   /** The socket closed; nothing more is sent. */
   closed(): void {
+    if (this.#state === 'live') this.#services.leaveAccount(this.#accountId(), this);
     if (this.#state !== 'closed') this.#setState('closed');
-    if (this.#watching) this.#services.unwatchBalance(this.#accountId(), this);
-    this.#watching = false;
     for (const wait of this.#waits?.values() ?? []) this.#endWait(wait);
   }
 
@@ -215,8 +221,8 @@ export class StreamSession implements BalanceWatcher {
   /** Sends the current balance when the account's credits changed from what this player was told. */
   async pushBalance(): Promise<void> {
     if (this.#state !== 'live') return;
-    if (this.#handling) {
-      this.#pushOwed = true;
+    if (this.#turn !== 'idle') {
+      this.#turn = 'owed';
       return;
     }
     const summary = await this.#summary();
@@ -248,16 +254,19 @@ export class StreamSession implements BalanceWatcher {
       const req = 'id' in message ? message.id : undefined;
       return this.error(ErrorCode.outOfOrder, `${message.t} before hello: send hello first`, req);
     }
-    this.#handling = true;
+    this.#turn = 'handling';
     try {
       await this.#dispatch(message);
     } finally {
-      this.#handling = false;
-      if (this.#pushOwed) {
-        this.#pushOwed = false;
-        this.creditsChanged();
-      }
+      if (this.#endTurn() === 'owed') this.creditsChanged();
     }
+  }
+
+  /** The message's turn is over; says whether a balance push came meanwhile. */
+  #endTurn(): Turn {
+    const turn = this.#turn;
+    this.#turn = 'idle';
+    return turn;
   }
 
   async #dispatch(message: Exclude<ClientMessage, Hello>): Promise<void> {
@@ -288,7 +297,7 @@ export class StreamSession implements BalanceWatcher {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
     const { engine, now, newId, texts } = this.#services;
-    const account = this.#account;
+    const account = (this.#account = this.#services.sharedAccount(this.#accountId(), this.#account));
     let resumed = false;
     let record: SessionRecord | null = null;
     if (hello.resume !== undefined) {
@@ -317,8 +326,7 @@ export class StreamSession implements BalanceWatcher {
     this.#record = record;
     this.#pace = pace;
     this.#setState('live');
-    this.#services.watchBalance(this.#accountId(), this);
-    this.#watching = true;
+    this.#services.joinAccount(this.#accountId(), this, account);
     const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary()]);
     this.#send({
       t: 'welcome',
@@ -347,9 +355,11 @@ export class StreamSession implements BalanceWatcher {
    */
   async #burst(id: string): Promise<void> {
     const { ledger, users } = this.#services;
-    // The price is read now, not at hello: an operator may have changed it since.
+    // The price is read now, not at hello: an operator may have changed it since. The session
+    // keeps the new read unless it moved the user to another credit account (the session stays on
+    // the one it joined until it closes).
     const account = (await users.getAccount(this.#userId)) ?? this.#account;
-    this.#account = account;
+    if (accountIdOf(account) === this.#accountId()) this.#account = account;
     const result = await ledger.debit(
       { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
       async (client) => ({ until: await Ledger.extendBurst(client, account.id, burstMinutes) }),

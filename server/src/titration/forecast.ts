@@ -60,6 +60,16 @@ export const defaultPrior: DemandPrior = { activeShare: 0.9, framesPerActiveDay:
 export function demandOf(history: readonly DayCounts[], prior: DemandPrior = defaultPrior): Demand {
   let first = 0;
   while (first < history.length && history[first]!.frames === 0) first += 1;
+  // A newcomer's demand is the prior's alone: one shared value, not one per session.
+  if (first === history.length && prior === defaultPrior) return (defaultPriorDemand ??= Object.freeze(demandFrom([], 0, prior)));
+  return demandFrom(history, first, prior);
+}
+
+/** The demand of newcomers under the default prior, made once. */
+let defaultPriorDemand: Readonly<Demand> | undefined;
+
+/** `demandOf` over `history` from its first active day, `first`. */
+function demandFrom(history: readonly DayCounts[], first: number, prior: DemandPrior): Demand {
   const decay = Math.pow(0.5, 1 / demandModel.halfLifeDays);
   let weight = 1;
   let days = demandModel.priorDays;

@@ -18,6 +18,13 @@ export type Tier = {
 export type User = { id: string; tier: string; tz: string; annual: boolean; team: string | null; region: string | null; anchorDay: number };
 export type UserAccount = User & { baseQuota: number; rolloverCap: number; unlimited: boolean; burstPrice: number };
 
+/** Two reads of an account agree on every field (accounts hold plain values only). */
+export function sameAccount(a: UserAccount, b: UserAccount): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a) as Array<keyof UserAccount>;
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.is(a[key], b[key]));
+}
+
 const tierDefaults = { annualRolloverCap: 6, regionMultipliers: {}, burstPrice: 5 };
 export const seedTiers: Tier[] = [
   { name: 'basic', baseQuota: 200, rolloverCap: 3, unlimited: false, ...tierDefaults },

@@ -279,3 +279,12 @@ t.test('demand starts from the prior and learns a user from their days', async (
   const newcomer = demandOf([daily(0), daily(0), daily(0), daily(300)]);
   t.equal(newcomer.observedDays, 1, 'days before the first active one do not count');
 });
+
+t.test("every newcomer's demand is one frozen value, the same as a custom prior equal to the default gives", async (t) => {
+  const fresh = demandOf([]);
+  t.equal(demandOf([daily(0), daily(0)]), fresh, 'idle days only: still a newcomer, and the same object');
+  t.ok(Object.isFrozen(fresh));
+  t.same(demandOf([], { ...defaultPrior }), fresh, 'a copy of the prior computes the same figures');
+  t.not(demandOf([], { ...defaultPrior }), fresh, 'a prior of its own gets a demand of its own');
+  t.not(demandOf([daily(10)]), fresh, 'one active day makes a demand of its own');
+});
