@@ -87,6 +87,93 @@ t.test('a short balance is refused and charges nothing; other users in the batch
   t.same(await fixture.entryTypes('poor'), ['refill 1']);
 });
 
+t.test("one account's hits in a batch are debited in batch order: each entry's balance follows the one before", async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'lots');
+  await fixture.user('bob', 'lots');
+  const sizes: number[] = [];
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }), onBatch: (size) => sizes.push(size) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const asked = ['r1', 'r2', 'r3', 'r4', 'r5'].flatMap((request, index) => [chargeFor('ada', request, index + 1), chargeFor('bob', request)]);
+  const results = await Promise.all(asked.map((charge) => charges.charge(charge)));
+  t.same(sizes, [10], 'one statement');
+  t.same(results.filter((_, index) => index % 2 === 0).map((result) => result.status === 'debited' && result.balanceAfter), [99, 97, 94, 90, 85]);
+  const { rows } = await fixture.pool.query<{ amount: number; balance: number }>(
+    `SELECT amount, balance_after AS balance FROM credit_ledger WHERE account_id = 'ada' ORDER BY id`,
+  );
+  t.same(rows, [{ amount: 100, balance: 100 }, ...[1, 2, 3, 4, 5].map((amount, index) => ({ amount: -amount, balance: [99, 97, 94, 90, 85][index] }))], 'ids ascend in batch order');
+  for (const user of ['ada', 'bob']) {
+    const balance = await fixture.balance(user);
+    t.same([balance.sum, balance.last], [balance.snapshot, balance.snapshot], `${user}: the ledger sums to the snapshot, and its last entry says so too`);
+  }
+  const { rows: versions } = await fixture.pool.query<{ version: number }>(`SELECT version FROM user_credits WHERE account_id IN ('ada', 'bob') ORDER BY account_id`);
+  const { rows: opened } = await fixture.pool.query<{ count: string }>(`SELECT count(*) FROM credit_requests WHERE user_id IN ('ada', 'bob')`);
+  t.equal(Number(opened[0]!.count), 10, 'one idempotency record per hit');
+  t.ok(versions.length === 2, 'both snapshots moved');
+});
+
+t.test('an account that cannot afford all its hits is refused the ones it cannot pay for, in batch order', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('some', { baseQuota: 5 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'some');
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const results = await Promise.all([chargeFor('ada', 'a', 2), chargeFor('ada', 'b', 2), chargeFor('ada', 'c', 2), chargeFor('ada', 'd', 1)].map((charge) => charges.charge(charge)));
+  t.same(results, [
+    { status: 'debited', ledgerId: (results[0] as { ledgerId: string }).ledgerId, charged: 2, balanceAfter: 3 },
+    { status: 'debited', ledgerId: (results[1] as { ledgerId: string }).ledgerId, charged: 2, balanceAfter: 1 },
+    { status: 'insufficient', available: 1 },
+    { status: 'debited', ledgerId: (results[3] as { ledgerId: string }).ledgerId, charged: 1, balanceAfter: 0 },
+  ], 'the 1-credit hit after the refused one still fits');
+  t.same(await fixture.entryTypes('ada'), ['refill 5', 'generation -2', 'generation -2', 'generation -1']);
+});
+
+t.test("team members' hits in one batch are paid from their pool, one after another", async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('small', { baseQuota: 5 });
+  await withCachedFrame(fixture);
+  await fixture.user('ann', 'small', { team: 'crew' });
+  await fixture.user('bob', 'small', { team: 'crew' });
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const pooled = (user: string, request: string) => ({ ...chargeFor(user, request, 3), accountId: 'team:crew' });
+  const results = await Promise.all([pooled('ann', 'a'), pooled('bob', 'a'), pooled('ann', 'b'), pooled('bob', 'b')].map((charge) => charges.charge(charge)));
+  t.same(results.map((result) => result.status), ['debited', 'debited', 'debited', 'insufficient'], 'floor(10 / 3) hits paid, the fourth refused');
+  t.match(await fixture.balance('team:crew'), { sum: 1, last: 1, snapshot: 1 });
+});
+
+t.test('the same request twice in one batch is charged once; the copy goes to the ordinary path, which replays it', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'lots');
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const first = chargeFor('ada', 'same');
+  const [one, two] = await Promise.all([charges.charge(first), charges.charge({ ...first, generation: { ...first.generation, id: randomUUID() } })]);
+  t.equal(one.status, 'debited');
+  t.same(two, { status: 'fallback', reason: 'replayed' });
+  t.same(await fixture.entryTypes('ada'), ['refill 100', 'generation -2']);
+});
+
+t.test('an unlimited account is answered at once and charged nothing; an account not yet opened goes to the ordinary path', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('all-you-want', { baseQuota: 0, unlimited: true });
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('vip', 'all-you-want');
+  await fixture.users.createUser({ id: 'newcomer', tier: 'lots', tz: 'UTC', annual: false, team: null, region: null, anchorDay: 21 });
+  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const [vip, newcomer, stranger] = await Promise.all([charges.charge(chargeFor('vip', 'a')), charges.charge(chargeFor('newcomer', 'a')), charges.charge(chargeFor('stranger', 'a'))]);
+  t.same(vip, { status: 'debited', ledgerId: null, charged: 0, balanceAfter: null });
+  t.same(newcomer, { status: 'fallback', reason: 'prepare' });
+  t.same(stranger, { status: 'fallback', reason: 'unknown_user' });
+  const { rows } = await fixture.pool.query<{ charge: string; unlimited: boolean }>(
+    `SELECT g.charge, (r.outcome ->> 'unlimited')::boolean AS unlimited FROM generations g JOIN credit_requests r ON r.user_id = g.user_id AND r.outcome ->> 'generation' = g.id`,
+  );
+  t.same(rows, [{ charge: 'none', unlimited: true }], "the unlimited hit's generation and outcome are written; nothing of the others");
+  t.same(await fixture.entryTypes('newcomer'), []);
+});
+
 t.test('a batch that fails is rolled back whole, debits included, and every item takes the ordinary path', async (t) => {
   const fixture = await ledgerFixture(t);
   await fixture.tier('lots', { baseQuota: 100 });
