@@ -56,12 +56,20 @@ type SocketData = { connection: Connection; account: UserAccount | null };
 /** Every connection's message rate. */
 const messageRate = bucketRule(limits.messagesPerSecondMax, limits.messagesBurstMax);
 
+/**
+ * A connection's life:
+ *   upgrading  authenticated, the socket not open yet;
+ *   open       messages are read and answered;
+ *   closing    a protocol violation was seen: nothing more is read, and the socket closes once
+ *              earlier messages are answered;
+ *   ended      closed by the server or the client: nothing more is sent.
+ */
+type ConnectionPhase = 'upgrading' | 'open' | 'closing' | 'ended';
+
 /** One socket's state; it is also its session's outbox and its own message-rate bucket. */
 class Connection extends TokenBucket implements Outbox {
   socket: uWS.WebSocket<SocketData> | null = null;
-  open = false;
-  /** A protocol violation was seen: nothing more is read, and the socket closes once earlier messages are answered. */
-  closing = false;
+  phase: ConnectionPhase = 'upgrading';
   session: StreamSession | null = null;
   /** The encoding answers use: the one of `hello`, or of the last message before it. */
   encoding: Encoding = 'json';
@@ -81,6 +89,11 @@ class Connection extends TokenBucket implements Outbox {
 
   /** When the token expires, in whole seconds (a token's own unit, and a small integer held in place). */
   readonly expiresAtSeconds: number;
+
+  /** Answers can still go out (an open socket, or one closing after its earlier messages). */
+  get writable(): boolean {
+    return this.phase === 'open' || this.phase === 'closing';
+  }
 
   send(message: ServerMessage): void {
     this.io.send(this, message);
@@ -144,7 +157,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const send = (connection: Connection, message: ServerMessage): void => {
     const socket = connection.socket;
-    if (!connection.open || socket === null) {
+    if (!connection.writable || socket === null) {
       metrics.sendsDropped.inc();
       return;
     }
@@ -161,8 +174,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const end = (connection: Connection, code: number, reason: string): void => {
-    if (!connection.open || connection.socket === null) return;
-    connection.open = false;
+    if (!connection.writable || connection.socket === null) return;
+    connection.phase = 'ended';
     connection.socket.end(code, reason);
   };
   const io: ConnectionIo = { send, end };
@@ -178,7 +191,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const process = async (connection: Connection, decoded: Decoded<ClientMessage>, encoding: Encoding): Promise<void> => {
     try {
       const session = connection.session;
-      if (session === null || !connection.open) return;
+      if (session === null || !connection.writable) return;
       if (!decoded.ok) return session.error(decoded.code, decoded.message, decoded.req);
       const message = decoded.value;
       if (message.t === 'hello' && connection.helloEncoding === null) {
@@ -202,11 +215,11 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const onMessage = (socket: uWS.WebSocket<SocketData>, buffer: ArrayBuffer, isBinary: boolean) => {
     const { connection } = socket.getUserData();
-    if (!connection.open || connection.closing || connection.session === null) return;
+    if (connection.phase !== 'open' || connection.session === null) return;
     if (buffer.byteLength > protocolLimits.messageBytesMax) {
       metrics.messagesIn.inc({ type: 'too_large' });
       // Answer what came before it, then close: an oversize message ends the session, not its history.
-      connection.closing = true;
+      connection.phase = 'closing';
       connection.chain = connection.chain.then(() => end(connection, CloseCode.messageTooBig, 'message too big'));
       return;
     }
@@ -278,7 +291,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       const data = socket.getUserData();
       const { connection } = data;
       connection.socket = socket;
-      connection.open = true;
+      connection.phase = 'open';
       connections.add(connection);
       metrics.connections.inc();
       connection.session = options.openSession!(data.account!, connection);
@@ -287,7 +300,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     message: onMessage,
     close: (socket, code) => {
       const { connection } = socket.getUserData();
-      connection.open = false;
+      connection.phase = 'ended';
       connection.socket = null;
       connection.session?.closed();
       connections.delete(connection);

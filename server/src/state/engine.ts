@@ -20,7 +20,6 @@ export type SessionRecord = {
   context: Context;
   conserve: boolean;
   device: string | null;
-  createdAtMs: number;
 };
 
 /**

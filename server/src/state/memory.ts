@@ -42,8 +42,10 @@ export class MemoryEngine implements SessionStateEngine {
   readonly #records = new Map<string, RecordEntry>();
   readonly #segments = new Map<string, SegmentStats>();
   /**
-   * Milliseconds since the engine started: every expiry here is one of these. Small whole numbers
-   * are held in place, where epoch milliseconds would be a heap number in every entry.
+   * Whole milliseconds since the engine started: every expiry here is one of these. Small whole
+   * numbers are held in place, where epoch milliseconds would be a heap number in every entry. (A
+   * difference of two epoch readings is itself a heap number until it is rounded, and one stored
+   * heap number turns the field into one in every entry.)
    */
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
@@ -53,7 +55,7 @@ export class MemoryEngine implements SessionStateEngine {
   constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number } = {}) {
     const clock = options.now ?? Date.now;
     const origin = clock();
-    this.#now = () => clock() - origin;
+    this.#now = () => Math.floor(clock() - origin);
     this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
     this.#seenScopesMax = options.seenScopesMax ?? limits.memorySeenScopesMax;
     this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);

@@ -314,7 +314,6 @@ export class StreamSession implements BalanceWatcher {
       context: this.#pooled(hello.context),
       conserve: false,
       device: texts.of(hello.device ?? null),
-      createdAtMs: now(),
     };
     // Frozen, the in-process engine keeps this very record instead of a copy of it.
     freezeRecord(record);

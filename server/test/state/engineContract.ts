@@ -17,7 +17,6 @@ const record = (id: string, userId = 'user-1'): SessionRecord => ({
   context: { genre: 'jazz', mood: 'calm', energy: 0.3 },
   conserve: false,
   device: 'phone',
-  createdAtMs: 1_700_000_000_000,
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { MemoryEngine } from '../../src/state/memory.js';
 import { engineContract } from './engineContract.js';
 
-const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null, createdAtMs: 0 });
+const record = (id: string) => ({ id, userId: 'u', orientation: 'square' as const, context: { genre: 'a', mood: 'b', energy: 0 }, conserve: false, device: null });
 const sessionsAtMost = (t: Test, sessionsMax: number) => {
   const engine = new MemoryEngine({ sessionsMax });
   t.teardown(() => engine.close());
