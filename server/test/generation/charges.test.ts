@@ -17,6 +17,9 @@ async function withCachedFrame(fixture: LedgerFixture): Promise<void> {
   await fixture.pool.query(`INSERT INTO prompt_cache (prompt_hash, prompt_key, variant, frame_id, model) VALUES ('hash-0', 'key', 0, $1, 'local-detailed')`, [frameId]);
 }
 
+/** Batches of up to 64 hits, one written at a time. */
+const batchesOn = (fixture: LedgerFixture) => new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+
 function chargeFor(userId: string, requestId: string, credits = 2): CachedCharge {
   const generation: NewGeneration & { userId: string } = {
     id: randomUUID(), userId, sessionId: `session-${userId}`, requestId, purpose: 'interactive', queue: 'interactive', charge: 'held', provider: 'local',
@@ -79,7 +82,7 @@ t.test('a short balance is refused and charges nothing; other users in the batch
   await withCachedFrame(fixture);
   await fixture.user('rich', 'lots');
   await fixture.user('poor', 'none');
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   const [rich, poor] = await Promise.all([charges.charge(chargeFor('rich', 'a')), charges.charge(chargeFor('poor', 'a'))]);
   t.equal(rich.status, 'debited');
   t.same(poor, { status: 'insufficient', available: 1 });
@@ -107,10 +110,8 @@ t.test("one account's hits in a batch are debited in batch order: each entry's b
     const balance = await fixture.balance(user);
     t.same([balance.sum, balance.last], [balance.snapshot, balance.snapshot], `${user}: the ledger sums to the snapshot, and its last entry says so too`);
   }
-  const { rows: versions } = await fixture.pool.query<{ version: number }>(`SELECT version FROM user_credits WHERE account_id IN ('ada', 'bob') ORDER BY account_id`);
   const { rows: opened } = await fixture.pool.query<{ count: string }>(`SELECT count(*) FROM credit_requests WHERE user_id IN ('ada', 'bob')`);
   t.equal(Number(opened[0]!.count), 10, 'one idempotency record per hit');
-  t.ok(versions.length === 2, 'both snapshots moved');
 });
 
 t.test('an account that cannot afford all its hits is refused the ones it cannot pay for, in batch order', async (t) => {
@@ -118,7 +119,7 @@ t.test('an account that cannot afford all its hits is refused the ones it cannot
   await fixture.tier('some', { baseQuota: 5 });
   await withCachedFrame(fixture);
   await fixture.user('ada', 'some');
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   const results = await Promise.all([chargeFor('ada', 'a', 2), chargeFor('ada', 'b', 2), chargeFor('ada', 'c', 2), chargeFor('ada', 'd', 1)].map((charge) => charges.charge(charge)));
   t.same(results, [
     { status: 'debited', ledgerId: (results[0] as { ledgerId: string }).ledgerId, charged: 2, balanceAfter: 3 },
@@ -135,7 +136,7 @@ t.test("team members' hits in one batch are paid from their pool, one after anot
   await withCachedFrame(fixture);
   await fixture.user('ann', 'small', { team: 'crew' });
   await fixture.user('bob', 'small', { team: 'crew' });
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   const pooled = (user: string, request: string) => ({ ...chargeFor(user, request, 3), accountId: 'team:crew' });
   const results = await Promise.all([pooled('ann', 'a'), pooled('bob', 'a'), pooled('ann', 'b'), pooled('bob', 'b')].map((charge) => charges.charge(charge)));
   t.same(results.map((result) => result.status), ['debited', 'debited', 'debited', 'insufficient'], 'floor(10 / 3) hits paid, the fourth refused');
@@ -147,7 +148,7 @@ t.test('the same request twice in one batch is charged once; the copy goes to th
   await fixture.tier('lots', { baseQuota: 100 });
   await withCachedFrame(fixture);
   await fixture.user('ada', 'lots');
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   const first = chargeFor('ada', 'same');
   const [one, two] = await Promise.all([charges.charge(first), charges.charge({ ...first, generation: { ...first.generation, id: randomUUID() } })]);
   t.equal(one.status, 'debited');
@@ -162,7 +163,7 @@ t.test('an unlimited account is answered at once and charged nothing; an account
   await withCachedFrame(fixture);
   await fixture.user('vip', 'all-you-want');
   await fixture.users.createUser({ id: 'newcomer', tier: 'lots', tz: 'UTC', annual: false, team: null, region: null, anchorDay: 21 });
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   const [vip, newcomer, stranger] = await Promise.all([charges.charge(chargeFor('vip', 'a')), charges.charge(chargeFor('newcomer', 'a')), charges.charge(chargeFor('stranger', 'a'))]);
   t.same(vip, { status: 'debited', ledgerId: null, charged: 0, balanceAfter: null });
   t.same(newcomer, { status: 'fallback', reason: 'prepare' });
@@ -180,7 +181,7 @@ t.test('a batch that fails is rolled back whole, debits included, and every item
   await withCachedFrame(fixture);
   await fixture.user('ada', 'lots');
   await fixture.user('bob', 'lots');
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture);
   // A frame that does not exist breaks the generation row's foreign key after bob's debit.
   const [ada, bob] = await Promise.all([charges.charge(chargeFor('ada', 'a')), charges.charge({ ...chargeFor('bob', 'b'), frameId: 'missingframe' })]);
   t.same([ada.status, bob.status], ['fallback', 'fallback']);
