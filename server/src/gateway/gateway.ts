@@ -145,10 +145,11 @@ function tokenFrom(query: string, authorization: string): string | null {
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { metrics, log } = options;
   const now = options.now ?? Date.now;
-  // Rate buckets count time from the gateway's start: small whole numbers that a connection holds
-  // in place, where epoch milliseconds would each be a separate heap number.
+  // Rate buckets count time from the gateway's start in whole milliseconds: small integers that a
+  // connection holds in place, where epoch milliseconds (or a difference of two, until rounded)
+  // would each be a separate heap number.
   const startedAtMs = now();
-  const bucketNow = () => now() - startedAtMs;
+  const bucketNow = () => Math.floor(now() - startedAtMs);
   const connections = new Set<Connection>();
   let accepting = true;
   let nextConnectionId = 1;

@@ -4,9 +4,10 @@
  *
  * - who hears of the account's credit changes (a user's devices, or every member of a team pool),
  *   so a change reaches exactly those sessions;
- * - the user account its sessions keep. Each socket reads its user's row when it connects; a
+ * - one user account its sessions may keep. Each socket reads its user's row when it connects; a
  *   session whose read equals the one held here keeps the held object instead of its own, so a
- *   user's devices share one account object rather than one each.
+ *   user's devices share one account object rather than one each (in a team pool, the devices of
+ *   the member held). A newer read of the held user, one that differs, is held from then on.
  *
  * Entries leave with the account's last session, so the map is bounded by open connections.
  */
@@ -30,8 +31,12 @@ export class LiveAccounts<S> {
 
   /** The account object to keep for `account`, of credit account `accountId`: an equal one held here, or `account` itself. */
   shared(accountId: string, account: UserAccount): UserAccount {
-    const held = this.#byAccount.get(accountId)?.account;
-    return held !== undefined && sameAccount(held, account) ? held : account;
+    const presence = this.#byAccount.get(accountId);
+    if (presence === undefined) return account;
+    if (sameAccount(presence.account, account)) return presence.account;
+    // The user's row changed since the held read: the sessions that come next share the new one.
+    if (presence.account.id === account.id) presence.account = account;
+    return account;
   }
 
   /** `session` of credit account `accountId` is live, keeping `account` (held for the others when it is the first). */

@@ -74,7 +74,10 @@ export type StreamServices = {
   now: () => number;
   newId: () => string;
   ledger: Ledger;
-  /** The account object a session keeps: an equal one its user's live sessions here hold, or its own. */
+  /**
+   * The account object a session keeps: an equal one held for its credit account here (the read
+   * of one of its users, the newest), or its own.
+   */
   sharedAccount: (accountId: string, account: UserAccount) => UserAccount;
   /** A session is live on its credit account: it hears of the account's credit changes until `leaveAccount`. */
   joinAccount: (accountId: string, session: BalanceWatcher, account: UserAccount) => void;
@@ -247,6 +250,7 @@ export class StreamSession implements BalanceWatcher {
     this.#outbox.send(message);
   }
 
+  /** Handles one message; the gateway hands a session its messages one at a time, in order. */
   async handle(message: ClientMessage): Promise<void> {
     if (this.#state === 'closed') return;
     if (message.t === 'hello') return this.#hello(message);
@@ -356,7 +360,8 @@ export class StreamSession implements BalanceWatcher {
     const { ledger, users } = this.#services;
     // The price is read now, not at hello: an operator may have changed it since. The session
     // keeps the new read unless it moved the user to another credit account (the session stays on
-    // the one it joined until it closes).
+    // the one it joined until it closes; the admin API does not move users between accounts).
+    // The debit goes where the user's account is now, and that account hears of it.
     const account = (await users.getAccount(this.#userId)) ?? this.#account;
     if (accountIdOf(account) === this.#accountId()) this.#account = account;
     const result = await ledger.debit(
@@ -370,7 +375,7 @@ export class StreamSession implements BalanceWatcher {
     if (result.status === 'mismatch') return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.idempotencyMismatch, charged: 0 });
     if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
     // Announced before the balance is read: the announcement is what makes a cached view stale.
-    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(this.#accountId());
+    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(accountIdOf(account));
     const summary = await this.#summary();
     this.#toldBalance = summary.balance;
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });

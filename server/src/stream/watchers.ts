@@ -1,12 +1,9 @@
 /**
- * Who on this node is waiting to hear about what: live sessions watch their credit account (so a
- * credit change reaches exactly the sessions of that account — a user's devices, or every member
- * of a team pool) and the generations their pending `next` requests wait for. Entries leave when
- * the session closes or the wait ends, so the map is bounded by open connections and their
- * pending requests.
+ * Who on this node waits for which generation to end: the pending `next` requests of its sessions.
+ * Entries leave when the wait ends, so the map is bounded by open connections and their pending
+ * requests. (Credit accounts and their live sessions are kept in `liveAccounts.ts`.)
  *
- * A watcher is any value; `tell` says how it hears. A session watches as itself, so watching
- * costs it no closure of its own.
+ * A watcher is any value; `tell` says how it hears.
  */
 export class Watchers<W> {
   readonly #byKey = new Map<string, Set<W>>();

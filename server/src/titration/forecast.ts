@@ -22,7 +22,7 @@ import type { Forecast } from '@titrate/shared';
 export type DayCounts = { frames: number; fresh: number; credits: number; sessions: number };
 export const emptyDay = (): DayCounts => ({ frames: 0, fresh: 0, credits: 0, sessions: 0 });
 
-export type Demand = {
+export type Demand = Readonly<{
   activeShare: number;
   framesPerActiveDay: number;
   /** The median of the frames of recent active days (the quantile policy aims at it). */
@@ -32,11 +32,11 @@ export type Demand = {
   creditsPerDay: number;
   /** Completed days the estimate rests on. */
   observedDays: number;
-};
+}>;
 
 export type DemandPrior = { activeShare: number; framesPerActiveDay: number; creditsPerFresh: number };
 
-export const demandModel = {
+export const demandModel = Object.freeze({
   /** Days of history the server keeps and reads per user. */
   historyDays: 28,
   /** A day's weight halves every this many days back. */
@@ -45,13 +45,13 @@ export const demandModel = {
   priorDays: 1,
   /** The cost prior counts as this many fresh frames. */
   priorFresh: 5,
-} as const;
+} as const);
 
 /**
  * A listener who plays most days for about an hour at a frame every ~15 s. A high active share
  * errs on the safe side: a newcomer who turns out to play daily is not overspent in week one.
  */
-export const defaultPrior: DemandPrior = { activeShare: 0.9, framesPerActiveDay: 240, creditsPerFresh: 1.5 };
+export const defaultPrior: Readonly<DemandPrior> = Object.freeze({ activeShare: 0.9, framesPerActiveDay: 240, creditsPerFresh: 1.5 });
 
 /**
  * Demand from completed days, oldest first. Days before the first active one are ignored (the
@@ -65,8 +65,8 @@ export function demandOf(history: readonly DayCounts[], prior: DemandPrior = def
   return demandFrom(history, first, prior);
 }
 
-/** The demand of newcomers under the default prior, made once. */
-let defaultPriorDemand: Readonly<Demand> | undefined;
+/** The demand of newcomers under the default prior (frozen, like the prior and the model), made once. */
+let defaultPriorDemand: Demand | undefined;
 
 /** `demandOf` over `history` from its first active day, `first`. */
 function demandFrom(history: readonly DayCounts[], first: number, prior: DemandPrior): Demand {

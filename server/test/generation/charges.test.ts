@@ -17,8 +17,9 @@ async function withCachedFrame(fixture: LedgerFixture): Promise<void> {
   await fixture.pool.query(`INSERT INTO prompt_cache (prompt_hash, prompt_key, variant, frame_id, model) VALUES ('hash-0', 'key', 0, $1, 'local-detailed')`, [frameId]);
 }
 
-/** Batches of up to 64 hits, one written at a time. */
-const batchesOn = (fixture: LedgerFixture) => new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+/** Batches of up to 64 hits, one written at a time; `onBatch` hears each batch's size. */
+const batchesOn = (fixture: LedgerFixture, onBatch?: (size: number) => void) =>
+  new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }), ...(onBatch === undefined ? {} : { onBatch }) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
 
 function chargeFor(userId: string, requestId: string, credits = 2): CachedCharge {
   const generation: NewGeneration & { userId: string } = {
@@ -40,7 +41,7 @@ t.test('prompt-cache hits of many users commit together: each debited once, answ
   const users = Array.from({ length: 12 }, (_, index) => `hit-${index}`);
   for (const user of users) await fixture.user(user, 'lots');
   const sizes: number[] = [];
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }), onBatch: (size) => sizes.push(size) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
   const results = await Promise.all(users.flatMap((user) => [charges.charge(chargeFor(user, 'r1')), charges.charge(chargeFor(user, 'r2'))]));
   t.ok(results.every((result) => result.status === 'debited'), 'every hit debited');
   t.ok(sizes.length < results.length, `${results.length} hits in ${sizes.length} statements`);
@@ -97,7 +98,7 @@ t.test("one account's hits in a batch are debited in batch order: each entry's b
   await fixture.user('ada', 'lots');
   await fixture.user('bob', 'lots');
   const sizes: number[] = [];
-  const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }), onBatch: (size) => sizes.push(size) }, { batchMax: 64, inFlightMax: 1, queueMax: 100 });
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
   const asked = ['r1', 'r2', 'r3', 'r4', 'r5'].flatMap((request, index) => [chargeFor('ada', request, index + 1), chargeFor('bob', request)]);
   const results = await Promise.all(asked.map((charge) => charges.charge(charge)));
   t.same(sizes, [10], 'one statement');
@@ -136,21 +137,25 @@ t.test("team members' hits in one batch are paid from their pool, one after anot
   await withCachedFrame(fixture);
   await fixture.user('ann', 'small', { team: 'crew' });
   await fixture.user('bob', 'small', { team: 'crew' });
-  const charges = batchesOn(fixture);
+  const sizes: number[] = [];
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
   const pooled = (user: string, request: string) => ({ ...chargeFor(user, request, 3), accountId: 'team:crew' });
   const results = await Promise.all([pooled('ann', 'a'), pooled('bob', 'a'), pooled('ann', 'b'), pooled('bob', 'b')].map((charge) => charges.charge(charge)));
+  t.same(sizes, [4], 'one statement');
   t.same(results.map((result) => result.status), ['debited', 'debited', 'debited', 'insufficient'], 'floor(10 / 3) hits paid, the fourth refused');
   t.match(await fixture.balance('team:crew'), { sum: 1, last: 1, snapshot: 1 });
 });
 
-t.test('the same request twice in one batch is charged once; the copy goes to the ordinary path, which replays it', async (t) => {
+t.test('the same request twice in one batch is charged once; the copy is answered as a replay, for the ordinary path', async (t) => {
   const fixture = await ledgerFixture(t);
   await fixture.tier('lots', { baseQuota: 100 });
   await withCachedFrame(fixture);
   await fixture.user('ada', 'lots');
-  const charges = batchesOn(fixture);
+  const sizes: number[] = [];
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
   const first = chargeFor('ada', 'same');
   const [one, two] = await Promise.all([charges.charge(first), charges.charge({ ...first, generation: { ...first.generation, id: randomUUID() } })]);
+  t.same(sizes, [2], 'both in one statement');
   t.equal(one.status, 'debited');
   t.same(two, { status: 'fallback', reason: 'replayed' });
   t.same(await fixture.entryTypes('ada'), ['refill 100', 'generation -2']);

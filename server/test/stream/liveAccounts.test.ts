@@ -74,6 +74,18 @@ t.test("a user's sessions keep one account object while their reads agree", asyn
   t.equal(accounts.shared('team:x', otherMember), otherMember, "another member of a team pool keeps their own account");
 });
 
+t.test("a changed read of the held user is held from then on: the sessions that come next share it", async (t) => {
+  const accounts = registry();
+  accounts.join('ana', session('phone'), read('ana'));
+  const upgraded = read('ana', { tier: 'premium', baseQuota: 600 });
+  t.equal(accounts.shared('ana', upgraded), upgraded);
+  t.equal(accounts.shared('ana', read('ana', { tier: 'premium', baseQuota: 600 })), upgraded, 'the next device with the new tier shares the newer read');
+  const teammate = read('bo', { team: 'x' });
+  accounts.join('team:x', session('bo'), teammate);
+  accounts.shared('team:x', read('cy', { team: 'x' }));
+  t.equal(accounts.shared('team:x', read('bo', { team: 'x' })), teammate, "another member's read does not displace the held member's");
+});
+
 t.test('the shared account leaves with the last session, so a later read is kept as is', async (t) => {
   const accounts = registry();
   const phone = session('phone');
