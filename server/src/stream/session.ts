@@ -253,14 +253,14 @@ export class StreamSession implements BalanceWatcher {
   /** Handles one message; the gateway hands a session its messages one at a time, in order. */
   async handle(message: ClientMessage): Promise<void> {
     if (this.#state === 'closed') return;
-    if (message.t === 'hello') return this.#hello(message);
-    if (this.#state !== 'live') {
+    if (message.t !== 'hello' && this.#state !== 'live') {
       const req = 'id' in message ? message.id : undefined;
       return this.error(ErrorCode.outOfOrder, `${message.t} before hello: send hello first`, req);
     }
+    // A hello is a turn too: a credit change heard once the session is live waits for the welcome.
     this.#turn = 'handling';
     try {
-      await this.#dispatch(message);
+      await (message.t === 'hello' ? this.#hello(message) : this.#dispatch(message));
     } finally {
       if (this.#endTurn() === 'owed') this.creditsChanged();
     }
