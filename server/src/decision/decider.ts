@@ -161,23 +161,21 @@ export class FrameDecider {
       this.#observe({ userId: input.account.id, bucket, coverage: choice.coverage, shortfalls });
     }
     const titration = this.#titrate(input, choice, shortfalls.length > 0);
-    const coverageReasons = shortfalls.length > 0 ? [describeShortfalls(choice!.coverage, this.#rules, shortfalls)] : [];
-    const policy = { source: titration.fresh ? 'fresh' : 'library', p: titration.p, reasons: [...coverageReasons, ...explain(titration)] };
-    const library = (fallback: Fallback | null, reasons: string[]) => {
-      const decision = choice === null ? null : this.#fromChoice(choice, input.orientation, fallback, policy.p, [...policy.reasons, ...reasons]);
-      return decision === null ? null : { kind: 'frame' as const, decision, titration };
-    };
-    if (policy.source === 'library' || this.#fresh === null) {
-      return library(null, this.#fresh === null && policy.source === 'fresh' ? ['fresh frames are not enabled on this server'] : []);
+    // The policy's reasons: the library's shortfall first, then the controller's (a new array).
+    const reasons = explain(titration);
+    if (shortfalls.length > 0) reasons.unshift(describeShortfalls(choice!.coverage, this.#rules, shortfalls));
+    if (!titration.fresh || this.#fresh === null) {
+      if (titration.fresh) reasons.push('fresh frames are not enabled on this server');
+      return this.#library(choice, input.orientation, titration, null, reasons);
     }
     if (input.pendingFresh >= limits.pendingFreshPerSessionMax) {
-      return library(null, [`${input.pendingFresh} fresh frames are still on their way`]);
+      return this.#library(choice, input.orientation, titration, null, [...reasons, `${input.pendingFresh} fresh frames are still on their way`]);
     }
     const freshFallback: Fallback = titration.mode === 'forced' ? 'forced_fresh' : 'exact';
     const { width, height } = frameSizes[input.orientation];
     const order = await this.#fresh.order({
       account: input.account, sessionId: input.sessionId, requestId: input.requestId, context: input.context, orientation: input.orientation,
-      style: styleFor(input.context, input.framesShown + input.pendingFresh), width, height, seen: input.seen, p: policy.p, reasons: policy.reasons,
+      style: styleFor(input.context, input.framesShown + input.pendingFresh), width, height, seen: input.seen, p: titration.p, reasons,
       framesShown: input.framesShown, justLiked: input.justLiked, strongLibraryMatch: choice !== null && choice.group.exact && shortfalls.length === 0,
     });
     switch (order.kind) {
@@ -185,18 +183,23 @@ export class FrameDecider {
         return { kind: 'frame', decision: fromGeneration(order.generation, [], freshFallback), titration };
       case 'pending':
         return {
-          kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: policy.p, fallback: freshFallback,
+          kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: titration.p, fallback: freshFallback,
           titration,
         };
       case 'congested': {
         const wait = order.etaMs < 0 ? 'no generation worker is running' : `fresh frames are ~${Math.round(order.etaMs / 1000)} s away`;
-        return library('congested', [`${wait}: library now, the fresh frame follows in the background`]);
+        return this.#library(choice, input.orientation, titration, 'congested', [...reasons, `${wait}: library now, the fresh frame follows in the background`]);
       }
       case 'saturated':
-        return library('congested', [`${order.open} fresh frames are already coming in the background: library now`]);
+        return this.#library(choice, input.orientation, titration, 'congested', [...reasons, `${order.open} fresh frames are already coming in the background: library now`]);
       case 'insufficient':
-        return library(null, [`not enough credits for a fresh frame (${order.available} of ${order.required})`]);
+        return this.#library(choice, input.orientation, titration, null, [...reasons, `not enough credits for a fresh frame (${order.available} of ${order.required})`]);
     }
+  }
+
+  /** The library frame of `choice` as the decision (none without a choice), with the policy's reasons and then the choice's. */
+  #library(choice: LibraryChoice | null, screen: Orientation, titration: Titration, fallback: Fallback | null, reasons: string[]): DecisionOutcome | null {
+    return choice === null ? null : { kind: 'frame', decision: this.#fromChoice(choice, screen, fallback, titration.p, reasons), titration };
   }
 
   /** A library frame standing in for a fresh one that could not be had. */

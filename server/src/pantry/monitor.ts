@@ -15,19 +15,29 @@ import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { bucketKey, type Bucket, type CoverageCheck } from './coverage.js';
 
-type Depth = { bucket: Bucket; unseen: number; atMs: number };
+/** A user's unseen depth in one bucket, updated in place by each of their decisions there. */
+type Depth = { readonly bucket: Bucket; unseen: number; atMs: number };
 
 export class CoverageMonitor {
-  /** `${bucketKey}\n${userId}` → depth, least recently updated first. */
-  readonly #depths = new Map<string, Depth>();
+  /**
+   * User id → the user's depths, one per bucket, least recently updated user first. A decision
+   * updates its pair in place: no key is built and nothing is made for it, since one is made per
+   * decision and the same few pairs are updated over and over.
+   */
+  readonly #depths = new Map<string, Depth[]>();
+  /** User × bucket pairs in `#depths` (at most `#pairsMax`, `coverageActiveUsersMax` unless told). */
+  #pairs = 0;
   readonly #misses = new Map<string, { bucket: Bucket; misses: number }>();
   readonly #metrics: Metrics;
   readonly #now: () => number;
   #onMiss: (bucket: Bucket) => void = () => undefined;
 
-  constructor(options: { metrics: Metrics; now?: () => number }) {
+  readonly #pairsMax: number;
+
+  constructor(options: { metrics: Metrics; now?: () => number; activePairsMax?: number }) {
     this.#metrics = options.metrics;
     this.#now = options.now ?? Date.now;
+    this.#pairsMax = options.activePairsMax ?? limits.coverageActiveUsersMax;
   }
 
   /** Where misses go to be filled (set once the filler exists). */
@@ -36,18 +46,39 @@ export class CoverageMonitor {
   }
 
   observe(check: CoverageCheck): void {
-    const key = `${bucketKey(check.bucket)}\n${check.userId}`;
-    this.#depths.delete(key);
-    this.#depths.set(key, { bucket: check.bucket, unseen: check.coverage.unseen, atMs: this.#now() });
-    if (this.#depths.size > limits.coverageActiveUsersMax) this.#depths.delete(this.#depths.keys().next().value!);
+    this.#noteDepth(check);
     if (check.shortfalls.length === 0) return;
-    const labels = { genre: check.bucket.genre, mood: check.bucket.mood, orientation: check.bucket.orientation };
-    for (const shortfall of check.shortfalls) this.#metrics.coverageMisses.inc({ ...labels, shortfall });
+    const { genre, mood, orientation } = check.bucket;
+    for (const shortfall of check.shortfalls) this.#metrics.coverageMisses.inc({ genre, mood, orientation, shortfall });
     const bucket = bucketKey(check.bucket);
     const held = this.#misses.get(bucket);
     if (held !== undefined) held.misses += 1;
     else if (this.#misses.size < limits.coverageMissBucketsMax) this.#misses.set(bucket, { bucket: check.bucket, misses: 1 });
     this.#onMiss(check.bucket);
+  }
+
+  #noteDepth(check: CoverageCheck): void {
+    const atMs = this.#now();
+    const unseen = check.coverage.unseen;
+    let depths = this.#depths.get(check.userId);
+    if (depths === undefined) depths = [];
+    else this.#depths.delete(check.userId);
+    // Moved to the back: the users updated longest ago are the first to go.
+    this.#depths.set(check.userId, depths);
+    for (const depth of depths) {
+      if (sameBucket(depth.bucket, check.bucket)) {
+        depth.unseen = unseen;
+        depth.atMs = atMs;
+        return;
+      }
+    }
+    depths.push({ bucket: check.bucket, unseen, atMs });
+    this.#pairs += 1;
+    while (this.#pairs > this.#pairsMax && this.#depths.size > 1) {
+      const [userId, oldest] = this.#depths.entries().next().value!;
+      this.#depths.delete(userId);
+      this.#pairs -= oldest.length;
+    }
   }
 
   /** The misses since the last call (for the batch write); the caller puts them back on failure. */
@@ -70,16 +101,20 @@ export class CoverageMonitor {
   activeDepths(): Map<string, number[]> {
     const since = this.#now() - limits.coverageActiveWindowMs;
     const byBucket = new Map<string, number[]>();
-    for (const [key, depth] of this.#depths) {
-      if (depth.atMs < since) {
-        this.#depths.delete(key);
-        continue;
+    for (const [userId, depths] of this.#depths) {
+      const active = depths.filter((depth) => depth.atMs >= since);
+      this.#pairs -= depths.length - active.length;
+      if (active.length === 0) this.#depths.delete(userId);
+      else if (active.length < depths.length) this.#depths.set(userId, active);
+      for (const depth of active) {
+        const bucket = bucketKey(depth.bucket);
+        const unseen = byBucket.get(bucket) ?? [];
+        unseen.push(depth.unseen);
+        byBucket.set(bucket, unseen);
       }
-      const bucket = bucketKey(depth.bucket);
-      const depths = byBucket.get(bucket) ?? [];
-      depths.push(depth.unseen);
-      byBucket.set(bucket, depths);
     }
     return byBucket;
   }
 }
+
+const sameBucket = (a: Bucket, b: Bucket): boolean => a.genre === b.genre && a.mood === b.mood && a.orientation === b.orientation;

@@ -32,11 +32,12 @@ export function freezeRecord(record: SessionRecord): SessionRecord {
 }
 
 /**
- * A decision as an engine keeps it for replays: a JSON value. The in-process engine keeps the
- * object itself, frozen (a decision is written once per `next` and read back only by a replay,
- * so neither a JSON text nor a copy is made for it); Redis keeps its JSON.
+ * A value an engine keeps (a decision for replays, a shown frame's record): a JSON object. The
+ * in-process engine keeps the object itself, frozen all the way down (each is written once and
+ * read back by a replay or a beacon, so neither a JSON text nor a copy is made for it); Redis
+ * keeps its JSON.
  */
-export type StoredDecisionValue = { readonly [key: string]: unknown };
+export type StoredValue = { readonly [key: string]: unknown };
 
 export interface SessionStateEngine {
   readonly kind: 'memory' | 'redis';
@@ -62,10 +63,10 @@ export interface SessionStateEngine {
    * that is stored now: `value` itself if we were first (the same object), the earlier one
    * otherwise. Atomic across processes.
    */
-  putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue>;
-  getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null>;
+  putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<StoredValue>;
+  getDecision(sessionId: string, requestId: string): Promise<StoredValue | null>;
   /** Overwrites the decision for (session, request id): a pending answer that became final. */
-  replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void>;
+  replaceDecision(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<void>;
   /**
    * Adds `delta` to what a user did on one local day (frames, fresh frames, credits, sessions),
    * atomically across processes, and returns the day's counts after it. The day expires `ttlMs`
@@ -75,8 +76,9 @@ export interface SessionStateEngine {
   /** A user's counts for each of `dayKeys` (zeros for days without any), in the same order. */
   getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]>;
   /** Stores a short record (a delivered frame's facts, a stock item) under `key` for `ttlMs`. */
-  putRecord(key: string, value: string, ttlMs: number): Promise<void>;
-  getRecord(key: string): Promise<string | null>;
+  putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void>;
+  /** The record under `key`; it may be frozen (shared), as a stored decision may. */
+  getRecord(key: string): Promise<StoredValue | null>;
   /**
    * Claims the record under `key`: true for the first caller only (atomic across processes), false
    * once it was claimed or when no record is there. The claim lasts at least as long as the record

@@ -13,14 +13,14 @@ import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import { limits } from '../limits.js';
 import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
-import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine, type StoredDecisionValue } from './engine.js';
+import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine, type StoredValue } from './engine.js';
 
 type SessionEntry = {
   record: SessionRecord | null;
   /** Made on the first delivered frame, like `decisions`. */
   mix: Mix | null;
   /** Made on the first decision: an idle session has none. */
-  decisions: Map<string, { value: StoredDecisionValue; expiresAtMs: number }> | null;
+  decisions: Map<string, { value: StoredValue; expiresAtMs: number }> | null;
   expiresAtMs: number;
   /** Used since an eviction last passed it (see the top of the file). */
   used: boolean;
@@ -29,7 +29,7 @@ type SessionEntry = {
 type SeenEntry = { frames: Map<string, number>; next: number; expiresAtMs: number; used: boolean };
 type DayEntry = { counts: DayCounts; expiresAtMs: number; used: boolean };
 /** A record, and whether it was claimed (a claim is a mark on its record, not an entry of its own). */
-type RecordEntry = { value: string; expiresAtMs: number; claimed: boolean };
+type RecordEntry = { value: StoredValue; expiresAtMs: number; claimed: boolean };
 
 export class MemoryEngine implements SessionStateEngine {
   readonly kind = 'memory' as const;
@@ -143,7 +143,7 @@ export class MemoryEngine implements SessionStateEngine {
     return entry.frames;
   }
 
-  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue> {
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<StoredValue> {
     const entry = this.#entry(sessionId, ttlMs)!;
     const decisions = (entry.decisions ??= new Map());
     const existing = decisions.get(requestId);
@@ -154,12 +154,12 @@ export class MemoryEngine implements SessionStateEngine {
     return value;
   }
 
-  async getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null> {
+  async getDecision(sessionId: string, requestId: string): Promise<StoredValue | null> {
     const decision = this.#entry(sessionId, null)?.decisions?.get(requestId);
     return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
   }
 
-  async replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void> {
+  async replaceDecision(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<void> {
     const entry = this.#entry(sessionId, ttlMs)!;
     const decisions = (entry.decisions ??= new Map());
     decisions.delete(requestId);
@@ -200,15 +200,15 @@ export class MemoryEngine implements SessionStateEngine {
     return entry !== undefined && entry.expiresAtMs > this.#now() ? entry : null;
   }
 
-  async putRecord(key: string, value: string, ttlMs: number): Promise<void> {
+  async putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void> {
     const earlier = this.#records.get(key);
     const claimed = earlier !== undefined && earlier.claimed && earlier.expiresAtMs > this.#now();
     if (earlier !== undefined) this.#records.delete(key);
-    this.#records.set(key, { value, expiresAtMs: this.#now() + ttlMs, claimed });
+    this.#records.set(key, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs, claimed });
     evictOldest(this.#records, limits.memoryRecordsMax);
   }
 
-  async getRecord(key: string): Promise<string | null> {
+  async getRecord(key: string): Promise<StoredValue | null> {
     return this.#liveRecord(key)?.value ?? null;
   }
 
@@ -253,9 +253,9 @@ export class MemoryEngine implements SessionStateEngine {
 }
 
 /**
- * A stored decision is kept as the object itself, so it is frozen all the way down: a replay must
- * see what was first answered, as it would from Redis's JSON. (Objects and arrays only: a decision
- * is JSON.)
+ * A stored value is kept as the object itself, so it is frozen all the way down: a replay or a
+ * beacon must see what was first written, as it would from Redis's JSON. (Objects and arrays
+ * only: a stored value is JSON.)
  */
 function frozenDeep<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;

@@ -20,7 +20,7 @@ import { limits } from '../limits.js';
 import { arms, emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
 import type { DayCounts } from '../titration/forecast.js';
 import { seenInOrder, type SeenFrames } from '../pantry/seen.js';
-import type { SessionRecord, SessionStateEngine, StoredDecisionValue } from './engine.js';
+import type { SessionRecord, SessionStateEngine, StoredValue } from './engine.js';
 
 /** Bandit statistics live as long as a month of learning; a rebuild from the log restores them. */
 const banditTtlMs = 35 * 24 * 3_600_000;
@@ -158,20 +158,20 @@ export class RedisEngine implements SessionStateEngine {
     return seenInOrder(await this.#redis.zrange(`seen:${scope}`, 0, -1));
   }
 
-  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<StoredDecisionValue> {
+  async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<StoredValue> {
     const key = `d:${sessionId}:${requestId}`;
     const stored = await this.#redis.set(key, JSON.stringify(value), 'PX', ttlMs, 'NX');
     if (stored === 'OK') return value;
     const earlier = await this.#redis.get(key);
-    return earlier === null ? value : (JSON.parse(earlier) as StoredDecisionValue);
+    return earlier === null ? value : (JSON.parse(earlier) as StoredValue);
   }
 
-  async getDecision(sessionId: string, requestId: string): Promise<StoredDecisionValue | null> {
+  async getDecision(sessionId: string, requestId: string): Promise<StoredValue | null> {
     const stored = await this.#redis.get(`d:${sessionId}:${requestId}`);
-    return stored === null ? null : (JSON.parse(stored) as StoredDecisionValue);
+    return stored === null ? null : (JSON.parse(stored) as StoredValue);
   }
 
-  async replaceDecision(sessionId: string, requestId: string, value: StoredDecisionValue, ttlMs: number): Promise<void> {
+  async replaceDecision(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<void> {
     await this.#redis.set(`d:${sessionId}:${requestId}`, JSON.stringify(value), 'PX', ttlMs);
   }
 
@@ -188,12 +188,13 @@ export class RedisEngine implements SessionStateEngine {
     return days.map(countsOf);
   }
 
-  async putRecord(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(`r:${key}`, value, 'PX', ttlMs);
+  async putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void> {
+    await this.#redis.set(`r:${key}`, JSON.stringify(value), 'PX', ttlMs);
   }
 
-  async getRecord(key: string): Promise<string | null> {
-    return this.#redis.get(`r:${key}`);
+  async getRecord(key: string): Promise<StoredValue | null> {
+    const stored = await this.#redis.get(`r:${key}`);
+    return stored === null ? null : (JSON.parse(stored) as StoredValue);
   }
 
   async claimRecord(key: string): Promise<boolean> {

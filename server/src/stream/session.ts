@@ -414,7 +414,7 @@ export class StreamSession implements BalanceWatcher {
     }
     const account = this.#account;
     const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
-    const segment = segmentOf(account.tier, decider.groupOf(record.context));
+    const segment = this.#services.texts.of(segmentOf(account.tier, decider.groupOf(record.context)));
     const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
@@ -497,7 +497,7 @@ export class StreamSession implements BalanceWatcher {
       user: this.#userId, at: decidedAt, segment: verdict.segment, source: decision.source, eligible: this.#eligible(decision, verdict),
     };
     // Best effort: the frame is decided and counted; without the record its beacon is only unknown.
-    const rememberShown = engine.putRecord(shownKey(decision.id), JSON.stringify(shown), shownRecordTtlMs(this.#services.rewardRules)).catch((error: unknown) => {
+    const rememberShown = engine.putRecord(shownKey(decision.id), shown, shownRecordTtlMs(this.#services.rewardRules)).catch((error: unknown) => {
       metrics.beaconResults.inc({ result: 'not_remembered' });
       this.#services.log.warn({ err: error, decision: decision.id }, "a shown frame's record was not stored; its beacon will not count");
     });
@@ -653,8 +653,7 @@ export class StreamSession implements BalanceWatcher {
    */
   async #beacon(beacon: Beacon): Promise<void> {
     const { metrics, engine, now, rewardRules } = this.#services;
-    const raw = await engine.getRecord(shownKey(beacon.frame));
-    const shown = raw === null ? null : (JSON.parse(raw) as ShownRecord);
+    const shown = (await engine.getRecord(shownKey(beacon.frame))) as ShownRecord | null;
     const nowMs = now();
     // The claim lasts as long as the record it guards, so a replay is a duplicate, never counted anew.
     const refusal = beaconRefusal(shown, this.#userId, nowMs, rewardRules, limits.stockTtlMs) ?? ((await engine.claimRecord(shownKey(beacon.frame))) ? null : ErrorCode.duplicateBeacon);
@@ -736,7 +735,7 @@ export class StreamSession implements BalanceWatcher {
           user: this.#userId, at: now(), segment, source: 'library', eligible: false, stock: { seenId: item.seenId, genre: item.genre, mood: item.mood },
         };
         if (item.frameId !== item.seenId) this.#services.warmVariant(item.frameId);
-        return engine.putRecord(shownKey(item.id), JSON.stringify(shown), stockRecordTtlMs);
+        return engine.putRecord(shownKey(item.id), shown, stockRecordTtlMs);
       }),
     );
     this.#send({

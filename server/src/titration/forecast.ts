@@ -120,8 +120,9 @@ export function paceForecast(input: { available: number; daysLeft: number; credi
   if (input.unlimited) return { freshPerDayLow: 0, freshPerDayHigh: 0, runOutRisk: 'low' };
   const affordable = input.available / Math.max(1, input.daysLeft);
   const perDay = affordable / Math.max(1, input.creditsPerFresh);
-  const round = (value: number) => Math.round(value * 10) / 10;
   const pressure = affordable <= 0 ? Infinity : input.creditsPerDay / affordable;
   const runOutRisk = input.available < 1 || pressure > 1.5 ? 'high' : pressure > 1.1 ? 'medium' : 'low';
-  return { freshPerDayLow: round(perDay * 0.85), freshPerDayHigh: round(perDay * 1.15), runOutRisk };
+  return { freshPerDayLow: toTenths(perDay * 0.85), freshPerDayHigh: toTenths(perDay * 1.15), runOutRisk };
 }
+
+const toTenths = (value: number): number => Math.round(value * 10) / 10;

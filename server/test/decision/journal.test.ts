@@ -190,6 +190,19 @@ t.test('an invalid entry is refused at record and does not sink its batch', asyn
   t.match(await f.counts(), { invalid: 3, written: 1, failed: 0 });
 });
 
+t.test('an entry whose values are not JSON is left out of its batch, counted, and the rest are written', async (t) => {
+  const f = await journalFixture(t);
+  f.journal.record(entry());
+  f.journal.record(entry({ factors: { budget: 10n as unknown as number } }));
+  const circular: Record<string, unknown> = {};
+  circular['self'] = circular;
+  f.journal.record(entry({ bandit: circular as unknown as JournalEntry['bandit'] }));
+  f.journal.record(entry());
+  await f.journal.flush();
+  t.match(await f.counts(), { invalid: 2, written: 2, failed: 0 });
+  t.equal((await f.rows()).length, 2);
+});
+
 t.test('stop writes what is buffered, then drops and counts later decisions', async (t) => {
   const f = await journalFixture(t);
   f.journal.record(entry());

@@ -161,33 +161,47 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
 
   t.test('keeps a short record until its time to live passes', async (t) => {
     const engine = await makeEngine(t);
-    await engine.putRecord('frame:1', '{"user":"ann"}', 150);
-    t.equal(await engine.getRecord('frame:1'), '{"user":"ann"}');
+    await engine.putRecord('frame:1', { user: 'ann' }, 150);
+    t.same(await engine.getRecord('frame:1'), { user: 'ann' });
     t.equal(await engine.getRecord('frame:2'), null);
     await sleep(250);
     t.equal(await engine.getRecord('frame:1'), null);
   });
 
+  t.test('a record reads back as its JSON does, and a change the writer makes afterwards does not reach it', async (t) => {
+    const engine = await makeEngine(t);
+    const shown = { user: 'ann', at: 1_700_000_000_000, segment: 'basic|house|euphoric', eligible: true, stock: { seenId: 'f1', genre: 'house', mood: 'euphoric' } };
+    const written = JSON.parse(JSON.stringify(shown));
+    await engine.putRecord('shown:9', shown, 60_000);
+    try {
+      shown.user = 'bob';
+      shown.stock.seenId = 'f2';
+    } catch {
+      // The in-process engine keeps the record frozen: the writer cannot change it.
+    }
+    t.same(await engine.getRecord('shown:9'), written);
+  });
+
   t.test('of many concurrent claims of one record, exactly one wins, and a rewrite does not undo it', async (t) => {
     const engine = await makeEngine(t);
-    await engine.putRecord('shown:1', '{}', 60_000);
-    await engine.putRecord('shown:2', '{}', 60_000);
+    await engine.putRecord('shown:1', {}, 60_000);
+    await engine.putRecord('shown:2', {}, 60_000);
     const results = await Promise.all(Array.from({ length: 20 }, () => engine.claimRecord('shown:1')));
     t.equal(results.filter(Boolean).length, 1);
     t.equal(await engine.claimRecord('shown:2'), true, 'another record is claimed on its own');
-    await engine.putRecord('shown:1', '{"again":true}', 60_000);
+    await engine.putRecord('shown:1', { again: true }, 60_000);
     t.equal(await engine.claimRecord('shown:1'), false);
-    t.equal(await engine.getRecord('shown:1'), '{"again":true}');
+    t.same(await engine.getRecord('shown:1'), { again: true });
   });
 
   t.test('a record that is not there cannot be claimed, and a claim ends with its record', async (t) => {
     const engine = await makeEngine(t);
     t.equal(await engine.claimRecord('shown:none'), false);
-    await engine.putRecord('shown:brief', '{}', 100);
+    await engine.putRecord('shown:brief', {}, 100);
     t.equal(await engine.claimRecord('shown:brief'), true);
     await sleep(200);
     t.equal(await engine.claimRecord('shown:brief'), false, 'gone with its record');
-    await engine.putRecord('shown:brief', '{}', 60_000);
+    await engine.putRecord('shown:brief', {}, 60_000);
     t.equal(await engine.claimRecord('shown:brief'), true, 'a record written after the claim expired is claimed anew');
   });
 
