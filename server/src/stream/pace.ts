@@ -74,8 +74,14 @@ export class SessionPace {
   /** Today's counts of the account and its demand (read in parallel with the balance). */
   async today(nowMs: number): Promise<PaceDay> {
     const local = localDayOf(nowMs, this.#zone);
-    const [demand, [today]] = await Promise.all([this.#demandFor(local.dayKey), this.#engine.getDays(this.#accountId, [local.dayKey])]);
-    return { local, demand, today: today! };
+    const demand = this.#demandDay === local.dayKey ? this.#demand : undefined;
+    // The demand is read once a day: a frame of a day already read waits for today's counts alone.
+    if (demand !== undefined) {
+      const [today] = await this.#engine.getDays(this.#accountId, [local.dayKey]);
+      return { local, demand, today: today! };
+    }
+    const [read, [today]] = await Promise.all([this.#demandFor(local.dayKey), this.#engine.getDays(this.#accountId, [local.dayKey])]);
+    return { local, demand: read, today: today! };
   }
 
   /** Everything the controller needs about pace for a frame now. */
