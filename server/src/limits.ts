@@ -203,8 +203,8 @@ export const limits = {
   variantRendersMax: 2,
   /** Variants rendered ahead of the player's fetch at once; past it, the fetch renders. */
   variantWarmingMax: 16,
-  /** Users whose unseen depth the coverage report tracks per process (the most recent first). */
-  coverageActiveUsersMax: 50_000,
+  /** User × bucket pairs whose unseen depth the coverage report tracks per process (the users updated most recently kept). */
+  coverageActivePairsMax: 50_000,
   /** A user counts as active in a bucket's report this long after their last frame from it. */
   coverageActiveWindowMs: 60 * 60 * 1000,
   /** Coverage misses are written to the database in batches this often. */
@@ -226,8 +226,8 @@ export const limits = {
 
   // --- Decision journal ------------------------------------------------------------------------
   /**
-   * Decisions written by one INSERT: one round trip instead of a hundred, far inside the statement
-   * timeout. Small enough that a busy process (2,000 decisions a second) writes a batch every 50 ms,
+   * Decisions (and rewards, whose log shares the bounds) written by one INSERT: one round trip
+   * instead of a hundred, far inside the statement timeout. Small enough that a busy process (2,000 decisions a second) writes a batch every 50 ms,
    * so a buffered row (~1 KB of JSON) is mostly gone before the next young-generation collection
    * and is not copied into the old one: 500 rows, a quarter of a second there, added ~0.4 KB per
    * decision to what each collection promoted.

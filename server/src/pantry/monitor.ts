@@ -3,7 +3,7 @@
  * to keep three things:
  *
  *   - each active user's unseen depth per bucket, for the coverage report's distribution and the
- *     fill plan's "shallowest active user" (bounded: the most recent `coverageActiveUsersMax`
+ *     fill plan's "shallowest active user" (bounded: the most recent `coverageActivePairsMax`
  *     user × bucket pairs, each forgotten `coverageActiveWindowMs` after its last frame);
  *   - misses, counted in metrics at once and held per bucket until the next batch write;
  *   - a call to `onMiss`, which queues fills for the bucket (the filler debounces it).
@@ -25,7 +25,7 @@ export class CoverageMonitor {
    * decision and the same few pairs are updated over and over.
    */
   readonly #depths = new Map<string, Depth[]>();
-  /** User × bucket pairs in `#depths` (at most `#pairsMax`, `coverageActiveUsersMax` unless told). */
+  /** User × bucket pairs in `#depths` (at most `#pairsMax`, `coverageActivePairsMax` unless told). */
   #pairs = 0;
   readonly #misses = new Map<string, { bucket: Bucket; misses: number }>();
   readonly #metrics: Metrics;
@@ -37,7 +37,7 @@ export class CoverageMonitor {
   constructor(options: { metrics: Metrics; now?: () => number; activePairsMax?: number }) {
     this.#metrics = options.metrics;
     this.#now = options.now ?? Date.now;
-    this.#pairsMax = options.activePairsMax ?? limits.coverageActiveUsersMax;
+    this.#pairsMax = options.activePairsMax ?? limits.coverageActivePairsMax;
   }
 
   /** Where misses go to be filled (set once the filler exists). */
@@ -101,11 +101,11 @@ export class CoverageMonitor {
   activeDepths(): Map<string, number[]> {
     const since = this.#now() - limits.coverageActiveWindowMs;
     const byBucket = new Map<string, number[]>();
-    for (const [userId, depths] of this.#depths) {
-      const active = depths.filter((depth) => depth.atMs >= since);
-      this.#pairs -= depths.length - active.length;
+    for (const [userId, held] of this.#depths) {
+      const active = held.some((depth) => depth.atMs < since) ? held.filter((depth) => depth.atMs >= since) : held;
+      this.#pairs -= held.length - active.length;
       if (active.length === 0) this.#depths.delete(userId);
-      else if (active.length < depths.length) this.#depths.set(userId, active);
+      else if (active !== held) this.#depths.set(userId, active);
       for (const depth of active) {
         const bucket = bucketKey(depth.bucket);
         const unseen = byBucket.get(bucket) ?? [];

@@ -728,7 +728,7 @@ export class StreamSession implements BalanceWatcher {
     }
     const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
     this.#stocked += items.length;
-    const segment = segmentOf(this.#account.tier, decider.groupOf(record.context));
+    const segment = this.#services.texts.of(segmentOf(this.#account.tier, decider.groupOf(record.context)));
     await Promise.all(
       items.map((item) => {
         const shown: ShownRecord = {

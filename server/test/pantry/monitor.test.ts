@@ -48,6 +48,18 @@ t.test('a pair not updated within the active window is left out of the depths an
   t.same(Object.fromEntries(monitor.activeDepths()), { [key(house)]: [5] }, 'a user comes back as new');
 });
 
+t.test('pairs forgotten for being inactive no longer count against the bound', async (t) => {
+  const clock = { ms: 1_000_000 };
+  const monitor = monitorAt(clock, 2);
+  monitor.observe(check('ann', house, 1));
+  monitor.observe(check('bob', house, 2));
+  clock.ms += limits.coverageActiveWindowMs + 1;
+  t.equal(monitor.activeDepths().size, 0);
+  monitor.observe(check('cyd', house, 3));
+  monitor.observe(check('dee', ambient, 4));
+  t.same(Object.fromEntries(monitor.activeDepths()), { [key(house)]: [3], [key(ambient)]: [4] }, 'two new users fit in the bound of two');
+});
+
 t.test('beyond its bound of pairs the monitor forgets the users updated longest ago first', async (t) => {
   const clock = { ms: 1_000_000 };
   const monitor = monitorAt(clock, 3);

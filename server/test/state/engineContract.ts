@@ -173,12 +173,16 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     const shown = { user: 'ann', at: 1_700_000_000_000, segment: 'basic|house|euphoric', eligible: true, stock: { seenId: 'f1', genre: 'house', mood: 'euphoric' } };
     const written = JSON.parse(JSON.stringify(shown));
     await engine.putRecord('shown:9', shown, 60_000);
-    try {
-      shown.user = 'bob';
-      shown.stock.seenId = 'f2';
-    } catch {
-      // The in-process engine keeps the record frozen: the writer cannot change it.
-    }
+    // The in-process engine keeps the record frozen all the way down: the writer cannot change it.
+    const change = (write: () => void) => {
+      try {
+        write();
+      } catch {
+        // refused: frozen
+      }
+    };
+    change(() => (shown.stock.seenId = 'f2'));
+    change(() => (shown.user = 'bob'));
     t.same(await engine.getRecord('shown:9'), written);
   });
 
