@@ -112,8 +112,14 @@ function multipliers(input: PolicyInput, settings: PaceSettings) {
   const library = 0.8 + 0.4 * clamp(input.libraryPenalty, 0, 1);
   const orientation = 1 + settings.orientationBoost * clamp(input.orientationScarcity, 0, 1);
   const conserve = input.conserve ? 0.5 : 1;
-  return { early, library, orientation, conserve, product: early * library * orientation * conserve };
+  return { early, library, orientation, conserve, boost: early * library * orientation };
 }
+
+/**
+ * p from a policy's base: the context's multipliers, bounded by `pMax`, then conserve's half. Halved
+ * after the bound, so conserve halves p even where the multipliers alone would pass `pMax`.
+ */
+const boosted = (base: number, shared: ReturnType<typeof multipliers>, pMax: number): number => clamp(base * shared.boost, 0, pMax) * shared.conserve;
 
 /**
  * `pace`: the day's allowance is what keeps the user on the even-burn line (closing any surplus
@@ -137,7 +143,7 @@ export function pacePolicy(input: PolicyInput, settings: PaceSettings, memory: P
   const base = allowanceLeft <= 0 ? 0 : clamp(allowanceLeft / (input.demand.creditsPerFresh * framesAhead), 0, 1);
   const shared = multipliers(input, settings);
   return {
-    p: clamp(base * shared.product, 0, settings.pMax),
+    p: boosted(base, shared, settings.pMax),
     factors: { base, planRate, surplus, allowance, allowanceLeft, framesAhead, early: shared.early, library: shared.library, orientation: shared.orientation, conserve: shared.conserve },
     memory,
     allowanceSpent: allowanceLeft <= 0,
@@ -161,7 +167,7 @@ export function pidPolicy(input: PolicyInput, settings: PidSettings, pace: PaceS
   const base = input.available <= 0 ? 0 : clamp(logistic(u), settings.pMin, settings.pMax);
   const shared = multipliers(input, pace);
   return {
-    p: clamp(base * shared.product, 0, settings.pMax),
+    p: boosted(base, shared, settings.pMax),
     factors: { base, planRate, surplus, allowance: planRate, allowanceLeft: planRate, framesAhead: input.demand.framesPerActiveDay, early: shared.early, library: shared.library, orientation: shared.orientation, conserve: shared.conserve },
     memory: { integral, lastSurplusDays: error, lastElapsedDays: input.elapsedDays },
     allowanceSpent: false,
@@ -179,7 +185,7 @@ export function quantilePolicy(input: PolicyInput, pace: PaceSettings, memory: P
   const base = clamp(target / (input.demand.creditsPerFresh * frames), 0, 1);
   const shared = multipliers(input, pace);
   return {
-    p: clamp(base * shared.product, 0, pace.pMax),
+    p: boosted(base, shared, pace.pMax),
     factors: { base, planRate, surplus, allowance: target, allowanceLeft: target - input.today.credits, framesAhead: frames, early: shared.early, library: shared.library, orientation: shared.orientation, conserve: shared.conserve },
     memory,
     allowanceSpent: false,

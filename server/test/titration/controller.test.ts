@@ -194,6 +194,17 @@ t.test('conserve halves p (and forgoes catching up on a surplus)', async (t) => 
   );
 });
 
+t.test('conserve halves p even where the multipliers alone would push it past its bound', async (t) => {
+  // Early in a session, on a thin library, a user of short days with credits to spare: base × multipliers > 1.
+  const shortDays = demandOf(Array.from({ length: 10 }, () => daily(10, 2, 3)));
+  const eager = baseInput({ available: 1_000, used: 0, elapsedDays: 0, dayElapsed: 0, demand: shortDays, framesShown: 0, libraryPenalty: 1 });
+  const normal = pacePolicy(eager, defaultPace, newPolicyMemory());
+  const saving = pacePolicy({ ...eager, conserve: true }, defaultPace, newPolicyMemory());
+  t.ok(normal.factors.base * normal.factors.early * normal.factors.library > 1, 'the multipliers saturate p');
+  t.equal(normal.p, 1);
+  t.equal(saving.p, 0.5, 'conserve still halves it');
+});
+
 t.test('unlimited and burst bypass titration: always fresh at p = 1, never capped', async (t) => {
   fc.assert(
     fc.property(arbitraryInput, fc.boolean(), (raw, unlimited) => {
