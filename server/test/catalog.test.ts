@@ -42,6 +42,22 @@ t.test('unknown genres and moods map through aliases, then by energy', async (t)
   t.match(catalog.resolve(context('polka', 'wild', 0.95)), { genre: 'techno', mood: 'energetic' });
 });
 
+t.test("a session's frozen context keeps its group until the catalog changes, then maps anew", async (t) => {
+  const catalog = catalogWith([frame('f1', 'house', 'calm', 'grid')]);
+  const track = Object.freeze(context('techno', 'dark', 0.9));
+  t.match(catalog.resolve(track), { genre: 'house', mood: 'calm', exact: false });
+  t.equal(catalog.resolve(track), catalog.resolve(track), 'one resolution for the track');
+  t.equal(catalog.choose(track, 'landscape', nothingSeen, seededRandom(1))?.frame.id, 'f1');
+  catalog.add(frame('f2', 'techno', 'dark', 'waves'));
+  t.same(catalog.resolve(track), { genre: 'techno', mood: 'dark', exact: true }, 'a frame of its own group was added since');
+  t.equal(catalog.choose(track, 'landscape', nothingSeen, seededRandom(1))?.frame.id, 'f2');
+  const changing = context('techno', 'dark');
+  t.match(catalog.resolve(changing), { genre: 'techno' });
+  changing.genre = 'house';
+  changing.mood = 'calm';
+  t.match(catalog.resolve(changing), { genre: 'house', mood: 'calm' }, 'a context that can change is resolved every time');
+});
+
 t.test('an empty catalog chooses nothing', async (t) => {
   const catalog = new PantryCatalog();
   t.equal(catalog.resolve(context('techno', 'dark')), null);

@@ -41,8 +41,11 @@ export type LibraryChoice = {
 };
 
 type Fitted = { frame: CatalogFrame; plan: FitPlan };
-type Screen = { exact: Fitted[]; crop: Fitted[]; fill: Fitted[] };
+/** A screen's frames by fit; `tiers` is the same three lists in the order a choice tries them. */
+type Screen = { exact: Fitted[]; crop: Fitted[]; fill: Fitted[]; tiers: readonly [Fitted[], Fitted[], Fitted[]] };
 type GroupFrames = { genre: string; mood: string; screens: Record<Orientation, Screen> };
+/** A context's group as last resolved, with its frames, and the catalog version it holds for. */
+type Resolution = { version: number; group: Readonly<Group> | null; frames: GroupFrames | null };
 
 const genreAliases: Record<string, string> = {
   hiphop: 'hiphop', rap: 'hiphop', trap: 'hiphop', rnb: 'hiphop', grime: 'hiphop',
@@ -69,13 +72,26 @@ export function normaliseLabel(label: string): string {
 
 export const groupKey = (genre: string, mood: string) => `${genre}|${mood}`;
 
-const emptyScreen = (): Screen => ({ exact: [], crop: [], fill: [] });
+function emptyScreen(): Screen {
+  const exact: Fitted[] = [];
+  const crop: Fitted[] = [];
+  const fill: Fitted[] = [];
+  return { exact, crop, fill, tiers: [exact, crop, fill] };
+}
 
 export class PantryCatalog {
   readonly #groups = new Map<string, GroupFrames>();
   /** genre → moods with frames. */
   readonly #moods = new Map<string, Set<string>>();
   readonly #ids = new Set<string>();
+  /** Moves on with every frame added: a resolution made before then is made again. */
+  #version = 0;
+  /**
+   * The last resolution of each frozen context. A session keeps one frozen context per track and
+   * asks for its group several times a decision (its seen frames, its segment, the choice); the
+   * labels' normalisation and the alias search run once per track instead.
+   */
+  readonly #resolutions = new WeakMap<Context, Resolution>();
 
   get size(): number {
     return this.#ids.size;
@@ -90,6 +106,7 @@ export class PantryCatalog {
     if (this.#ids.has(frame.id)) return 'present';
     if (this.#ids.size >= limits.catalogFramesMax) return 'full';
     this.#ids.add(frame.id);
+    this.#version += 1;
     const key = groupKey(frame.genre, frame.mood);
     let group = this.#groups.get(key);
     if (group === undefined) {
@@ -125,14 +142,28 @@ export class PantryCatalog {
     return result.sort((a, b) => bucketKey(a).localeCompare(bucketKey(b)));
   }
 
-  /** The closest genre × mood with frames, or null when the catalog is empty. */
-  resolve(context: Context): Group | null {
-    if (this.#moods.size === 0) return null;
+  /** The closest genre × mood with frames, or null when the catalog is empty. Shared: not to be changed. */
+  resolve(context: Context): Readonly<Group> | null {
+    return this.#resolution(context).group;
+  }
+
+  #resolution(context: Context): Resolution {
+    const known = this.#resolutions.get(context);
+    if (known !== undefined && known.version === this.#version) return known;
+    const resolution = this.#resolveAnew(context);
+    // Only a frozen context is kept: one that could change could not answer for itself later.
+    if (Object.isFrozen(context)) this.#resolutions.set(context, resolution);
+    return resolution;
+  }
+
+  #resolveAnew(context: Context): Resolution {
+    if (this.#moods.size === 0) return { version: this.#version, group: null, frames: null };
     const wantedGenre = normaliseLabel(context.genre);
     const wantedMood = normaliseLabel(context.mood);
     const genre = closestGenre(wantedGenre, context.energy, this.#moods);
     const mood = closestMood(wantedMood, context.energy, this.#moods.get(genre)!);
-    return { genre, mood, exact: genre === wantedGenre && mood === wantedMood };
+    const group = Object.freeze({ genre, mood, exact: genre === wantedGenre && mood === wantedMood });
+    return { version: this.#version, group, frames: this.#groups.get(groupKey(genre, mood))! };
   }
 
   /**
@@ -140,17 +171,16 @@ export class PantryCatalog {
    * group, oldest first. `random` returns numbers in [0, 1) (injected so choices are reproducible).
    */
   choose(context: Context, orientation: Orientation, seen: SeenFrames, random: () => number): LibraryChoice | null {
-    const group = this.resolve(context);
-    if (group === null) return null;
-    const screen = this.#groups.get(groupKey(group.genre, group.mood))!.screens[orientation];
+    const { group, frames } = this.#resolution(context);
+    if (group === null || frames === null) return null;
+    const screen = frames.screens[orientation];
     // One pass over the group: what is unseen per fit, the user's views per style, the coverage.
     const styleViews = new Map<string, number>();
     const unseenStyles = new Set<string>();
-    const tiers = [screen.exact, screen.crop, screen.fill];
-    const unseenByTier: Fitted[][] = [[], [], []];
+    const unseenByTier: [Fitted[], Fitted[], Fitted[]] = [[], [], []];
     for (let tier = 0; tier < 3; tier += 1) {
       const unseen = unseenByTier[tier]!;
-      for (const fitted of tiers[tier]!) {
+      for (const fitted of screen.tiers[tier]!) {
         const style = fitted.frame.style;
         if (seen.has(fitted.frame.id)) {
           styleViews.set(style, (styleViews.get(style) ?? 0) + 1);
@@ -169,13 +199,24 @@ export class PantryCatalog {
     for (const unseen of unseenByTier) {
       if (unseen.length === 0) continue;
       const fitted = leastSeenStyle(unseen, styleViews, random);
-      return { ...fitted, group, repeated: false, coverage, reasons: [...reasons, ...fitReasons(fitted), 'library frame you have not seen'] };
+      pushFitReason(reasons, fitted);
+      reasons.push('library frame you have not seen');
+      return { frame: fitted.frame, plan: fitted.plan, group, repeated: false, coverage, reasons };
     }
     // Everything was seen: the frame seen longest ago, of the best fit there is.
     const tier = screen.exact.length > 0 ? screen.exact : screen.crop.length > 0 ? screen.crop : screen.fill;
-    const oldest = tier.reduce((best, fitted) => ((seen.get(fitted.frame.id) ?? -1) < (seen.get(best.frame.id) ?? -1) ? fitted : best));
-    reasons.push(...fitReasons(oldest), 'every library frame for this track was seen; repeating the one seen longest ago');
-    return { ...oldest, group, repeated: true, coverage, reasons };
+    let oldest = tier[0]!;
+    let oldestAt = seen.get(oldest.frame.id) ?? -1;
+    for (const fitted of tier) {
+      const at = seen.get(fitted.frame.id) ?? -1;
+      if (at < oldestAt) {
+        oldest = fitted;
+        oldestAt = at;
+      }
+    }
+    pushFitReason(reasons, oldest);
+    reasons.push('every library frame for this track was seen; repeating the one seen longest ago');
+    return { frame: oldest.frame, plan: oldest.plan, group, repeated: true, coverage, reasons };
   }
 }
 
@@ -195,11 +236,16 @@ function leastSeenStyle(unseen: readonly Fitted[], styleViews: ReadonlyMap<strin
   return candidates[Math.floor(random() * candidates.length) % candidates.length]!;
 }
 
-function fitReasons(fitted: Fitted): string[] {
-  if (fitted.plan.fit === 'crop') return [`cropped from a ${fitted.frame.orientation} frame around its subject`];
-  if (fitted.plan.fit === 'fill') return [`a ${fitted.frame.orientation} frame fitted with colours from its own palette`];
-  return [];
+/** Says how an adapted frame fits the screen (an exact fit says nothing). */
+function pushFitReason(reasons: string[], fitted: Fitted): void {
+  if (fitted.plan.fit === 'crop') reasons.push(fitReasonTexts.crop[fitted.frame.orientation]);
+  else if (fitted.plan.fit === 'fill') reasons.push(fitReasonTexts.fill[fitted.frame.orientation]);
 }
+
+const fitReasonTexts = {
+  crop: Object.fromEntries(orientations.map((from) => [from, `cropped from a ${from} frame around its subject`])) as Record<Orientation, string>,
+  fill: Object.fromEntries(orientations.map((from) => [from, `a ${from} frame fitted with colours from its own palette`])) as Record<Orientation, string>,
+};
 
 function closestGenre(wanted: string, energy: number, genres: Map<string, Set<string>>): string {
   if (genres.has(wanted)) return wanted;
