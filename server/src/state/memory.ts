@@ -259,7 +259,12 @@ export class MemoryEngine implements SessionStateEngine {
  */
 function frozenDeep<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const child of Object.values(value)) frozenDeep(child);
+  // Walked in place, not through `Object.values`: a value is stored per decision and per frame.
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) frozenDeep(value[index]);
+  } else {
+    for (const key in value) if (Object.hasOwn(value, key)) frozenDeep((value as Record<string, unknown>)[key]);
+  }
   return Object.freeze(value);
 }
 
