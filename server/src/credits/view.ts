@@ -183,12 +183,6 @@ export class LedgerCreditView implements CreditView {
   readonly #ledger: Pick<Ledger, 'views'>;
   readonly #cache: CreditViewCache | null;
   readonly #due: Coalescer<DueRefresh>;
-  /**
-   * What a view says as a balance and a credit state, made once per view read rather than per
-   * decision (a cached view answers many decisions; its cycle's dates are parsed once). Frozen:
-   * every summary of the view shares them.
-   */
-  readonly #derived = new WeakMap<AccountView, { balance: Readonly<Balance>; credits: Readonly<CreditState> }>();
 
   /** `schedule` puts a batch of background reads off (by `creditViewRefreshBatchMs` unless a test says otherwise). */
   constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: Scheduler = after(limits.creditViewRefreshBatchMs)) {
@@ -234,21 +228,14 @@ export class LedgerCreditView implements CreditView {
 
   async summaryOf(account: UserAccount, nowMs: number, demand?: Demand): Promise<CreditSummary> {
     const view = await this.#view(account, nowMs);
-    const { balance, credits } = this.#derivedOf(view);
-    return { balance, forecast: forecastFor(credits, nowMs, demand), burstUntil: view.burstUntil, credits };
-  }
-
-  #derivedOf(view: AccountView): { balance: Readonly<Balance>; credits: Readonly<CreditState> } {
-    let derived = this.#derived.get(view);
-    if (derived === undefined) {
-      derived = {
-        balance: Object.freeze({ available: view.available, used: view.used, rollover: view.rollover, cycleEnd: view.cycleEnd }),
-        credits: Object.freeze({
-          available: view.available, used: view.used, cycleStartMs: Date.parse(view.cycleStart), cycleEndMs: Date.parse(view.cycleEnd), unlimited: view.unlimited,
-        }),
-      };
-      this.#derived.set(view, derived);
-    }
-    return derived;
+    const credits: CreditState = {
+      available: view.available, used: view.used, cycleStartMs: Date.parse(view.cycleStart), cycleEndMs: Date.parse(view.cycleEnd), unlimited: view.unlimited,
+    };
+    return {
+      balance: { available: view.available, used: view.used, rollover: view.rollover, cycleEnd: view.cycleEnd },
+      forecast: forecastFor(credits, nowMs, demand),
+      burstUntil: view.burstUntil,
+      credits,
+    };
   }
 }
