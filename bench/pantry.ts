@@ -75,7 +75,8 @@ async function benchChoice(framesInGroup: number, seenInGroup: number): Promise<
   const seenIds = frames.slice(0, seenInGroup).map((frame) => frame.id);
   for (const id of seenIds) await engine.markSeen(scope, id, 10_000, 3_600_000);
   const seen = seenInOrder(seenIds);
-  const context = { genre: 'techno', mood: 'dark', energy: 0.7 };
+  // Frozen, as a session's context is: the catalog keeps its resolution.
+  const context = Object.freeze({ genre: 'techno', mood: 'dark', energy: 0.7 });
   const random = seededRandom(3);
   const catalogOnly = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });
   const withEngine = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });

@@ -33,7 +33,8 @@ export type Group = { genre: string; mood: string; exact: boolean };
 export type LibraryChoice = {
   frame: CatalogFrame;
   plan: FitPlan;
-  group: Group;
+  /** Shared by every choice for the context's track: not to be changed. */
+  group: Readonly<Group>;
   repeated: boolean;
   /** What this user has left for this screen in the group (before this frame). */
   coverage: BucketCoverage;
