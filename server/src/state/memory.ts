@@ -38,8 +38,18 @@ export class MemoryEngine implements SessionStateEngine {
   readonly #seen = new Map<string, SeenEntry>();
   /** Per-user-day counts by `${user}|${day}`, oldest first (evicted like sessions). */
   readonly #days = new Map<string, DayEntry>();
-  /** Records by key (a claim is a mark on its record), least recently written first. */
-  readonly #records = new Map<string, RecordEntry>();
+  /**
+   * Records by key (a claim is a mark on its record), least recently written first within each
+   * shard. One map of every record (up to `memoryRecordsMax`, a record per frame shown) is slow
+   * twice over once it is full: each write evicts the oldest record, and finding it walks past
+   * every record evicted since the map last rehashed (a deleted entry keeps its slot until then);
+   * and a rehash moves hundreds of thousands of entries at once. 1.2 million writes at a bound of
+   * 500,000 took 164 s in one map (134 writes over 5 ms, the slowest 38 ms) and 6.5 s in 64
+   * shards (4 over 5 ms). A shard is picked by the key's last characters and keeps its part of
+   * the bound.
+   */
+  readonly #recordShards: Map<string, RecordEntry>[];
+  readonly #recordsPerShard: number;
   readonly #segments = new Map<string, SegmentStats>();
   /**
    * Whole milliseconds since the engine started: every expiry here is one of these. Small whole
@@ -52,12 +62,17 @@ export class MemoryEngine implements SessionStateEngine {
   readonly #sessionsMax: number;
   readonly #seenScopesMax: number;
 
-  constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number } = {}) {
+  constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number; recordsMax?: number } = {}) {
     const clock = options.now ?? Date.now;
     const origin = clock();
     this.#now = () => Math.floor(clock() - origin);
     this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
     this.#seenScopesMax = options.seenScopesMax ?? limits.memorySeenScopesMax;
+    const recordsMax = options.recordsMax ?? limits.memoryRecordsMax;
+    // A power of two, so the shard is a mask of the key's hash; one shard for a small bound.
+    const shards = 2 ** Math.min(recordShardBitsMax, Math.max(0, Math.floor(Math.log2(recordsMax / recordsPerShardMin))));
+    this.#recordShards = Array.from({ length: shards }, () => new Map<string, RecordEntry>());
+    this.#recordsPerShard = Math.max(1, Math.floor(recordsMax / shards));
     this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);
     this.#sweeper.unref();
   }
@@ -68,7 +83,16 @@ export class MemoryEngine implements SessionStateEngine {
     for (const [id, entry] of this.#sessions) if (entry.expiresAtMs <= now) this.#sessions.delete(id);
     for (const [scope, entry] of this.#seen) if (entry.expiresAtMs <= now) this.#seen.delete(scope);
     for (const [key, entry] of this.#days) if (entry.expiresAtMs <= now) this.#days.delete(key);
-    for (const [key, entry] of this.#records) if (entry.expiresAtMs <= now) this.#records.delete(key);
+    for (const records of this.#recordShards) for (const [key, entry] of records) if (entry.expiresAtMs <= now) records.delete(key);
+  }
+
+  /** The shard of a record's key: its last two characters (a frame id's are random). */
+  #recordsOf(key: string): Map<string, RecordEntry> {
+    const shards = this.#recordShards;
+    if (shards.length === 1) return shards[0]!;
+    const last = key.length - 1;
+    const hash = last < 0 ? 0 : key.charCodeAt(last) * 31 + (last > 0 ? key.charCodeAt(last - 1) : 0);
+    return shards[hash & (shards.length - 1)]!;
   }
 
   #entry(sessionId: string, ttlMs: number | null): SessionEntry | null {
@@ -196,16 +220,17 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   #liveRecord(key: string): RecordEntry | null {
-    const entry = this.#records.get(key);
+    const entry = this.#recordsOf(key).get(key);
     return entry !== undefined && entry.expiresAtMs > this.#now() ? entry : null;
   }
 
   async putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void> {
-    const earlier = this.#records.get(key);
+    const records = this.#recordsOf(key);
+    const earlier = records.get(key);
     const claimed = earlier !== undefined && earlier.claimed && earlier.expiresAtMs > this.#now();
-    if (earlier !== undefined) this.#records.delete(key);
-    this.#records.set(key, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs, claimed });
-    evictOldest(this.#records, limits.memoryRecordsMax);
+    if (earlier !== undefined) records.delete(key);
+    records.set(key, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs, claimed });
+    evictOldest(records, this.#recordsPerShard);
   }
 
   async getRecord(key: string): Promise<StoredValue | null> {
@@ -247,10 +272,14 @@ export class MemoryEngine implements SessionStateEngine {
     this.#sessions.clear();
     this.#seen.clear();
     this.#days.clear();
-    this.#records.clear();
+    for (const records of this.#recordShards) records.clear();
     this.#segments.clear();
   }
 }
+
+/** Records are sharded once there are at least this many per shard, into at most 2^this shards. */
+const recordsPerShardMin = 4_096;
+const recordShardBitsMax = 6;
 
 /**
  * A stored value is kept as the object itself, so it is frozen all the way down: a replay or a

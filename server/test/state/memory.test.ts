@@ -67,3 +67,32 @@ t.test('a stored decision is kept as the object itself, frozen all the way down'
   t.equal(await engine.getDecision('s', 'r'), stored, 'no copy and no JSON');
   t.ok(Object.isFrozen(stored) && Object.isFrozen(stored.decision) && Object.isFrozen(stored.decision.reasons), 'nobody can change what a replay answers');
 });
+
+t.test('keeps at most its bound of records, forgetting the least recently written', async (t) => {
+  const engine = new MemoryEngine({ recordsMax: 3 });
+  t.teardown(() => engine.close());
+  for (const key of ['a', 'b', 'c']) await engine.putRecord(`shown:${key}`, { key }, 60_000);
+  await engine.putRecord('shown:a', { key: 'a', again: true }, 60_000);
+  await engine.putRecord('shown:d', { key: 'd' }, 60_000);
+  t.equal(await engine.getRecord('shown:b'), null, 'written longest ago');
+  t.same(await engine.getRecord('shown:a'), { key: 'a', again: true }, 'a rewrite counts as recent');
+  t.not(await engine.getRecord('shown:c'), null);
+  t.not(await engine.getRecord('shown:d'), null);
+});
+
+t.test('a bound large enough to shard the records still holds, and the newest records are all kept', async (t) => {
+  let now = 0;
+  const engine = new MemoryEngine({ recordsMax: 16_384, now: () => now });
+  t.teardown(() => engine.close());
+  const keys = Array.from({ length: 41_000 }, () => `shown:${crypto.randomUUID()}`);
+  for (const [index, key] of keys.entries()) await engine.putRecord(key, { index }, 60_000);
+  const kept = await Promise.all(keys.map((key) => engine.getRecord(key)));
+  const keptCount = kept.filter((value) => value !== null).length;
+  t.ok(keptCount <= 16_384 && keptCount > 15_000, `${keptCount} of 41,000 kept, within the bound of 16,384`);
+  t.equal(kept.slice(-1_000).filter((value) => value === null).length, 0, 'the last 1,000 written are all there');
+  now = 120_000;
+  await engine.putRecord('shown:late', {}, 60_000);
+  engine.sweep();
+  t.not(await engine.getRecord('shown:late'), null, 'a sweep keeps what has not expired');
+  t.equal((await Promise.all(keys.map((key) => engine.getRecord(key)))).filter((value) => value !== null).length, 0, 'and what has expired reads as gone, in every shard');
+});
