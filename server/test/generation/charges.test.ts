@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import fc from 'fast-check';
 import t from 'tap';
 import { CachedCharges, type CachedCharge } from '../../src/generation/charges.js';
 import type { NewGeneration } from '../../src/generation/store.js';
@@ -198,4 +200,91 @@ t.test('a full queue sends the hit to the ordinary path instead of waiting', asy
   const fixture = await ledgerFixture(t);
   const charges = new CachedCharges({ pool: fixture.pool, log: pino({ level: 'silent' }) }, { batchMax: 1, inFlightMax: 1, queueMax: 0 });
   t.same(await charges.charge(chargeFor('nobody', 'x')), { status: 'fallback', reason: 'queue full' });
+});
+
+t.test('hits on accounts named once in a batch are decided together, each as credit_debit decides it one after another', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 20 });
+  await fixture.tier('little', { baseQuota: 3 });
+  await fixture.tier('all-you-want', { baseQuota: 0, unlimited: true });
+  await withCachedFrame(fixture);
+  for (const user of ['solo-a', 'solo-b', 'solo-c', 'solo-d', 'late', 'drifted']) await fixture.user(user, 'lots');
+  await fixture.user('poor', 'little');
+  await fixture.user('vip', 'all-you-want');
+  await fixture.user('crew-1', 'lots', { team: 'crew' });
+  await fixture.user('crew-2', 'lots', { team: 'crew' });
+  // Earlier requests to replay or contradict, an account whose cycle has ended, one that drifted.
+  for (const amount of [2, 1]) t.equal((await fixture.ledger.debit({ userId: 'solo-a', kind: 'generation', requestId: `s:r${amount}`, amount })).status, 'debited');
+  await fixture.pool.query(`UPDATE user_credits SET cycle_end = cycle_start + interval '1 second' WHERE account_id = 'late'`);
+  await fixture.pool.query(`UPDATE user_credits SET available = available + 1 WHERE account_id = 'drifted'`);
+  const users = ['solo-a', 'solo-b', 'solo-c', 'solo-d', 'late', 'drifted', 'poor', 'vip', 'crew-1', 'crew-2', 'stranger'];
+  const now = fixture.clock.nowMs;
+
+  type Answer = { status: string; charged: number; balance: number | null; available: number | null };
+  const answersOf = (rows: Array<{ status: string; charged: number; balance_after: number | null; available: number | null }>): Answer[] =>
+    rows.map((row) => ({ status: row.status, charged: row.charged, balance: row.balance_after, available: row.available }));
+  /** Runs `work` in a transaction that is rolled back, and reads every account's snapshot and ledger sum before the rollback. */
+  async function rolledBack(work: (client: import('pg').PoolClient) => Promise<Answer[]>) {
+    const client = await fixture.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const answers = await work(client);
+      const { rows } = await client.query<{ account: string; available: number; sum: number; requests: number }>(
+        `SELECT c.account_id AS account, c.available, (SELECT coalesce(sum(amount), 0)::int FROM credit_ledger l WHERE l.account_id = c.account_id) AS sum,
+                (SELECT count(*)::int FROM credit_requests r WHERE r.user_id = c.account_id) AS requests
+           FROM user_credits c ORDER BY c.account_id`,
+      );
+      return { answers, accounts: rows };
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  const hit = fc.record({ user: fc.constantFrom(...users), request: fc.integer({ min: 1, max: 4 }), amount: fc.integer({ min: 1, max: 3 }) });
+  await fc.assert(
+    fc.asyncProperty(fc.array(hit, { minLength: 1, maxLength: 12 }), async (hits) => {
+      const items = hits.map(({ user, request, amount }) => {
+        const charge = chargeFor(user, `r${request}`, amount);
+        const debit = debitCallOf({ userId: user, kind: 'generation', requestId: `s:r${request}`, amount, parameters: {} });
+        return { user, request: debit.requestId, amount, fingerprint: debit.fingerprint, details: {}, generation: charge.generation, frameId };
+      });
+      const batched = await rolledBack(async (client) => {
+        const { rows } = await client.query(`SELECT * FROM charge_cached_frames($1::jsonb, to_timestamp($2::float8 / 1000)) ORDER BY item`, [JSON.stringify(items), now]);
+        return answersOf(rows);
+      });
+      const oneByOne = await rolledBack(async (client) => {
+        const answers: Answer[] = [];
+        for (const item of items) {
+          const { rows } = await client.query(`SELECT * FROM credit_debit($1, $2, 'generation', $3, $4, '{}'::jsonb, to_timestamp($5::float8 / 1000))`, [
+            item.user, item.request, item.amount, item.fingerprint, now,
+          ]);
+          answers.push(...answersOf(rows));
+        }
+        return answers;
+      });
+      assert.deepStrictEqual(batched, oneByOne);
+    }),
+    { numRuns: 40 },
+  );
+  t.pass('40 random batches answered and left the accounts as one debit after another does');
+});
+
+t.test('batches naming the same accounts in opposite orders both commit: every batch takes its locks in one order', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  const users = Array.from({ length: 8 }, (_, index) => `order-${index}`);
+  for (const user of users) await fixture.user(user, 'lots');
+  const itemsFor = (names: string[], request: string) =>
+    names.map((user) => {
+      const charge = chargeFor(user, request);
+      return { user, request: charge.debit.requestId, amount: charge.debit.amount, fingerprint: charge.debit.fingerprint, details: {}, generation: charge.generation, frameId };
+    });
+  const batch = (items: unknown[]) => fixture.pool.query(`SELECT status FROM charge_cached_frames($1::jsonb, now())`, [JSON.stringify(items)]);
+  for (let round = 0; round < 5; round += 1) {
+    const [forward, backward] = await Promise.all([batch(itemsFor(users, `f${round}`)), batch(itemsFor([...users].reverse(), `b${round}`))]);
+    t.ok([...forward.rows, ...backward.rows].every((row) => row.status === 'debited'), `round ${round}: both batches debited every hit`);
+  }
+  for (const user of users) t.match(await fixture.balance(user), { sum: 80, last: 80, snapshot: 80 });
 });
