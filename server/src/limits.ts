@@ -85,6 +85,12 @@ export const limits = {
    * repeats only requests it saw unanswered, at most `pendingMessagesPerConnectionMax` of them.
    */
   memoryDecisionsPerSessionMax: 64,
+  /**
+   * Distinct decision reasons shared at most, and the longest shared (see \`FrameDecider\`). A
+   * steady show has a few dozen; numbers in them (a shortfall, a multiplier) vary slowly.
+   */
+  reasonTextsMax: 4_096,
+  reasonTextLengthMax: 200,
   /** User-days of demand counts the in-process engine keeps (a month of days for ~30,000 users). */
   memoryUserDaysMax: 1_000_000,
   /** How long a user-day's counts are kept: the demand forecast reads four weeks back. */

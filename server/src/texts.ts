@@ -10,9 +10,12 @@
 export class TextPool {
   readonly #texts = new Map<string, string>();
   readonly #max: number;
+  readonly #lengthMax: number;
 
-  constructor(max: number) {
+  /** At most `max` texts, each at most `lengthMax` characters long (longer ones are handed back as they are). */
+  constructor(max: number, lengthMax = labelLengthMax) {
     this.#max = max;
+    this.#lengthMax = lengthMax;
   }
 
   /** The pooled copy of `text` (pooling it when there is room). */
@@ -22,7 +25,7 @@ export class TextPool {
     if (text === null) return null;
     const pooled = this.#texts.get(text);
     if (pooled !== undefined) return pooled;
-    if (text.length > textLengthMax) return text;
+    if (text.length > this.#lengthMax) return text;
     if (this.#texts.size >= this.#max) this.#texts.clear();
     this.#texts.set(text, text);
     return text;
@@ -33,5 +36,5 @@ export class TextPool {
   }
 }
 
-/** Longer texts are not pooled: the pool is for labels, not payloads. */
-const textLengthMax = 64;
+/** Longer labels are not pooled: a label pool is for labels, not payloads. */
+const labelLengthMax = 64;

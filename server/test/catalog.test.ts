@@ -3,6 +3,7 @@ import type { Orientation } from '@titrate/shared';
 import { PantryCatalog, normaliseLabel, type CatalogFrame } from '../src/pantry/catalog.js';
 import { nothingSeen, seenInOrder } from '../src/pantry/seen.js';
 import { seededRandom } from '../src/pantry/art.js';
+import { variantIdOf } from '../src/pantry/variants.js';
 
 const sizes = { landscape: [1280, 720], portrait: [720, 1280], square: [960, 960] } as const;
 /** A subject in the middle: a 9:16 window of a square keeps it. */
@@ -69,12 +70,15 @@ t.test('a screen takes its own orientation first, then crops, then fills', async
   const catalog = catalogWith([frame('land', 'techno', 'dark', 'grid', 'landscape'), big, frame('port', 'techno', 'dark', 'rings', 'portrait')]);
   const seen: string[] = [];
   const fits: string[] = [];
+  const served: string[] = [];
   for (let round = 0; round < 3; round += 1) {
     const choice = catalog.choose(context('techno', 'dark'), 'portrait', seenInOrder(seen), seededRandom(round))!;
     fits.push(`${choice.frame.id}:${choice.plan.fit}`);
+    served.push(choice.servedId);
     seen.push(choice.frame.id);
   }
   t.same(fits, ['port:exact', 'big-square:crop', 'land:fill'], 'a 1280×720 master is too small to crop for a 720×1280 screen');
+  t.same(served, ['port', variantIdOf('big-square', 'portrait', 'crop'), variantIdOf('land', 'portrait', 'fill')], 'the player fetches an exact frame itself, an adapted one as its variant');
 });
 
 t.test('coverage counts unseen exact and croppable frames and their styles, not fills', async (t) => {

@@ -27,6 +27,14 @@ t.test('a long text is answered but not pooled', async (t) => {
   t.equal(texts.size, 0);
 });
 
+t.test('a pool for longer texts (decision reasons) shares texts up to its own length bound', async (t) => {
+  const texts = new TextPool(10, 100);
+  const reason = 'thin library for this screen: 0 unseen frames (needs 60), 0 styles (needs 5), 0% unseen';
+  t.equal(texts.of(reason), reason);
+  t.equal(texts.of('y'.repeat(101)), 'y'.repeat(101));
+  t.equal(texts.size, 1, 'the 87-character reason is pooled, the 101-character text is not');
+});
+
 t.test('day keys are the same however the days alternate', async (t) => {
   t.equal(dayKeyOf(2026, 11, 22), '2026-11-22');
   t.equal(dayKeyOf(2026, 11, 22), '2026-11-22');

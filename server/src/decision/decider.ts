@@ -16,7 +16,7 @@ import { frameSizes } from '../pantry/art.js';
 import type { LibraryChoice, PantryCatalog } from '../pantry/catalog.js';
 import type { SeenFrames } from '../pantry/seen.js';
 import { describeShortfalls, libraryHealth, orientationScarcity, shortfallsOf, type CoverageCheck, type CoverageRules } from '../pantry/coverage.js';
-import { variantIdOf } from '../pantry/variants.js';
+import { TextPool } from '../texts.js';
 import type { CycleClock } from '../titration/clock.js';
 import { explain, titrate, type SessionPacing, type Titration, type TitrationSettings } from '../titration/controller.js';
 import type { DayCounts, Demand } from '../titration/forecast.js';
@@ -106,6 +106,11 @@ export class FrameDecider {
   readonly #freshCostMin: number;
   readonly #rules: CoverageRules;
   readonly #observe: CoverageObserver;
+  /**
+   * A decision's reasons are kept with it for its replay window (64 a session): pooled, the same
+   * few dozen texts are shared instead of made anew for every decision and kept for minutes.
+   */
+  readonly #reasonTexts = new TextPool(limits.reasonTextsMax, limits.reasonTextLengthMax);
 
   constructor(services: {
     catalog: PantryCatalog;
@@ -236,7 +241,7 @@ export class FrameDecider {
     return {
       id: this.#newId(),
       source: 'library',
-      frameId: plan.fit === 'exact' ? frame.id : variantIdOf(frame.id, screen, plan.fit),
+      frameId: choice.servedId,
       seenId: frame.id,
       width: size.width,
       height: size.height,
@@ -247,8 +252,16 @@ export class FrameDecider {
       genre: choice.group.genre,
       mood: choice.group.mood,
       style: frame.style,
-      reasons: [...reasons, ...choice.reasons],
+      reasons: this.#pooled(reasons, choice.reasons),
     };
+  }
+
+  /** The policy's reasons followed by the choice's, each the pooled copy. */
+  #pooled(reasons: readonly string[], choiceReasons: readonly string[]): string[] {
+    const all: string[] = [];
+    for (const reason of reasons) all.push(this.#reasonTexts.of(reason));
+    for (const reason of choiceReasons) all.push(this.#reasonTexts.of(reason));
+    return all;
   }
 }
 

@@ -17,6 +17,7 @@ import { limits } from '../limits.js';
 import { bucketKey, type Bucket, type BucketCoverage } from './coverage.js';
 import { fitFor, type FitPlan, type FrameAnalysis } from './fit.js';
 import type { SeenFrames } from './seen.js';
+import { variantIdOf } from './variants.js';
 export type CatalogFrame = {
   id: string;
   genre: string;
@@ -33,6 +34,8 @@ export type Group = { genre: string; mood: string; exact: boolean };
 export type LibraryChoice = {
   frame: CatalogFrame;
   plan: FitPlan;
+  /** What the player fetches for this screen: the frame itself, or its adapted variant. */
+  servedId: string;
   /** Shared by every choice for the context's track: not to be changed. */
   group: Readonly<Group>;
   repeated: boolean;
@@ -41,7 +44,8 @@ export type LibraryChoice = {
   reasons: string[];
 };
 
-type Fitted = { frame: CatalogFrame; plan: FitPlan };
+/** A frame as one screen shows it; its served id is made once, when the frame is added. */
+type Fitted = { frame: CatalogFrame; plan: FitPlan; servedId: string };
 /** A screen's frames by fit; `tiers` is the same three lists in the order a choice tries them. */
 type Screen = { exact: Fitted[]; crop: Fitted[]; fill: Fitted[]; tiers: readonly [Fitted[], Fitted[], Fitted[]] };
 type GroupFrames = { genre: string; mood: string; screens: Record<Orientation, Screen> };
@@ -116,7 +120,7 @@ export class PantryCatalog {
     }
     for (const screen of orientations) {
       const plan = fitFor(frame, screen);
-      group.screens[screen][plan.fit].push({ frame, plan });
+      group.screens[screen][plan.fit].push({ frame, plan, servedId: plan.fit === 'exact' ? frame.id : variantIdOf(frame.id, screen, plan.fit) });
     }
     const moods = this.#moods.get(frame.genre) ?? new Set<string>();
     moods.add(frame.mood);
@@ -202,7 +206,7 @@ export class PantryCatalog {
       const fitted = leastSeenStyle(unseen, styleViews, random);
       pushFitReason(reasons, fitted);
       reasons.push('library frame you have not seen');
-      return { frame: fitted.frame, plan: fitted.plan, group, repeated: false, coverage, reasons };
+      return { frame: fitted.frame, plan: fitted.plan, servedId: fitted.servedId, group, repeated: false, coverage, reasons };
     }
     // Everything was seen: the frame seen longest ago, of the best fit there is.
     const tier = screen.exact.length > 0 ? screen.exact : screen.crop.length > 0 ? screen.crop : screen.fill;
@@ -217,7 +221,7 @@ export class PantryCatalog {
     }
     pushFitReason(reasons, oldest);
     reasons.push('every library frame for this track was seen; repeating the one seen longest ago');
-    return { frame: oldest.frame, plan: oldest.plan, group, repeated: true, coverage, reasons };
+    return { frame: oldest.frame, plan: oldest.plan, servedId: oldest.servedId, group, repeated: true, coverage, reasons };
   }
 }
 
