@@ -15,7 +15,10 @@
 -- the one before.
 --
 -- Same signature, same answers, same all-or-nothing batch as 011; each hit decided as credit_debit
--- decides it (unknown user, mismatch, replayed, unlimited, prepare, insufficient, debited).
+-- decides it (unknown user, mismatch, replayed, unlimited, prepare, insufficient, debited). Ledger
+-- ids ascend in batch order within each account; across accounts, the entries of accounts decided
+-- together are numbered before those of shared accounts. Every account's lock is taken first, in
+-- the C collation's order of account ids, whatever order the items came in.
 CREATE OR REPLACE FUNCTION charge_cached_frames(p_items jsonb, p_now timestamptz)
 RETURNS TABLE (item integer, status text, ledger_id bigint, charged integer, balance_after integer, available integer, outcome jsonb)
 LANGUAGE plpgsql AS $$
@@ -64,6 +67,9 @@ BEGIN
   IF jsonb_array_length(p_items) = 0 THEN
     RETURN;
   END IF;
+  IF p_now IS NULL THEN
+    RAISE EXCEPTION 'charge_cached_frames needs a time';
+  END IF;
   IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) e(x)
               WHERE e.x ->> 'user' IS NULL OR e.x ->> 'request' IS NULL OR e.x ->> 'fingerprint' IS NULL
                  OR (e.x ->> 'amount')::integer IS NULL OR (e.x ->> 'amount')::integer <= 0) THEN
@@ -87,7 +93,9 @@ BEGIN
         ) i
     ) o;
 
-  -- Every account's lock, in the order of the caller's sort, so that batches never deadlock.
+  -- Every account's lock, in one order (account ids by byte), before anything is read: two
+  -- batches never wait for each other's locks in opposite orders, and the ordinary path holds one
+  -- account at a time.
   PERFORM pg_advisory_xact_lock(hashtextextended('credit:' || a.account, 0))
     FROM (SELECT DISTINCT x.account COLLATE "C" AS account FROM unnest(v_account) AS x(account) WHERE x.account IS NOT NULL ORDER BY 1) a;
 

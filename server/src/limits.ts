@@ -86,7 +86,7 @@ export const limits = {
    */
   memoryDecisionsPerSessionMax: 64,
   /**
-   * Distinct decision reasons shared at most, and the longest shared (see \`FrameDecider\`). A
+   * Distinct decision reasons shared at most, and the longest shared (see `FrameDecider`). A
    * steady show has a few dozen; numbers in them (a shortfall, a multiplier) vary slowly.
    */
   reasonTextsMax: 4_096,

@@ -2,13 +2,13 @@
  * Group commit for fresh frames served from the prompt cache. A hit needs no generation, only the
  * debit, its generation row (ready and answered at once) and the idempotency outcome; under load
  * many users' hits are written by one `charge_cached_frames` statement, one round trip and one
- * commit for the batch (migrations/010_cached_charges.sql; since 011 the batch's generation rows,
- * outcomes and prompt-cache touches are one statement each).
+ * commit for the batch (migrations 010–012: since 012 the hits of accounts named once in a batch
+ * are decided and written together, a few statements for the whole batch, and every account's lock
+ * is taken first, in one order, so concurrent batches cannot deadlock).
  *
  * Batches form by themselves: a charge asked for while `inFlightMax` batches are being written
  * waits for the next one, so a quiet server writes each hit at once and a busy one writes them
- * `batchMax` at a time. Items are sorted by account so concurrent batches lock accounts in the same
- * order. Anything but a new debit or a short balance (a replay, an account that needs its cycle
+ * `batchMax` at a time. Anything but a new debit or a short balance (a replay, an account that needs its cycle
  * closed, a batch that failed and was rolled back whole) is answered `fallback`, and the caller
  * takes the ordinary path, which is idempotent on the same request.
  */
@@ -18,7 +18,6 @@ import type { DebitCall } from '../ledger/ledger.js';
 import type { NewGeneration } from './store.js';
 
 export type CachedCharge = {
-  accountId: string;
   debit: DebitCall;
   generation: NewGeneration & { userId: string };
   frameId: string;
@@ -84,8 +83,7 @@ export class CachedCharges {
   }
 
   async #write(batch: Waiting[]): Promise<void> {
-    const ordered = [...batch].sort((a, b) => (a.charge.accountId < b.charge.accountId ? -1 : a.charge.accountId > b.charge.accountId ? 1 : 0));
-    const items = ordered.map(({ charge }) => ({
+    const items = batch.map(({ charge }) => ({
       user: charge.debit.userId, request: charge.debit.requestId, amount: charge.debit.amount, fingerprint: charge.debit.fingerprint,
       details: charge.debit.details, generation: charge.generation, frameId: charge.frameId,
     }));
@@ -100,11 +98,11 @@ export class CachedCharges {
       }));
     } catch (error) {
       this.#log.warn({ err: error, size: items.length }, 'a batch of cached charges failed; each takes the ordinary path');
-      for (const waiting of ordered) waiting.resolve({ status: 'fallback', reason: 'batch failed' });
+      for (const waiting of batch) waiting.resolve({ status: 'fallback', reason: 'batch failed' });
       return;
     }
     const byItem = new Map(rows.map((row) => [row.item, row]));
-    ordered.forEach((waiting, index) => waiting.resolve(resultOf(byItem.get(index))));
+    batch.forEach((waiting, index) => waiting.resolve(resultOf(byItem.get(index))));
   }
 }
 

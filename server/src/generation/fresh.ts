@@ -336,7 +336,7 @@ export class FreshFrames {
   async #chargeCached(generation: NewGeneration & { userId: string }, accountId: string, frameId: string): Promise<FreshOrder | null> {
     const { charges, metrics } = this.#services;
     if (charges === undefined) return null;
-    const result = await charges.charge({ accountId, debit: debitCallOf(debitOf(generation, true)), generation, frameId });
+    const result = await charges.charge({ debit: debitCallOf(debitOf(generation, true)), generation, frameId });
     if (result.status === 'fallback') return null;
     if (result.status === 'insufficient') {
       metrics.debits.inc({ kind: 'generation', result: 'insufficient' });
