@@ -182,6 +182,32 @@ t.test('an unlimited account is answered at once and charged nothing; an account
   t.same(await fixture.entryTypes('newcomer'), []);
 });
 
+t.test('a hit waiting for a tier change is decided on the tier it changed to', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('all-you-want', { baseQuota: 0, unlimited: true });
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('riser', 'lots');
+  await fixture.user('faller', 'all-you-want');
+  await fixture.ledger.grant('faller', 10, 'gift', null);
+  const charges = batchesOn(fixture);
+  // Another session holds both accounts and moves each user to the other kind of tier; the batch
+  // reads the users, then waits for the locks until the move commits.
+  const holder = await fixture.pool.connect();
+  t.teardown(() => holder.release());
+  await holder.query('BEGIN');
+  await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:' || a, 0)) FROM unnest(ARRAY['faller', 'riser']) a ORDER BY a`);
+  await holder.query(`UPDATE users SET tier = CASE id WHEN 'riser' THEN 'all-you-want' ELSE 'lots' END WHERE id IN ('riser', 'faller')`);
+  const both = Promise.all([charges.charge(chargeFor('riser', 'a')), charges.charge(chargeFor('faller', 'a'))]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await holder.query('COMMIT');
+  const [riser, faller] = await both;
+  t.same(riser, { status: 'debited', ledgerId: null, charged: 0, balanceAfter: null }, 'moved to unlimited: free');
+  t.match(faller, { status: 'debited', charged: 2, balanceAfter: 8 }, 'moved off unlimited: paid');
+  t.match(await fixture.balance('riser'), { sum: 100, snapshot: 100 });
+  t.match(await fixture.balance('faller'), { sum: 8, snapshot: 8 });
+});
+
 t.test('a batch that fails is rolled back whole, debits included, and every item takes the ordinary path', async (t) => {
   const fixture = await ledgerFixture(t);
   await fixture.tier('lots', { baseQuota: 100 });
