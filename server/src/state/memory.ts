@@ -6,7 +6,9 @@
  * "Least recently used" is approximated the way a clock cache does it: a use marks the entry, and
  * an eviction that finds a marked entry first unmarks it and moves it to the back instead of
  * dropping it. A read costs one map lookup, where moving every used entry to the back of its map
- * would cost a delete and an insert in a map of every session on every call.
+ * would cost a delete and an insert in a map of every session on every call. Every map bounded by
+ * count is split into shards (`shards.ts`): one full map of hundreds of thousands of entries is
+ * slow to evict from.
  */
 import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
@@ -14,6 +16,7 @@ import { limits } from '../limits.js';
 import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { emptyDay, type DayCounts } from '../titration/forecast.js';
 import { emptyMix, freezeRecord, type SessionRecord, type SessionStateEngine, type StoredValue } from './engine.js';
+import { evictOldest, makeRoom, ShardedMap } from './shards.js';
 
 type SessionEntry = {
   record: SessionRecord | null;
@@ -33,23 +36,13 @@ type RecordEntry = { value: StoredValue; expiresAtMs: number; claimed: boolean }
 
 export class MemoryEngine implements SessionStateEngine {
   readonly kind = 'memory' as const;
-  // Map iteration order is insertion order: the first entry is the oldest, and eviction starts there.
-  readonly #sessions = new Map<string, SessionEntry>();
-  readonly #seen = new Map<string, SeenEntry>();
-  /** Per-user-day counts by `${user}|${day}`, oldest first (evicted like sessions). */
-  readonly #days = new Map<string, DayEntry>();
-  /**
-   * Records by key (a claim is a mark on its record), least recently written first within each
-   * shard. One map of every record (up to `memoryRecordsMax`, a record per frame shown) is slow
-   * twice over once it is full: each write evicts the oldest record, and finding it walks past
-   * every record evicted since the map last rehashed (a deleted entry keeps its slot until then);
-   * and a rehash moves hundreds of thousands of entries at once. 1.2 million writes at a bound of
-   * 500,000 took 164 s in one map (134 writes over 5 ms, the slowest 38 ms) and 6.5 s in 64
-   * shards (4 over 5 ms). A shard is picked by the key's last characters and keeps its part of
-   * the bound.
-   */
-  readonly #recordShards: Map<string, RecordEntry>[];
-  readonly #recordsPerShard: number;
+  // Map iteration order is insertion order: the first entry of a shard is its oldest, and eviction starts there.
+  readonly #sessions: ShardedMap<SessionEntry>;
+  readonly #seen: ShardedMap<SeenEntry>;
+  /** Per-user-day counts by `${user}|${day}` (evicted like sessions). */
+  readonly #days: ShardedMap<DayEntry>;
+  /** Records by key (a claim is a mark on its record), least recently written first. */
+  readonly #records: ShardedMap<RecordEntry>;
   readonly #segments = new Map<string, SegmentStats>();
   /**
    * Whole milliseconds since the engine started: every expiry here is one of these. Small whole
@@ -59,20 +52,15 @@ export class MemoryEngine implements SessionStateEngine {
    */
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
-  readonly #sessionsMax: number;
-  readonly #seenScopesMax: number;
 
-  constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number; recordsMax?: number } = {}) {
+  constructor(options: { now?: () => number; sessionsMax?: number; seenScopesMax?: number; userDaysMax?: number; recordsMax?: number } = {}) {
     const clock = options.now ?? Date.now;
     const origin = clock();
     this.#now = () => Math.floor(clock() - origin);
-    this.#sessionsMax = options.sessionsMax ?? limits.memorySessionsMax;
-    this.#seenScopesMax = options.seenScopesMax ?? limits.memorySeenScopesMax;
-    const recordsMax = options.recordsMax ?? limits.memoryRecordsMax;
-    // A power of two, so the shard is a mask of the key's hash; one shard for a small bound.
-    const shards = 2 ** Math.min(recordShardBitsMax, Math.max(0, Math.floor(Math.log2(recordsMax / recordsPerShardMin))));
-    this.#recordShards = Array.from({ length: shards }, () => new Map<string, RecordEntry>());
-    this.#recordsPerShard = Math.max(1, Math.floor(recordsMax / shards));
+    this.#sessions = new ShardedMap(options.sessionsMax ?? limits.memorySessionsMax);
+    this.#seen = new ShardedMap(options.seenScopesMax ?? limits.memorySeenScopesMax);
+    this.#days = new ShardedMap(options.userDaysMax ?? limits.memoryUserDaysMax);
+    this.#records = new ShardedMap(options.recordsMax ?? limits.memoryRecordsMax);
     this.#sweeper = setInterval(() => this.sweep(), limits.memorySweepIntervalMs);
     this.#sweeper.unref();
   }
@@ -80,33 +68,24 @@ export class MemoryEngine implements SessionStateEngine {
   /** Drops every expired entry. */
   sweep(): void {
     const now = this.#now();
-    for (const [id, entry] of this.#sessions) if (entry.expiresAtMs <= now) this.#sessions.delete(id);
-    for (const [scope, entry] of this.#seen) if (entry.expiresAtMs <= now) this.#seen.delete(scope);
-    for (const [key, entry] of this.#days) if (entry.expiresAtMs <= now) this.#days.delete(key);
-    for (const records of this.#recordShards) for (const [key, entry] of records) if (entry.expiresAtMs <= now) records.delete(key);
-  }
-
-  /** The shard of a record's key: its last two characters (a frame id's are random). */
-  #recordsOf(key: string): Map<string, RecordEntry> {
-    const shards = this.#recordShards;
-    if (shards.length === 1) return shards[0]!;
-    const last = key.length - 1;
-    const hash = last < 0 ? 0 : key.charCodeAt(last) * 31 + (last > 0 ? key.charCodeAt(last - 1) : 0);
-    return shards[hash & (shards.length - 1)]!;
+    for (const map of [this.#sessions, this.#seen, this.#days, this.#records]) {
+      for (const shard of map.shards) for (const [key, entry] of shard) if (entry.expiresAtMs <= now) shard.delete(key);
+    }
   }
 
   #entry(sessionId: string, ttlMs: number | null): SessionEntry | null {
     const now = this.#now();
-    let entry = this.#sessions.get(sessionId);
+    const sessions = this.#sessions.of(sessionId);
+    let entry = sessions.get(sessionId);
     if (entry !== undefined && entry.expiresAtMs <= now) {
-      this.#sessions.delete(sessionId);
+      sessions.delete(sessionId);
       entry = undefined;
     }
     if (entry === undefined) {
       if (ttlMs === null) return null;
       entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs, used: false };
-      makeRoom(this.#sessions, this.#sessionsMax);
-      this.#sessions.set(sessionId, entry);
+      makeRoom(sessions, this.#sessions.perShard);
+      sessions.set(sessionId, entry);
     } else {
       entry.used = true;
       if (ttlMs !== null) entry.expiresAtMs = now + ttlMs;
@@ -141,12 +120,13 @@ export class MemoryEngine implements SessionStateEngine {
 
   async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
     const now = this.#now();
-    let entry = this.#seen.get(scope);
+    const seen = this.#seen.of(scope);
+    let entry = seen.get(scope);
     if (entry === undefined || entry.expiresAtMs <= now) {
-      if (entry !== undefined) this.#seen.delete(scope);
+      if (entry !== undefined) seen.delete(scope);
       entry = { frames: new Map(), next: 0, expiresAtMs: now + ttlMs, used: false };
-      makeRoom(this.#seen, this.#seenScopesMax);
-      this.#seen.set(scope, entry);
+      makeRoom(seen, this.#seen.perShard);
+      seen.set(scope, entry);
     } else {
       entry.used = true;
     }
@@ -194,12 +174,13 @@ export class MemoryEngine implements SessionStateEngine {
   async countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts> {
     const key = `${userId}|${dayKey}`;
     const now = this.#now();
-    let entry = this.#days.get(key);
+    const days = this.#days.of(key);
+    let entry = days.get(key);
     if (entry === undefined || entry.expiresAtMs <= now) {
-      if (entry !== undefined) this.#days.delete(key);
+      if (entry !== undefined) days.delete(key);
       entry = { counts: emptyDay(), expiresAtMs: 0, used: false };
-      makeRoom(this.#days, limits.memoryUserDaysMax);
-      this.#days.set(key, entry);
+      makeRoom(days, this.#days.perShard);
+      days.set(key, entry);
     } else {
       entry.used = true;
     }
@@ -220,17 +201,17 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   #liveRecord(key: string): RecordEntry | null {
-    const entry = this.#recordsOf(key).get(key);
+    const entry = this.#records.get(key);
     return entry !== undefined && entry.expiresAtMs > this.#now() ? entry : null;
   }
 
   async putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void> {
-    const records = this.#recordsOf(key);
+    const records = this.#records.of(key);
     const earlier = records.get(key);
     const claimed = earlier !== undefined && earlier.claimed && earlier.expiresAtMs > this.#now();
     if (earlier !== undefined) records.delete(key);
     records.set(key, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs, claimed });
-    evictOldest(records, this.#recordsPerShard);
+    evictOldest(records, this.#records.perShard);
   }
 
   async getRecord(key: string): Promise<StoredValue | null> {
@@ -272,14 +253,10 @@ export class MemoryEngine implements SessionStateEngine {
     this.#sessions.clear();
     this.#seen.clear();
     this.#days.clear();
-    for (const records of this.#recordShards) records.clear();
+    this.#records.clear();
     this.#segments.clear();
   }
 }
-
-/** Records are sharded once there are at least this many per shard, into at most 2^this shards. */
-const recordsPerShardMin = 4_096;
-const recordShardBitsMax = 6;
 
 /**
  * A stored value is kept as the object itself, so it is frozen all the way down: a replay or a
@@ -295,36 +272,6 @@ function frozenDeep<T>(value: T): T {
     for (const key in value) if (Object.hasOwn(value, key)) frozenDeep((value as Record<string, unknown>)[key]);
   }
   return Object.freeze(value);
-}
-
-/** Drops the first (oldest) entries of `map` beyond `max`. */
-function evictOldest<V>(map: Map<string, V>, max: number): void {
-  while (map.size > max) {
-    const oldest = map.keys().next();
-    if (oldest.done === true) return;
-    map.delete(oldest.value);
-  }
-}
-
-/**
- * Makes room for one more entry within `max`, the way a clock cache does: an entry used since it
- * was last passed gets a second chance (unmarked, moved to the back), the first unused one goes.
- * Each entry is passed at most once per eviction before every mark is spent, so an eviction is
- * bounded by the map's size, and the entry about to be added is never the one evicted.
- */
-function makeRoom<V extends { used: boolean }>(map: Map<string, V>, max: number): void {
-  let chances = map.size;
-  while (map.size >= max && map.size > 0) {
-    const first = map.entries().next();
-    if (first.done === true) return;
-    const [key, entry] = first.value;
-    map.delete(key);
-    if (entry.used && chances > 0) {
-      chances -= 1;
-      entry.used = false;
-      map.set(key, entry);
-    }
-  }
 }
 
 /**

@@ -96,3 +96,23 @@ t.test('a bound large enough to shard the records still holds, and the newest re
   t.not(await engine.getRecord('shown:late'), null, 'a sweep keeps what has not expired');
   t.equal((await Promise.all(keys.map((key) => engine.getRecord(key)))).filter((value) => value !== null).length, 0, 'and what has expired reads as gone, in every shard');
 });
+
+t.test('bounds large enough to shard sessions, seen sets and user-days still hold, and the newest entries are all kept', async (t) => {
+  const bound = 16_384;
+  const engine = new MemoryEngine({ sessionsMax: bound, seenScopesMax: bound, userDaysMax: bound });
+  t.teardown(() => engine.close());
+  const ids = Array.from({ length: 41_000 }, () => crypto.randomUUID());
+  for (const id of ids) {
+    await engine.putSession(record(id), 60_000);
+    await engine.markSeen(id, 'frame', 10, 60_000);
+    await engine.countDay(id, '2026-11-22', { frames: 1 }, 60_000);
+  }
+  const sessions = await Promise.all(ids.map(async (id) => (await engine.getSession(id)) !== null));
+  const seen = await Promise.all(ids.map(async (id) => (await engine.seenFrames(id)).size > 0));
+  const days = await Promise.all(ids.map(async (id) => (await engine.getDays(id, ['2026-11-22']))[0]!.frames > 0));
+  for (const [name, kept] of [['sessions', sessions], ['seen sets', seen], ['user-days', days]] as const) {
+    const count = kept.filter(Boolean).length;
+    t.ok(count <= bound && count > 15_000, `${name}: ${count} of 41,000 kept, within the bound of 16,384`);
+    t.equal(kept.slice(-1_000).filter((isKept) => !isKept).length, 0, `${name}: the last 1,000 written are all there`);
+  }
+});
