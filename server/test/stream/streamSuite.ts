@@ -97,6 +97,22 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.ok(Date.parse(welcome.balance.cycleEnd) > Date.now());
   });
 
+  t.test('messages sent right behind hello, before its welcome, are answered after the welcome and in order', async (t) => {
+    for (const encoding of ['json', 'msgpack'] as const) {
+      const client = await connect(t, { encoding });
+      client.send({ t: 'hello', v: 1, orientation: 'landscape', context: { genre: 'techno', mood: 'energetic', energy: 0.8 } });
+      client.send({ t: 'next', id: 'behind-1' });
+      client.send({ t: 'beacon', id: 'behind-2', frame: 'no-such-frame', dwellMs: 100 });
+      client.send({ t: 'next', id: 'behind-3' });
+      const answers = [await client.take(), await client.take(), await client.take(), await client.take()];
+      t.same(
+        answers.map((answer) => [answer.t, answer['req'] ?? null]),
+        [['welcome', null], ['frame', 'behind-1'], ['ack', 'behind-2'], ['frame', 'behind-3']],
+        `${encoding}: the welcome first, then each message's answer in the order they were sent`,
+      );
+    }
+  });
+
   t.test('next is answered with a library frame that is fetchable over HTTP', async (t) => {
     const client = await connect(t);
     await client.hello({ orientation: 'portrait' });
