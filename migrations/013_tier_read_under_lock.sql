@@ -2,8 +2,11 @@
 -- takes the account's lock before it changes the tier (Ledger.changeTier). credit_debit (005) and
 -- charge_cached_frames (012) read the tier before taking that lock, so a debit that raced a change
 -- could be decided on the tier it had before: a paid frame for a user just moved to an unlimited
--- tier, or a free one for a user just moved off it. Both read it again under the lock now; the
--- team, which names the lock, never changes. Nothing else differs from 005 and 012.
+-- tier, or a free one for a user just moved off it. Both now read the tier after taking the lock;
+-- the team, which names the lock, never changes and is still read before it. Nothing else differs
+-- from 005 and 012. This relies on each statement taking a new snapshot, as a VOLATILE function's
+-- statements do under READ COMMITTED (the server's level): the read after the lock sees the change
+-- whose lock it waited for.
 CREATE OR REPLACE FUNCTION credit_debit(
   p_user text, p_request text, p_kind text, p_amount integer, p_fingerprint text, p_details jsonb, p_now timestamptz
 ) RETURNS TABLE (status text, ledger_id bigint, charged integer, balance_after integer, available integer, outcome jsonb)
@@ -173,8 +176,8 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('credit:' || a.account, 0))
     FROM (SELECT DISTINCT x.account COLLATE "C" AS account FROM unnest(v_account) AS x(account) WHERE x.account IS NOT NULL ORDER BY 1) a;
 
-  -- Whether each account is unlimited, read under the locks: a tier change holds the account's
-  -- lock, so none can be under way now.
+  -- Whether each item's user has an unlimited tier, read under the locks: a move to another tier
+  -- holds the account's lock, so none can be under way now.
   SELECT array_agg(coalesce(t.unlimited, false) ORDER BY x.idx) INTO v_unlimited
     FROM unnest(v_index, v_user) AS x(idx, usr)
     LEFT JOIN (users u JOIN tiers t ON t.name = u.tier) ON u.id = x.usr;

@@ -81,6 +81,13 @@ export const limits = {
   /** Sessions the in-process engine keeps; beyond it, one not used lately is evicted (a clock cache). */
   memorySessionsMax: 100_000,
   /**
+   * The in-process engine's bounded maps are split into shards once each would hold at least this
+   * many entries, into at most 2^`memoryShardBitsMax` shards (state/shards.ts): a full map's
+   * eviction walks and rehashes are a shard's.
+   */
+  memoryEntriesPerShardMin: 2_048,
+  memoryShardBitsMax: 8,
+  /**
    * Decisions the in-process engine keeps per session: a replay window, not a history. A player
    * repeats only requests it saw unanswered, at most `pendingMessagesPerConnectionMax` of them.
    */

@@ -2,7 +2,7 @@
  * Group commit for fresh frames served from the prompt cache. A hit needs no generation, only the
  * debit, its generation row (ready and answered at once) and the idempotency outcome; under load
  * many users' hits are written by one `charge_cached_frames` statement, one round trip and one
- * commit for the batch (migrations 010–012: since 012 the hits of accounts named once in a batch
+ * commit for the batch (migrations 010–013: since 012 the hits of accounts named once in a batch
  * are decided and written together, a few statements for the whole batch, and every account's lock
  * is taken first, in one order, so concurrent batches cannot deadlock).
  *

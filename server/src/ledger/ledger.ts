@@ -127,6 +127,9 @@ function toMember(row: RawMember): MemberRow {
 
 const memberTerms = (member: MemberRow): MemberTerms => ({ tier: member.terms, region: member.region, annual: member.annual });
 
+/** Takes account $1's lock until the transaction ends: the key every debit, credit and tier move of the account takes (the SQL functions too). */
+export const accountLockStatement = `SELECT pg_advisory_xact_lock(hashtextextended('credit:' || $1, 0))`;
+
 export class Ledger {
   readonly #pool: pg.Pool;
   readonly #log: Logger;
@@ -160,7 +163,7 @@ export class Ledger {
   }
 
   async #lock(client: pg.PoolClient, accountId: string): Promise<void> {
-    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:' || $1, 0))`, [accountId]);
+    await client.query(accountLockStatement, [accountId]);
   }
 
   async #member(client: pg.PoolClient, userId: string): Promise<MemberRow | null> {

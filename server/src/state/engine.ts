@@ -45,7 +45,10 @@ export interface SessionStateEngine {
   putSession(record: SessionRecord, ttlMs: number): Promise<void>;
   /** The stored record; it may be frozen (shared), so a change is always a new record. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
-  /** Extends the session's lifetime (record, mix, seen frames and decisions) by `ttlMs`. */
+  /**
+   * Extends the session's lifetime (its record and mix) by `ttlMs`. Seen frames are the user's, not
+   * the session's (`seenScope`), and live as long as each `markSeen` says.
+   */
   touchSession(sessionId: string, ttlMs: number): Promise<void>;
   /** Counts one delivered frame into the session's mix and returns the new mix. */
   addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix>;

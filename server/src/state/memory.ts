@@ -6,9 +6,9 @@
  * "Least recently used" is approximated the way a clock cache does it: a use marks the entry, and
  * an eviction that finds a marked entry first unmarks it and moves it to the back instead of
  * dropping it. A read costs one map lookup, where moving every used entry to the back of its map
- * would cost a delete and an insert in a map of every session on every call. Every map bounded by
- * count is split into shards (`shards.ts`): one full map of hundreds of thousands of entries is
- * slow to evict from.
+ * would cost a delete and an insert in a map of every session on every call. The maps of every
+ * session, seen set, user-day and record are split into shards (`shards.ts`): one full map of
+ * hundreds of thousands of entries is slow to evict from.
  */
 import type { FrameSource, Mix } from '@titrate/shared';
 import { emptySegment, type Arm, type SegmentStats } from '../bandit/policy.js';
@@ -84,7 +84,7 @@ export class MemoryEngine implements SessionStateEngine {
     if (entry === undefined) {
       if (ttlMs === null) return null;
       entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs, used: false };
-      makeRoom(sessions, this.#sessions.perShard);
+      makeRoom(sessions, this.#sessions.entriesPerShardMax);
       sessions.set(sessionId, entry);
     } else {
       entry.used = true;
@@ -103,8 +103,6 @@ export class MemoryEngine implements SessionStateEngine {
 
   async touchSession(sessionId: string, ttlMs: number): Promise<void> {
     if (this.#entry(sessionId, null) !== null) this.#entry(sessionId, ttlMs);
-    const seen = this.#seen.get(sessionId);
-    if (seen !== undefined) seen.expiresAtMs = this.#now() + ttlMs;
   }
 
   async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
@@ -125,7 +123,7 @@ export class MemoryEngine implements SessionStateEngine {
     if (entry === undefined || entry.expiresAtMs <= now) {
       if (entry !== undefined) seen.delete(scope);
       entry = { frames: new Map(), next: 0, expiresAtMs: now + ttlMs, used: false };
-      makeRoom(seen, this.#seen.perShard);
+      makeRoom(seen, this.#seen.entriesPerShardMax);
       seen.set(scope, entry);
     } else {
       entry.used = true;
@@ -179,7 +177,7 @@ export class MemoryEngine implements SessionStateEngine {
     if (entry === undefined || entry.expiresAtMs <= now) {
       if (entry !== undefined) days.delete(key);
       entry = { counts: emptyDay(), expiresAtMs: 0, used: false };
-      makeRoom(days, this.#days.perShard);
+      makeRoom(days, this.#days.entriesPerShardMax);
       days.set(key, entry);
     } else {
       entry.used = true;
@@ -211,7 +209,7 @@ export class MemoryEngine implements SessionStateEngine {
     const claimed = earlier !== undefined && earlier.claimed && earlier.expiresAtMs > this.#now();
     if (earlier !== undefined) records.delete(key);
     records.set(key, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs, claimed });
-    evictOldest(records, this.#records.perShard);
+    evictOldest(records, this.#records.entriesPerShardMax);
   }
 
   async getRecord(key: string): Promise<StoredValue | null> {

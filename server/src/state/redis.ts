@@ -87,7 +87,7 @@ return 0`;
 type WithScripts = Redis & {
   addArmOutcome(segments: string, stats: string, segment: string, max: number, arm: string, pulls: number, rewards: number, ttlMs: number): Promise<number>;
   putSessionScript(key: string, record: string, ttlMs: number): Promise<number>;
-  touchScript(sessionKey: string, seenKey: string, ttlMs: number): Promise<number>;
+  touchScript(sessionKey: string, ttlMs: number): Promise<number>;
   addToMixScript(key: string, source: string, ttlMs: number): Promise<Array<string | null>>;
   markSeenScript(key: string, nowMs: number, frameId: string, max: number, ttlMs: number): Promise<number>;
   countDayScript(key: string, ttlMs: number, frames: number, fresh: number, credits: number, sessions: number): Promise<Array<string | null>>;
@@ -118,7 +118,7 @@ export class RedisEngine implements SessionStateEngine {
     }) as WithScripts;
     this.#redis.defineCommand('addArmOutcome', { numberOfKeys: 2, lua: addArmOutcomeScript });
     this.#redis.defineCommand('putSessionScript', { numberOfKeys: 1, lua: putSessionScript });
-    this.#redis.defineCommand('touchScript', { numberOfKeys: 2, lua: touchScript });
+    this.#redis.defineCommand('touchScript', { numberOfKeys: 1, lua: touchScript });
     this.#redis.defineCommand('addToMixScript', { numberOfKeys: 1, lua: addToMixScript });
     this.#redis.defineCommand('markSeenScript', { numberOfKeys: 1, lua: markSeenScript });
     this.#redis.defineCommand('countDayScript', { numberOfKeys: 1, lua: countDayScript });
@@ -137,7 +137,7 @@ export class RedisEngine implements SessionStateEngine {
   }
 
   async touchSession(sessionId: string, ttlMs: number): Promise<void> {
-    await this.#redis.touchScript(`s:${sessionId}`, `seen:${sessionId}`, ttlMs);
+    await this.#redis.touchScript(`s:${sessionId}`, ttlMs);
   }
 
   async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {

@@ -7,27 +7,26 @@
  * Past its bound, one map of 1,000,000 user-days took ~460 µs a write (the slowest 155 ms), one of
  * 200,000 seen sets ~100 µs and one of 100,000 sessions ~44 µs, against ~2 µs below the bound
  * (`npm run bench:engine` measures the engine's writes, and the eviction at the sessions' bound in
- * one map against shards). So each map is split into shards of a few thousand entries, picked by
- * a hash of the key, and each shard keeps its part of the bound: a walk or a rehash is then a
- * shard's, whatever the bound.
+ * one map against shards). So each map is split into shards of 2,048–4,095 entries (up to 256
+ * shards, so for bounds up to about a million), picked by a hash of the key, and each shard keeps
+ * its part of the bound: a walk or a rehash is then a shard's. Shards fill unevenly, so evictions
+ * begin a little before the whole map holds its bound (at ~96% with 32 shards).
  */
-
-/** Maps are sharded once there are at least this many entries per shard, into at most 2^this shards. */
-const entriesPerShardMin = 2_048;
-const shardBitsMax = 8;
+import { limits } from '../limits.js';
 
 export class ShardedMap<V> {
   readonly #shards: Map<string, V>[];
   readonly #mask: number;
   /** Each shard's part of the bound. */
-  readonly perShard: number;
+  readonly entriesPerShardMax: number;
 
-  constructor(max: number) {
+  constructor(entriesMax: number) {
+    if (!Number.isInteger(entriesMax) || entriesMax < 1) throw new Error(`a bounded map holds a whole number of entries, at least 1, not ${entriesMax}`);
     // A power of two, so the shard is a mask of the key's hash; one shard for a small bound.
-    const count = 2 ** Math.min(shardBitsMax, Math.max(0, Math.floor(Math.log2(max / entriesPerShardMin))));
-    this.#shards = Array.from({ length: count }, () => new Map<string, V>());
-    this.#mask = count - 1;
-    this.perShard = Math.max(1, Math.floor(max / count));
+    const bits = Math.min(limits.memoryShardBitsMax, Math.max(0, Math.floor(Math.log2(entriesMax / limits.memoryEntriesPerShardMin))));
+    this.#shards = Array.from({ length: 2 ** bits }, () => new Map<string, V>());
+    this.#mask = 2 ** bits - 1;
+    this.entriesPerShardMax = Math.floor(entriesMax / 2 ** bits);
   }
 
   /** The shard that holds `key`. */

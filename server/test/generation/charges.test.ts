@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import { CachedCharges, type CachedCharge } from '../../src/generation/charges.js';
 import type { NewGeneration } from '../../src/generation/store.js';
-import { debitCallOf } from '../../src/ledger/ledger.js';
-import { ledgerFixture, type LedgerFixture } from '../support/ledger.js';
+import { accountLockStatement, debitCallOf } from '../../src/ledger/ledger.js';
+import { ledgerFixture, untilWaitingForLocks, type LedgerFixture } from '../support/ledger.js';
 
 const frameId = 'cachedframe01';
 
@@ -182,7 +182,7 @@ t.test('an unlimited account is answered at once and charged nothing; an account
   t.same(await fixture.entryTypes('newcomer'), []);
 });
 
-t.test('a hit waiting for a tier change is decided on the tier it changed to', async (t) => {
+t.test('a hit waiting for a move to another tier is decided on the tier moved to', async (t) => {
   const fixture = await ledgerFixture(t);
   await fixture.tier('all-you-want', { baseQuota: 0, unlimited: true });
   await fixture.tier('lots', { baseQuota: 100 });
@@ -191,17 +191,10 @@ t.test('a hit waiting for a tier change is decided on the tier it changed to', a
   await fixture.user('faller', 'all-you-want');
   await fixture.ledger.grant('faller', 10, 'gift', null);
   const charges = batchesOn(fixture);
-  // Another session holds both accounts and moves each user to the other kind of tier; the batch
-  // reads the users, then waits for the locks until the move commits.
-  const holder = await fixture.pool.connect();
-  t.teardown(() => holder.release());
-  await holder.query('BEGIN');
-  await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:' || a, 0)) FROM unnest(ARRAY['faller', 'riser']) a ORDER BY a`);
-  await holder.query(`UPDATE users SET tier = CASE id WHEN 'riser' THEN 'all-you-want' ELSE 'lots' END WHERE id IN ('riser', 'faller')`);
-  const both = Promise.all([charges.charge(chargeFor('riser', 'a')), charges.charge(chargeFor('faller', 'a'))]);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  await holder.query('COMMIT');
-  const [riser, faller] = await both;
+  // Each user moves to the other kind of tier while the batch reads the users, then waits for the locks.
+  const [riser, faller] = await fixture.whileTiersMove(['riser', 'faller'], { riser: 'all-you-want', faller: 'lots' }, () =>
+    Promise.all([charges.charge(chargeFor('riser', 'a')), charges.charge(chargeFor('faller', 'a'))]),
+  );
   t.same(riser, { status: 'debited', ledgerId: null, charged: 0, balanceAfter: null }, 'moved to unlimited: free');
   t.match(faller, { status: 'debited', charged: 2, balanceAfter: 8 }, 'moved off unlimited: paid');
   t.match(await fixture.balance('riser'), { sum: 100, snapshot: 100 });
@@ -328,9 +321,9 @@ t.test('batches naming the same accounts in opposite orders both commit: every b
     // when it lets go: batches locking in their own item order would now deadlock.
     const holder = await fixture.pool.connect();
     await holder.query('BEGIN');
-    await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:order-3', 0))`);
+    await holder.query(accountLockStatement, ['order-3']);
     const both = Promise.all([batch(itemsFor(users, `f${round}`)), batch(itemsFor([...users].reverse(), `b${round}`))]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilWaitingForLocks(fixture.pool, 2);
     await holder.query('COMMIT');
     holder.release();
     const [forward, backward] = await both;

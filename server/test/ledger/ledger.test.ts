@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { days, ledgerFixture, type LedgerFixture } from '../support/ledger.js';
+import { days, ledgerFixture } from '../support/ledger.js';
 
 t.test('a debit takes credits once per request id and reports the balance', async (t) => {
   const f = await ledgerFixture(t);
@@ -93,32 +93,15 @@ t.test('unlimited users are never debited, but their requests are recorded', asy
   t.equal((await f.pool.query(`SELECT * FROM credit_ledger WHERE user_id = 'whale'`)).rowCount, 0);
 });
 
-/** Runs `during` while another session holds `accountId`'s lock and has moved `userId` to `tier`, then commits the move. */
-async function whileTierChanges<T>(f: LedgerFixture, accountId: string, userId: string, tier: string, during: () => Promise<T>): Promise<T> {
-  const holder = await f.pool.connect();
-  try {
-    await holder.query('BEGIN');
-    await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit:' || $1, 0))`, [accountId]);
-    await holder.query(`UPDATE users SET tier = $2 WHERE id = $1`, [userId, tier]);
-    const result = during();
-    // Long enough for the debit to have read what it reads before it waits for the lock.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await holder.query('COMMIT');
-    return await result;
-  } finally {
-    holder.release();
-  }
-}
-
-t.test('a debit waiting for a tier change is decided on the tier it changed to', async (t) => {
+t.test('a debit waiting for a move to another tier is decided on the tier moved to', async (t) => {
   const f = await ledgerFixture(t);
   await f.user('riser', 'basic');
   await f.user('faller', 'unlimited');
   await f.ledger.grant('faller', 10, 'gift', null);
   const debitOf = (userId: string) => f.ledger.debit({ userId, kind: 'generation', requestId: 'during-change', amount: 3 });
-  t.match(await whileTierChanges(f, 'riser', 'riser', 'unlimited', () => debitOf('riser')), { status: 'debited', charged: 0, ledgerId: null }, 'moved to unlimited: free');
+  t.match(await f.whileTiersMove(['riser'], { riser: 'unlimited' }, () => debitOf('riser')), { status: 'debited', charged: 0, ledgerId: null }, 'moved to unlimited: free');
   t.match(await f.balance('riser'), { sum: 200, snapshot: 200 });
-  t.match(await whileTierChanges(f, 'faller', 'faller', 'basic', () => debitOf('faller')), { status: 'debited', charged: 3 }, 'moved off unlimited: paid');
+  t.match(await f.whileTiersMove(['faller'], { faller: 'basic' }, () => debitOf('faller')), { status: 'debited', charged: 3 }, 'moved off unlimited: paid');
   t.match(await f.balance('faller'), { sum: 7, snapshot: 7 });
 });
 

@@ -54,6 +54,15 @@ export function engineContract(t: Test, makeEngine: EngineFactory): void {
     t.not(await engine.getSession('touched'), null);
   });
 
+  t.test("touching a session leaves seen frames alone: they live as long as markSeen said", async (t) => {
+    const engine = await makeEngine(t);
+    await engine.putSession(record('toucher'), 60_000);
+    await engine.markSeen('toucher', 'frame-1', 10, 60_000);
+    await engine.touchSession('toucher', 50);
+    await sleep(120);
+    t.same([...(await engine.seenFrames('toucher')).keys()], ['frame-1']);
+  });
+
   t.test('counts the mix per session and source', async (t) => {
     const engine = await makeEngine(t);
     t.same(await engine.getMix('s2'), { fresh: 0, library: 0 });

@@ -4,11 +4,11 @@ import { evictOldest, makeRoom, ShardedMap } from '../../src/state/shards.js';
 t.test('a small bound is one map; a large one is split into shards of a few thousand that share it', async (t) => {
   const small = new ShardedMap<number>(3);
   t.equal(small.shards.length, 1);
-  t.equal(small.perShard, 3);
+  t.equal(small.entriesPerShardMax, 3);
   for (const [bound, shards] of [[100_000, 32], [200_000, 64], [1_000_000, 256], [500_000, 128]] as const) {
     const map = new ShardedMap<number>(bound);
     t.equal(map.shards.length, shards, `${bound.toLocaleString('en')}: ${shards} shards`);
-    t.ok(map.perShard * shards <= bound && map.perShard <= 4_096, `of ${map.perShard} each, within the bound`);
+    t.ok(map.entriesPerShardMax * shards <= bound && map.entriesPerShardMax <= 4_096, `of ${map.entriesPerShardMax} each, within the bound`);
   }
 });
 
@@ -36,4 +36,8 @@ t.test('the oldest entries go first; a used entry gets one second chance, the on
   clock.set('c', { used: true });
   makeRoom(clock, 2);
   t.same([...clock.keys()], ['c'], 'every entry used: the oldest goes once its chance is spent');
+});
+
+t.test('a bound that is not a whole number of at least one entry is refused', async (t) => {
+  for (const bound of [0, -5, 2.5, Number.NaN]) t.throws(() => new ShardedMap<number>(bound), /whole number of entries/, String(bound));
 });
