@@ -185,7 +185,7 @@ export class FrameDecider {
     });
     switch (order.kind) {
       case 'ready':
-        return { kind: 'frame', decision: fromGeneration(order.generation, [], freshFallback), titration };
+        return { kind: 'frame', decision: this.fromGeneration(order.generation, [], freshFallback), titration };
       case 'pending':
         return {
           kind: 'pending', generationId: order.generationId, etaMs: order.etaMs, deadlineAtMs: order.deadlineAtMs, p: titration.p, fallback: freshFallback,
@@ -256,31 +256,31 @@ export class FrameDecider {
     };
   }
 
-  /** The policy's reasons followed by the choice's, each the pooled copy. */
-  #pooled(reasons: readonly string[], choiceReasons: readonly string[]): string[] {
+  /** The decision that shows a generated frame; its id is the generation's, which beacons name. Its reasons are pooled as a library decision's are. */
+  fromGeneration(generation: Generation, extraReasons: readonly string[] = [], fallback: Fallback = 'exact'): Decision {
+    return {
+      id: generation.id,
+      source: 'fresh',
+      frameId: generation.frameId!,
+      seenId: generation.frameId!,
+      width: generation.width,
+      height: generation.height,
+      orientation: generation.orientation,
+      fallback,
+      charged: generation.charge === 'none' ? 0 : generation.credits,
+      p: generation.p,
+      genre: generation.genre,
+      mood: generation.mood,
+      style: generation.style,
+      reasons: this.#pooled(generation.reasons, extraReasons),
+    };
+  }
+
+  /** `reasons` followed by `more`, each the pooled copy. */
+  #pooled(reasons: readonly string[], more: readonly string[]): string[] {
     // Made at its exact size (an array grown by pushes keeps twice the room it needs, for minutes).
-    const all = reasons.concat(choiceReasons);
+    const all = reasons.concat(more);
     for (let index = 0; index < all.length; index += 1) all[index] = this.#reasonTexts.of(all[index]!);
     return all;
   }
-}
-
-/** The decision that shows a generated frame; its id is the generation's, which beacons name. */
-export function fromGeneration(generation: Generation, extraReasons: string[] = [], fallback: Fallback = 'exact'): Decision {
-  return {
-    id: generation.id,
-    source: 'fresh',
-    frameId: generation.frameId!,
-    seenId: generation.frameId!,
-    width: generation.width,
-    height: generation.height,
-    orientation: generation.orientation,
-    fallback,
-    charged: generation.charge === 'none' ? 0 : generation.credits,
-    p: generation.p,
-    genre: generation.genre,
-    mood: generation.mood,
-    style: generation.style,
-    reasons: [...generation.reasons, ...extraReasons],
-  };
 }

@@ -34,7 +34,7 @@ import { beaconRefusal, rewardOf, segmentOf, shownRecordTtlMs, type BeaconRefusa
 import type { BanditStatistics, RewardEntry } from '../bandit/statistics.js';
 import type { Logger } from 'pino';
 import type { CreditSummary, CreditView } from '../credits/view.js';
-import { fromGeneration, type Decision, type FrameDecider } from '../decision/decider.js';
+import type { Decision, FrameDecider } from '../decision/decider.js';
 import type { BanditRecord, JournalEntry } from '../decision/journal.js';
 import type { FreshFrames } from '../generation/fresh.js';
 import { Ledger, accountIdOf } from '../ledger/ledger.js';
@@ -409,7 +409,7 @@ export class StreamSession implements BalanceWatcher {
 
     const inbox = fresh === null ? null : await fresh.takeFromInbox(this.#userId, record.orientation, record.id, next.id);
     if (inbox !== null) {
-      const decision = fromGeneration(inbox, ['a fresh frame made for you earlier']);
+      const decision = decider.fromGeneration(inbox, ['a fresh frame made for you earlier']);
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
     const account = this.#account;
@@ -593,7 +593,7 @@ export class StreamSession implements BalanceWatcher {
       const settlement = await this.#services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
       if (settlement.kind === 'waiting') return;
       const decision =
-        settlement.kind === 'ready' ? fromGeneration(settlement.generation, [], wait.fallback) : await this.#standIn(wait, settlement.reason, settlement.refunded);
+        settlement.kind === 'ready' ? this.#services.decider.fromGeneration(settlement.generation, [], wait.fallback) : await this.#standIn(wait, settlement.reason, settlement.refunded);
       if (decision === null) {
         this.#endWait(wait);
         ended = true;

@@ -36,6 +36,8 @@ t.test('a congested queue answers from the library at once; the background frame
 
   const shown = await nextFrame(keeper, 'k2');
   t.match(shown.frame, { source: 'fresh', fallback: 'exact', charged: 2 }, 'the next request shows the background frame');
+  const reasons = shown.frame['reasons'] as string[];
+  t.ok(reasons.length > 1 && reasons.at(-1) === 'a fresh frame made for you earlier', `the order's reasons, then why it shows now: ${JSON.stringify(reasons)}`);
   const glimpsed = await nextFrame(skipper, 's2');
   t.match(glimpsed.frame, { source: 'fresh', charged: 2 });
   keeper.send({ t: 'beacon', frame: shown.frame['id'], dwellMs: 6_000 });
