@@ -5,8 +5,12 @@
  *   transactions, a reconnect storm, and the correctness checks after every run. Prints a table
  *   and writes the JSON report.
  * `npm run loadtest -- SCENARIO [same options] [--engine memory|redis]` runs one scenario: steady,
- *   dj, reconnect, multinode (two API servers sharing PostgreSQL and Redis), charge or idle;
- *   `--engine redis` runs a one-server scenario on the Redis session-state engine.
+ *   dj, reconnect, multinode (two API servers sharing PostgreSQL and Redis), charge, idle, or
+ *   capacity (how many DJ sessions one node holds: steps of more users until one misses the
+ *   service level, `--slo-ms`; `--sessions` is the ceiling, `--seconds` each step's length);
+ *   `--engine redis` runs a one-server scenario on the Redis session-state engine, and
+ *   `--provider remote` runs the scenarios that generate (dj, multinode, capacity) with a stand-in
+ *   for a remote model instead of the local renderer in the server's process.
  *
  * Exit codes: 0 done and correct; 1 a correctness check failed or the run broke; 2 usage.
  */
@@ -18,24 +22,32 @@ import pg from 'pg';
 import { freshLimits } from '../../server/src/generation/fresh.js';
 import { artStyles } from '../../server/src/pantry/art.js';
 import { limits } from '../../server/src/limits.js';
-import { checkCorrectness, mergeCorrectness, type Correctness } from './correctness.js';
+import { capacityOf, searchCapacity, type CapacityResult } from './capacity.js';
+import { checkCorrectness, mergeCorrectness, untilQuiet, type Correctness } from './correctness.js';
 import { seeded, type SessionSpec } from './driver.js';
 import { echoUsage, serverUsage, type Managed } from './processes.js';
 import { formatReport, type Report } from './report.js';
 import {
   baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, runReconnect, steadySettle, updateBaseline, type PhaseResult, type RunSettings, type Target,
 } from './scenarios.js';
+import { startRemoteModel, type RemoteModel } from './remoteModel.js';
 import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
 
 const usage = `usage: npm run bench -- [--json FILE] [--processes K] [--sessions N] [--idle N] [--seconds S] [--profile DIR] [--node-arg ARG ...]
-       npm run loadtest -- steady|dj|reconnect|multinode|charge|idle [same options] [--engine memory|redis]`;
-const scenarioNames = ['bench', 'steady', 'dj', 'reconnect', 'multinode', 'charge', 'idle'] as const;
+       npm run loadtest -- steady|dj|reconnect|multinode|charge|idle|capacity [same options] [--engine memory|redis] [--provider local|remote] [--slo-ms MS]`;
+const scenarioNames = ['bench', 'steady', 'dj', 'reconnect', 'multinode', 'charge', 'idle', 'capacity'] as const;
+/** The scenarios whose sessions order fresh frames, which `--provider` chooses the maker of. */
+const generatingScenarios: readonly ScenarioName[] = ['dj', 'multinode', 'capacity'];
 type ScenarioName = (typeof scenarioNames)[number];
 
 type Options = {
   scenario: ScenarioName; json?: string; processes: number; sessions: number; idle: number; seconds: number; profile?: string; nodeArgs: string[];
   /** The session-state engine of a single scenario's servers (multinode always shares Redis). */
   engine: 'memory' | 'redis';
+  /** Who makes fresh frames: the local renderer in the server's process, or a stand-in for a remote model. */
+  provider: 'local' | 'remote';
+  /** capacity: the library frames' p99 a step must stay within (ms). */
+  sloMs: number;
 };
 
 class UsageError extends Error {}
@@ -48,7 +60,7 @@ function parseOptions(args: string[]): Options {
       options: {
         json: { type: 'string' }, processes: { type: 'string', default: '1' }, sessions: { type: 'string', default: '2000' }, idle: { type: 'string', default: '10000' },
         seconds: { type: 'string', default: '20' }, profile: { type: 'string' }, 'node-arg': { type: 'string', multiple: true }, help: { type: 'boolean' },
-        engine: { type: 'string', default: 'memory' },
+        engine: { type: 'string', default: 'memory' }, provider: { type: 'string', default: 'local' }, 'slo-ms': { type: 'string', default: '100' },
       },
     });
   } catch (error) {
@@ -61,17 +73,21 @@ function parseOptions(args: string[]): Options {
   const engine = values.engine;
   if (engine !== 'memory' && engine !== 'redis') throw new UsageError(`--engine must be memory or redis, not "${engine}"`);
   if (engine === 'redis' && scenario === 'bench') throw new UsageError('--engine is for one scenario; the bench suite runs the default memory engine');
+  const provider = values.provider;
+  if (provider !== 'local' && provider !== 'remote') throw new UsageError(`--provider must be local or remote, not "${provider}"`);
+  if (provider === 'remote' && !generatingScenarios.includes(scenario)) throw new UsageError(`--provider is for the scenarios that generate: ${generatingScenarios.join(', ')}`);
   const integer = (name: string, text: string, min: number, max: number) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
     return value;
   };
   return {
-    scenario, json: values.json, profile: values.profile, nodeArgs: values['node-arg'] ?? [], engine,
+    scenario, json: values.json, profile: values.profile, nodeArgs: values['node-arg'] ?? [], engine, provider,
     processes: integer('processes', values.processes, 0, 16),
     sessions: integer('sessions', values.sessions, 1, 20_000),
     idle: integer('idle', values.idle, 1, 20_000),
     seconds: integer('seconds', values.seconds, 5, 3_600),
+    sloMs: integer('slo-ms', values['slo-ms'], 1, 60_000),
   };
 }
 
@@ -175,6 +191,42 @@ async function chargeScenario(stack: Stack, settings: RunSettings, options: Opti
   return { charge, updateBaseline: baseline };
 }
 
+/** A remote model's answer time in the `--provider remote` runs: a fast hosted model's. */
+const remoteModelLatencyMs = [1_000, 3_000] as const;
+/** Generation slots per server with a remote model: they wait on the network, not on the node's CPU. */
+const remoteModelSlots = 16;
+
+/** Who makes fresh frames: the servers' environment for it, and the stand-in for a remote model (to stop after the run). */
+async function providerOf(options: Options): Promise<{ env: Record<string, string>; model: RemoteModel | null }> {
+  if (options.provider === 'local') return { env: {}, model: null };
+  const model = await startRemoteModel({ latencyMs: remoteModelLatencyMs });
+  log(`a stand-in for a remote model at ${model.url}, answering in ${remoteModelLatencyMs[0]}–${remoteModelLatencyMs[1]} ms`);
+  return { env: { GEN_PROVIDER: 'sd', SD_BASE_URL: model.url, GEN_WORKERS: String(remoteModelSlots) }, model };
+}
+
+/** Steps of DJ users (three devices each) until one misses the service level; see capacity.ts. */
+async function capacityScenario(stack: Stack, settings: RunSettings, options: Options, random: () => number): Promise<{ capacity: CapacityResult; unanswered: number }> {
+  const level = { libraryP99MsMax: options.sloMs };
+  const search = { startUsers: 20, maxUsers: Math.max(1, Math.floor(options.sessions / 3)), refinements: 2 };
+  log(`capacity: DJ users from ${search.startUsers} up to ${search.maxUsers}, ${options.seconds} s a step, library p99 within ${level.libraryP99MsMax} ms`);
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect();
+  try {
+    const steps = await searchCapacity(search, level, async (users, index) => {
+      const specs = await djSpecs(stack, `lt-k-${index}-`, users, random);
+      const phase = await runPhase(titrateTarget(stack), settings, `k${index}`, specs, { warmupSeconds: 5, seconds: options.seconds, drainMs: 60_000 });
+      // Each step starts on a quiet node: none of the fresh frames ordered before is still being made.
+      const open = await untilQuiet(client, 'lt-k-', 180_000);
+      if (open > 0) log(`capacity: ${open} generations still open after the step; the next step starts with them`);
+      return phase;
+    }, log);
+    const capacity: CapacityResult = { level, provider: options.provider, secondsPerStep: options.seconds, steps, ...capacityOf(steps) };
+    return { capacity, unanswered: steps.reduce((total, step) => total + step.unanswered, 0) };
+  } finally {
+    await client.end();
+  }
+}
+
 async function correctnessOf(stack: Stack, prefix: string, unanswered: number): Promise<Correctness> {
   return checkCorrectness({ databaseUrl: stack.databaseUrl, userPrefix: prefix, unanswered, admin: stack.admin, settleTimeoutMs: 180_000 });
 }
@@ -241,7 +293,14 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
 /** One scenario on its own stack. */
 async function single(options: Options, settings: RunSettings): Promise<Record<string, unknown>> {
   const multinode = options.scenario === 'multinode';
-  const stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode || options.engine === 'redis', env: {}, nodeArgs: serverNodeArgs(options), log });
+  const provider = await providerOf(options);
+  let stack: Stack;
+  try {
+    stack = await startStack({ servers: multinode ? 2 : 1, redis: multinode || options.engine === 'redis', env: provider.env, nodeArgs: serverNodeArgs(options), log });
+  } catch (error) {
+    await provider.model?.stop();
+    throw error;
+  }
   const random = seeded(settings.seed);
   try {
     await setUpTiers(stack);
@@ -279,6 +338,13 @@ async function single(options: Options, settings: RunSettings): Promise<Record<s
         unanswered = dj.unanswered;
         break;
       }
+      case 'capacity': {
+        prefix = 'lt-k-';
+        const outcome = await capacityScenario(stack, settings, options, random);
+        result = outcome.capacity;
+        unanswered = outcome.unanswered;
+        break;
+      }
       case 'charge': {
         prefix = 'lt-c-';
         const outcome = await chargeScenario(stack, settings, options);
@@ -289,9 +355,14 @@ async function single(options: Options, settings: RunSettings): Promise<Record<s
       default:
         throw new UsageError(`unknown scenario ${options.scenario}`);
     }
-    return { machine: machine(), scenario: options.scenario, servers: stack.servers.length, engine: stack.redisUrl === null ? 'memory' : 'redis', [options.scenario]: result, correctness: await correctnessOf(stack, prefix, unanswered) };
+    return {
+      machine: machine(), scenario: options.scenario, servers: stack.servers.length, engine: stack.redisUrl === null ? 'memory' : 'redis', provider: options.provider,
+      ...(provider.model === null ? {} : { remoteModel: provider.model.stats() }),
+      [options.scenario]: result, correctness: await correctnessOf(stack, prefix, unanswered),
+    };
   } finally {
     await stack.stop();
+    await provider.model?.stop();
   }
 }
 

@@ -36,21 +36,7 @@ export async function checkCorrectness(options: {
   await client.connect();
   try {
     const like = `${options.userPrefix}%`;
-    const open = async () =>
-      Number(
-        (
-          await client.query<{ open: string }>(
-            `SELECT count(*) AS open FROM generations WHERE user_id LIKE $1 AND (state IN ('queued', 'running') OR (charge = 'held' AND answered_at IS NULL))`,
-            [like],
-          )
-        ).rows[0]!.open,
-      );
-    const deadline = Date.now() + options.settleTimeoutMs;
-    let stillOpen = await open();
-    while (stillOpen > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      stillOpen = await open();
-    }
+    const stillOpen = await untilQuiet(client, options.userPrefix, options.settleTimeoutMs);
     const drifted = await client.query<{ account: string }>(
       `SELECT c.account_id AS account FROM user_credits c
         WHERE c.account_id LIKE $1
@@ -91,6 +77,29 @@ export async function checkCorrectness(options: {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Waits until none of the generations of users whose id starts with `userPrefix` is queued,
+ * running or held unanswered, or `timeoutMs` has passed; returns how many are still open.
+ */
+export async function untilQuiet(client: pg.ClientBase, userPrefix: string, timeoutMs: number): Promise<number> {
+  const open = async () =>
+    Number(
+      (
+        await client.query<{ open: string }>(
+          `SELECT count(*) AS open FROM generations WHERE user_id LIKE $1 AND (state IN ('queued', 'running') OR (charge = 'held' AND answered_at IS NULL))`,
+          [`${userPrefix}%`],
+        )
+      ).rows[0]!.open,
+    );
+  const deadline = Date.now() + timeoutMs;
+  let stillOpen = await open();
+  while (stillOpen > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    stillOpen = await open();
+  }
+  return stillOpen;
 }
 
 export function mergeCorrectness(parts: Correctness[]): Correctness {
