@@ -7,7 +7,7 @@ import { decodeBase64Image, parseRetryAfterMs, postJson } from '../../src/genera
 import { createProvider } from '../../src/generation/providers/index.js';
 import { providerLimits } from '../../src/generation/providers/limits.js';
 import { LocalProvider, localRenderPlan } from '../../src/generation/providers/local.js';
-import { normaliseImage } from '../../src/generation/providers/normalise.js';
+import { largestChannelDeviation, normaliseImage } from '../../src/generation/providers/normalise.js';
 import { OpenAIProvider } from '../../src/generation/providers/openai.js';
 import { ProviderError, type ImageProvider, type ImageRequest } from '../../src/generation/providers/provider.js';
 import { StableDiffusionProvider } from '../../src/generation/providers/sd.js';
@@ -449,11 +449,31 @@ t.test('normaliseImage', async (t) => {
     t.match(await providerError(normaliseImage(solid, 128, 128)), { kind: 'malformed', message: /solid/ });
   });
 
+  t.test('accepts a grey picture and one with transparency, as an opaque colour frame', async (t) => {
+    const grey = await sharp(Buffer.from(Array.from({ length: 200 * 200 }, (_, index) => (index * 7) % 256)), { raw: { width: 200, height: 200, channels: 1 } }).png().toBuffer();
+    const clear = await sharp(await gradient(200, 200)).ensureAlpha(0.5).png().toBuffer();
+    for (const input of [grey, clear]) {
+      const frame = await normaliseImage(input, 128, 128);
+      const metadata = await sharp(frame.data).metadata();
+      t.same({ format: metadata.format, channels: metadata.channels, hasAlpha: metadata.hasAlpha }, { format: 'webp', channels: 3, hasAlpha: false });
+    }
+  });
+
   t.test('refuses bytes that are not an image, and a truncated one', async (t) => {
     t.equal((await providerError(normaliseImage(Buffer.from('not an image at all'), 128, 128))).kind, 'malformed');
     const whole = await gradient(256, 256);
     t.equal((await providerError(normaliseImage(whole.subarray(0, Math.floor(whole.length / 2)), 128, 128))).kind, 'malformed');
   });
+});
+
+t.test("a frame's variation is its channels' largest standard deviation, read from an even sample of its pixels", async (t) => {
+  t.equal(largestChannelDeviation(new Uint8Array(300).fill(77), 3), 0, 'a solid fill does not vary');
+  t.equal(largestChannelDeviation(new Uint8Array(0), 3), 0, 'nor does nothing');
+  // Red alternates 0 and 200 pixel by pixel; green and blue are flat.
+  const halves = Uint8Array.from({ length: 3 * 1000 }, (_, index) => (index % 3 === 0 && Math.floor(index / 3) % 2 === 1 ? 200 : 0));
+  t.equal(largestChannelDeviation(halves, 3), 100);
+  const striped = Uint8Array.from({ length: 3 * 100_000 }, (_, index) => (index % 3 === 1 ? (Math.floor(index / 3 / 100) % 2) * 200 : 50));
+  t.ok(Math.abs(largestChannelDeviation(striped, 3, 1_000) - 100) < 2, 'a sample of a thousand pixels reads the stripes as the whole does');
 });
 
 t.test('createProvider builds the configured provider', async (t) => {
