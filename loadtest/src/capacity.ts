@@ -4,13 +4,23 @@
  * and the first that broke. The answer is the largest step that held, with the figures of every
  * step next to it, so an operator sees both the number and how the node degrades past it.
  *
- * A step holds when every request was answered, nothing failed (no error answers, no refused
- * connections, no socket closed by the server), and the p99 of library frames — what the show
+ * A step holds when every request was answered, nothing failed (no error answers, no beacon or
+ * burst refused for the server's own reasons, no refused connections, no socket closed by the
+ * server), and the p99 of library frames — what the show
  * waits for — is within the level. Fresh frames are not in the level: past what the renderer
  * makes, a session gets a library frame at once and its fresh one later (`congested`), which is
  * the show going on, not stalling. The search and the verdict are pure; `runCapacity` runs them.
  */
+import assert from 'node:assert/strict';
+import { ErrorCode } from '@titrate/shared';
 import type { PhaseResult } from './scenarios.js';
+
+/**
+ * The answers to a beacon or a burst that say the server could not do it (an error answer to a
+ * `next` always counts); the rest (a late beacon, credits that do not cover a burst) are the
+ * workload's, not the node's.
+ */
+export const failedAckCodes: readonly string[] = [ErrorCode.internal, ErrorCode.overloaded, ErrorCode.rateLimited];
 
 export type CapacityLevel = {
   /** The library frames' p99 at most this (ms). */
@@ -65,6 +75,9 @@ export function stepProblems(step: PhaseResult, level: CapacityLevel): string[] 
     if (entries.length > 0) problems.push(`${label}: ${entries.map(([code, count]) => `${code} ×${count}`).join(', ')}`);
   };
   tally('errors', step.errors);
+  const failed = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([code]) => failedAckCodes.includes(code)));
+  tally('beacons refused', failed(step.beacons.refused));
+  tally('bursts refused', failed(step.bursts.refused));
   tally('connections refused', step.connectRefused);
   tally('sockets closed by the server', step.unexpectedCloses);
   return problems;
@@ -76,6 +89,7 @@ export function stepProblems(step: PhaseResult, level: CapacityLevel): string[] 
  * largest that held and the smallest that broke, `refinements` times, or until the gap is a user.
  */
 export function nextStepUsers(steps: ReadonlyArray<{ users: number; held: boolean }>, search: CapacitySearch): number | null {
+  assertSearch(search);
   if (steps.length === 0) return Math.min(search.startUsers, search.maxUsers);
   const held = steps.filter((step) => step.held).map((step) => step.users);
   const broke = steps.filter((step) => !step.held).map((step) => step.users);
@@ -136,6 +150,12 @@ export async function searchCapacity(
       + `${summary.decisionsPerSecond} decisions/s, library p50 ${summary.library.p50Ms} / p99 ${summary.library.p99Ms} ms, ${summary.cpuCoresUsed} cores`);
   }
   return steps;
+}
+
+function assertSearch(search: CapacitySearch): void {
+  assert.ok(Number.isInteger(search.startUsers) && search.startUsers >= 1, `startUsers ${search.startUsers} is not a whole number of users`);
+  assert.ok(Number.isInteger(search.maxUsers) && search.maxUsers >= 1, `maxUsers ${search.maxUsers} is not a whole number of users`);
+  assert.ok(Number.isInteger(search.refinements) && search.refinements >= 0, `refinements ${search.refinements} is not a count`);
 }
 
 function round(value: number): number {

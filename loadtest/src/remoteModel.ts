@@ -13,17 +13,22 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { artStyles, renderArtSvg } from '../../server/src/pantry/art.js';
+import { seeded } from './driver.js';
 
 export type RemoteModelOptions = {
   /** How long an answer takes, drawn uniformly from [min, max] milliseconds. */
   latencyMs: readonly [min: number, max: number];
-  /** Pictures drawn ahead for each size; a request's seed picks one. */
+  /** Pictures drawn for each size; a request's seed picks one. */
   picturesPerSize?: number;
+  /** Sizes to draw before the first request (others are drawn on their first request). */
+  sizes?: ReadonlyArray<{ width: number; height: number }>;
+  /** Seeds the latencies, so two runs wait alike. */
+  seed?: number;
 };
 
 export type RemoteModel = {
   url: string;
-  /** Requests answered with a picture, and refused as malformed. */
+  /** Requests answered with a picture, and refused (not served, malformed, or failed). */
   stats: () => { answered: number; refused: number };
   stop: () => Promise<void>;
 };
@@ -37,6 +42,7 @@ const Txt2Img = z.object({
 
 const bodyBytesMax = 64 * 1024;
 const sizesMax = 16;
+const picturesPerSizeMax = 64;
 
 export async function startRemoteModel(options: RemoteModelOptions): Promise<RemoteModel> {
   const [latencyMin, latencyMax] = options.latencyMs;
@@ -44,7 +50,12 @@ export async function startRemoteModel(options: RemoteModelOptions): Promise<Rem
     throw new RangeError(`latencyMs must be two whole numbers with 0 <= min <= max, not [${latencyMin}, ${latencyMax}]`);
   }
   const picturesPerSize = options.picturesPerSize ?? 8;
-  // Drawn once per size, on first request: a few sizes at most (the model's sizes for three screens).
+  if (!(Number.isInteger(picturesPerSize) && picturesPerSize >= 1 && picturesPerSize <= picturesPerSizeMax)) {
+    throw new RangeError(`picturesPerSize must be a whole number from 1 to ${picturesPerSizeMax}, not ${picturesPerSize}`);
+  }
+  const random = seeded(options.seed ?? 1);
+  // Drawn once per size: a few sizes at most (the model's sizes for three screens). A draw that
+  // failed is forgotten, so the next request of that size tries again.
   const pictures = new Map<string, Promise<string[]>>();
   const picturesOf = (width: number, height: number): Promise<string[]> | null => {
     const key = `${width}x${height}`;
@@ -53,8 +64,11 @@ export async function startRemoteModel(options: RemoteModelOptions): Promise<Rem
     if (pictures.size >= sizesMax) return null;
     const drawn = Promise.all(Array.from({ length: picturesPerSize }, (_, index) => drawPicture(width, height, index)));
     pictures.set(key, drawn);
+    drawn.catch(() => pictures.delete(key));
     return drawn;
   };
+  // The sizes asked for in a run are drawn before it starts, so drawing is not in what it measures.
+  await Promise.all((options.sizes ?? []).map((size) => picturesOf(size.width, size.height)));
   let answered = 0;
   let refused = 0;
   const refuse = (response: ServerResponse, status: number, message: string) => {
@@ -80,7 +94,7 @@ export async function startRemoteModel(options: RemoteModelOptions): Promise<Rem
       if (!parsed.success) return refuse(response, 400, `invalid request: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`);
       const pool = picturesOf(parsed.data.width, parsed.data.height);
       if (pool === null) return refuse(response, 400, `no more than ${sizesMax} distinct sizes are served`);
-      const delayMs = latencyMin + Math.floor(Math.random() * (latencyMax - latencyMin + 1));
+      const delayMs = latencyMin + Math.floor(random() * (latencyMax - latencyMin + 1));
       const [images] = await Promise.all([pool, new Promise((resolve) => setTimeout(resolve, delayMs))]);
       if (response.destroyed) return undefined;
       answered += 1;
@@ -88,12 +102,16 @@ export async function startRemoteModel(options: RemoteModelOptions): Promise<Rem
       response.writeHead(200, { 'content-type': 'application/json' }).end(`{"images":["${image}"]}`);
       return undefined;
     }).catch((error: unknown) => {
-      if (!response.headersSent) refuse(response, 500, error instanceof Error ? error.message : String(error));
+      // A client that went away mid-request is not a refusal; a picture that failed to draw is.
+      if (!response.headersSent && !response.destroyed) refuse(response, 500, error instanceof Error ? error.message : String(error));
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -26,6 +26,15 @@ t.test('a step holds when everything was answered, nothing failed and the librar
   t.same(stepProblems(phase(20, 0, { latency: { ...phase(20, 0).latency, library: percentiles(0, 0) } }), level), ['no library frame was answered'], 'a step that answered nothing is not a pass');
 });
 
+t.test("a beacon or a burst refused for the server's own reasons breaks a step; one refused for the workload's does not", async (t) => {
+  const refused = phase(20, 40, {
+    beacons: { sent: 990, acked: 990, refused: { late_beacon: 4, overloaded: 2 } },
+    bursts: { sent: 3, charged: 1, refused: { insufficient_credits: 1, internal: 1 } },
+  });
+  t.same(stepProblems(refused, level), ['beacons refused: overloaded ×2', 'bursts refused: internal ×1']);
+  t.same(stepProblems(phase(20, 40, { beacons: { sent: 9, acked: 9, refused: { late_beacon: 9 } } }), level), []);
+});
+
 t.test('fresh frames waiting for the renderer do not break a step: the show goes on with library frames', async (t) => {
   const slowFresh = phase(20, 60, { latency: { ...phase(20, 60).latency, fresh: percentiles(30_000, 80) }, fallbacks: { congested: 900, exact: 100 } });
   t.same(stepProblems(slowFresh, level), []);
@@ -52,6 +61,12 @@ t.test('the search stops at its ceiling, and looks below its start when the firs
   t.equal(nextStepUsers([{ users: 2, held: true }, { users: 3, held: false }], search), null, 'a gap of one user is as fine as the search gets');
 });
 
+t.test('a search that is not one is a programming error', async (t) => {
+  t.throws(() => nextStepUsers([], { ...search, startUsers: 0 }), /startUsers/);
+  t.throws(() => nextStepUsers([], { ...search, maxUsers: 2.5 }), /maxUsers/);
+  t.throws(() => nextStepUsers([], { ...search, refinements: -1 }), /refinements/);
+});
+
 t.test('the answer is the largest step that held and the smallest that broke, whatever order they ran in', async (t) => {
   const steps = [[20, 30], [40, 50], [80, 400], [60, 90], [70, 120]].map(([users, p99]) => summariseStep(users!, phase(users!, p99!), level));
   t.same(capacityOf(steps), {
@@ -71,6 +86,6 @@ t.test('a search runs each step it chooses once and reports them in the order ru
   }, () => undefined);
   t.same(ran, [20, 40, 80, 160, 120, 100]);
   t.same(steps.map((step) => step.held), [true, true, true, false, false, true]);
-  t.same(capacityOf(steps).holds?.users, 100);
-  t.same(capacityOf(steps).breaks?.users, 120);
+  t.equal(capacityOf(steps).holds?.users, 100);
+  t.equal(capacityOf(steps).breaks?.users, 120);
 });

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import t from 'tap';
 import { normaliseImage } from '../../server/src/generation/providers/normalise.js';
 import { StableDiffusionProvider } from '../../server/src/generation/providers/sd.js';
@@ -8,20 +9,21 @@ const request = (seed: number) => ({
   orientation: 'landscape' as const, model: { id: 'sd-fast', grade: 'cheap' as const, providerModel: 'sdxl-turbo', credits: 1, usd: 0.0015, steps: 12, quality: 'standard' as const },
 });
 
-t.test("the remote model stand-in answers the Stable Diffusion provider with a picture the normaliser accepts, after the model's latency", async (t) => {
-  const model = await startRemoteModel({ latencyMs: [120, 150], picturesPerSize: 2 });
+t.test('the remote model stand-in answers the Stable Diffusion provider with a picture of the size asked, which the normaliser accepts', async (t) => {
+  const model = await startRemoteModel({ latencyMs: [5, 10], picturesPerSize: 2, sizes: [{ width: 1024, height: 576 }] });
   t.teardown(() => model.stop());
   const provider = new StableDiffusionProvider({ baseUrl: model.url });
-  await provider.generate(request(1), new AbortController().signal); // draws the pictures of this size
-  const started = performance.now();
-  const image = await provider.generate(request(2), new AbortController().signal);
-  t.ok(performance.now() - started >= 115, 'not before the latency has passed');
-  const frame = await normaliseImage(image.data, 1280, 720);
-  t.equal(frame.width, 1280);
+  for (const seed of [1, 2]) {
+    const image = await provider.generate(request(seed), new AbortController().signal);
+    const metadata = await sharp(image.data).metadata();
+    t.same([metadata.format, metadata.width, metadata.height], ['webp', 1024, 576], 'the size Stable Diffusion is asked for a 1280×720 frame');
+    const frame = await sharp((await normaliseImage(image.data, 1280, 720)).data).metadata();
+    t.same([frame.format, frame.width, frame.height], ['webp', 1280, 720]);
+  }
   t.same(model.stats(), { answered: 2, refused: 0 });
 });
 
-t.test('the remote model stand-in refuses what the WebUI would: other routes, bodies that are not JSON, sizes out of range', async (t) => {
+t.test('the remote model stand-in refuses what it does not serve: other routes, bodies that are not JSON, sizes out of range, bodies too long', async (t) => {
   const model = await startRemoteModel({ latencyMs: [0, 0] });
   t.teardown(() => model.stop());
   const post = (path: string, body: string) => fetch(`${model.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -34,7 +36,9 @@ t.test('the remote model stand-in refuses what the WebUI would: other routes, bo
   t.same(model.stats(), { answered: 0, refused: 4 });
 });
 
-t.test('a latency range that is not one is refused when the stand-in starts', async (t) => {
+t.test('a latency range that is not one, or a number of pictures out of bounds, is refused when the stand-in starts', async (t) => {
   await t.rejects(startRemoteModel({ latencyMs: [500, 100] }), RangeError);
   await t.rejects(startRemoteModel({ latencyMs: [-1, 100] }), RangeError);
+  await t.rejects(startRemoteModel({ latencyMs: [0, 0], picturesPerSize: 0 }), RangeError);
+  await t.rejects(startRemoteModel({ latencyMs: [0, 0], picturesPerSize: 1000 }), RangeError);
 });

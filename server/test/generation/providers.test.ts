@@ -449,14 +449,29 @@ t.test('normaliseImage', async (t) => {
     t.match(await providerError(normaliseImage(solid, 128, 128)), { kind: 'malformed', message: /solid/ });
   });
 
-  t.test('accepts a grey picture and one with transparency, as an opaque colour frame', async (t) => {
-    const grey = await sharp(Buffer.from(Array.from({ length: 200 * 200 }, (_, index) => (index * 7) % 256)), { raw: { width: 200, height: 200, channels: 1 } }).png().toBuffer();
-    const clear = await sharp(await gradient(200, 200)).ensureAlpha(0.5).png().toBuffer();
-    for (const input of [grey, clear]) {
-      const frame = await normaliseImage(input, 128, 128);
-      const metadata = await sharp(frame.data).metadata();
-      t.same({ format: metadata.format, channels: metadata.channels, hasAlpha: metadata.hasAlpha }, { format: 'webp', channels: 3, hasAlpha: false });
-    }
+  t.test('a grey picture becomes a colour frame of the same greys, and transparency is flattened onto black', async (t) => {
+    const grey = await sharp(Buffer.alloc(200 * 200, 120), { raw: { width: 200, height: 200, channels: 1 } })
+      .composite([{ input: { create: { width: 100, height: 200, channels: 3, background: { r: 40, g: 40, b: 40 } } }, left: 0, top: 0 }])
+      .png().toBuffer();
+    const greyFrame = await sharp((await normaliseImage(grey, 128, 128)).data).raw().toBuffer({ resolveWithObject: true });
+    t.equal(greyFrame.info.channels, 3);
+    const [r, g, b] = greyFrame.data.subarray((64 * 128 + 120) * 3, (64 * 128 + 120) * 3 + 3);
+    t.ok(Math.abs(r! - 120) <= 3 && r === g && g === b, `a grey pixel stays grey: ${r},${g},${b}`);
+    // Left half red, right half blue, all at half opacity: flattened, each is half as bright.
+    const halfClear = await sharp({ create: { width: 200, height: 200, channels: 4, background: { r: 200, g: 0, b: 0, alpha: 0.5 } } })
+      .composite([{ input: { create: { width: 100, height: 200, channels: 4, background: { r: 0, g: 0, b: 200, alpha: 0.5 } } }, left: 100, top: 0 }])
+      .png().toBuffer();
+    const clearFrame = await sharp((await normaliseImage(halfClear, 128, 128)).data).raw().toBuffer({ resolveWithObject: true });
+    t.equal(clearFrame.info.channels, 3, 'no alpha channel');
+    const red = clearFrame.data[(64 * 128 + 10) * 3]!;
+    t.ok(Math.abs(red - 100) <= 6, `half-transparent red 200 shows as ~100 on black, got ${red}`);
+  });
+
+  t.test('refuses a picture whose colours vary only where it is fully transparent: on screen it is a black frame', async (t) => {
+    const invisible = await sharp({ create: { width: 200, height: 200, channels: 4, background: { r: 255, g: 255, b: 0, alpha: 0 } } })
+      .composite([{ input: { create: { width: 100, height: 200, channels: 4, background: { r: 0, g: 80, b: 255, alpha: 0 } } }, left: 100, top: 0 }])
+      .png().toBuffer();
+    t.match(await providerError(normaliseImage(invisible, 128, 128)), { kind: 'malformed', message: /solid/ });
   });
 
   t.test('refuses bytes that are not an image, and a truncated one', async (t) => {
@@ -467,13 +482,16 @@ t.test('normaliseImage', async (t) => {
 });
 
 t.test("a frame's variation is its channels' largest standard deviation, read from an even sample of its pixels", async (t) => {
-  t.equal(largestChannelDeviation(new Uint8Array(300).fill(77), 3), 0, 'a solid fill does not vary');
-  t.equal(largestChannelDeviation(new Uint8Array(0), 3), 0, 'nor does nothing');
+  t.equal(largestChannelDeviation(new Uint8Array(300).fill(77), 10, 3), 0, 'a solid fill does not vary');
+  t.equal(largestChannelDeviation(new Uint8Array(0), 10, 3), 0, 'nor does nothing');
   // Red alternates 0 and 200 pixel by pixel; green and blue are flat.
-  const halves = Uint8Array.from({ length: 3 * 1000 }, (_, index) => (index % 3 === 0 && Math.floor(index / 3) % 2 === 1 ? 200 : 0));
-  t.equal(largestChannelDeviation(halves, 3), 100);
-  const striped = Uint8Array.from({ length: 3 * 100_000 }, (_, index) => (index % 3 === 1 ? (Math.floor(index / 3 / 100) % 2) * 200 : 50));
-  t.ok(Math.abs(largestChannelDeviation(striped, 3, 1_000) - 100) < 2, 'a sample of a thousand pixels reads the stripes as the whole does');
+  const alternating = (width: number, height: number) =>
+    Uint8Array.from({ length: 3 * width * height }, (_, index) => (index % 3 === 0 && Math.floor(index / 3) % 2 === 1 ? 200 : 0));
+  t.equal(largestChannelDeviation(alternating(40, 25), 40, 3), 100, 'every pixel read when there are few');
+  // Half the pixels of a 1280 × 720 picture: every second pixel would read only even columns, all 0.
+  t.ok(Math.abs(largestChannelDeviation(alternating(1280, 720), 1280, 3, 1280 * 720 / 2) - 100) < 1, 'columns that alternate read as varied from a sample of half');
+  t.ok(Math.abs(largestChannelDeviation(alternating(1280, 720), 1280, 3) - 100) < 1, 'and from the default sample');
+  t.throws(() => largestChannelDeviation(new Uint8Array(10), 10, 3), /channels/, 'bytes that are not whole pixels are a caller bug');
 });
 
 t.test('createProvider builds the configured provider', async (t) => {

@@ -34,6 +34,12 @@ export const providerLimits = {
    * black). Real art, even a calm gradient, varies by tens.
    */
   solidFillStandardDeviationMax: 2,
+  /**
+   * Pixels of a fitted frame read to tell a solid fill: an even sample of 65,536 reads art's tens
+   * as the whole frame does, and holds the event loop well under a millisecond (the whole of a
+   * 1280×720 frame would hold it ~5 ms).
+   */
+  solidFillSamplesMax: 65_536,
   /** The longest side asked of Stable Diffusion: SDXL is trained at about 1024² and tiles beyond. */
   stableDiffusionSidePixelsMax: 1024,
   /** The shortest prompt limit among the OpenAI image models (DALL·E 2); ours are far shorter. */

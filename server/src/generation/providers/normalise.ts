@@ -27,7 +27,6 @@ import { ProviderError } from './provider.js';
 
 const webpQuality = 82;
 const webpEffort = 2;
-const solidFillSamplesMax = 65_536;
 
 export type NormalisedImage = { data: Buffer; width: number; height: number; contentType: 'image/webp' };
 
@@ -50,9 +49,9 @@ export async function normaliseImage(data: Buffer, width: number, height: number
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new ProviderError('malformed', 'the image does not decode', { cause: error });
+    throw new ProviderError('malformed', 'the image does not decode or cannot be fitted to the frame', { cause: error });
   }
-  if (!(largestChannelDeviation(fitted.data, fitted.info.channels) > providerLimits.solidFillStandardDeviationMax)) {
+  if (!(largestChannelDeviation(fitted.data, fitted.info.width, fitted.info.channels) > providerLimits.solidFillStandardDeviationMax)) {
     throw new ProviderError('malformed', 'the image is a solid fill (a filtered or blank result)');
   }
   try {
@@ -66,15 +65,19 @@ export async function normaliseImage(data: Buffer, width: number, height: number
 }
 
 /**
- * The largest standard deviation of one channel over interleaved `pixels`, read from at most
- * `samplesMax` pixels spread evenly over the picture (pure). A solid fill reads 0 however it is
- * sampled, and art varies by tens in any even sample; the whole of a 1280×720 frame would hold the
- * event loop ~5 ms, this ~0.4.
+ * The largest standard deviation of one channel over a picture `width` pixels wide whose pixels
+ * are interleaved in `pixels`, read from at most `samplesMax` of them (pure). The sample is every
+ * k-th pixel with k sharing no factor with the width, so it walks through every column rather
+ * than down a few: a picture that varies only between neighbouring columns still reads as varied.
  */
-export function largestChannelDeviation(pixels: Uint8Array, channels: number, samplesMax = solidFillSamplesMax): number {
-  const count = Math.floor(pixels.length / channels);
+export function largestChannelDeviation(pixels: Uint8Array, width: number, channels: number, samplesMax: number = providerLimits.solidFillSamplesMax): number {
+  assert.ok(Number.isInteger(channels) && channels >= 1 && pixels.length % channels === 0, `${pixels.length} bytes are not pixels of ${channels} channels`);
+  assert.ok(Number.isInteger(width) && width >= 1 && Number.isInteger(samplesMax) && samplesMax >= 1, 'a width and a sample size are whole numbers');
+  const count = pixels.length / channels;
   if (count === 0) return 0;
-  const step = Math.max(1, Math.floor(count / samplesMax)) * channels;
+  let stepPixels = Math.ceil(count / samplesMax);
+  while (stepPixels > 1 && greatestCommonDivisor(stepPixels, width) !== 1) stepPixels += 1;
+  const step = stepPixels * channels;
   let largest = 0;
   for (let channel = 0; channel < channels; channel += 1) {
     let sum = 0;
@@ -90,6 +93,10 @@ export function largestChannelDeviation(pixels: Uint8Array, channels: number, sa
     largest = Math.max(largest, Math.sqrt(Math.max(0, squares / samples - mean * mean)));
   }
   return largest;
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  return b === 0 ? a : greatestCommonDivisor(b, a % b);
 }
 
 function open(data: Buffer): sharp.Sharp {
