@@ -17,7 +17,7 @@
  * Transparency is flattened onto black, the colour around a frame on screen. WebP at quality 82 is
  * where its artefacts stop being visible on moving pictures, at about a tenth of the PNG's bytes.
  * The encoder's effort trades CPU for bytes at that same quality: at 2 a 1280×720 frame takes
- * ~26 ms and ~3% more bytes than at 4 (~62 ms). Every fresh frame is encoded here, on the node,
+ * ~26 ms and ~4% more bytes than at 4 (~62 ms). Every fresh frame is encoded here, on the node,
  * whoever made it, and is shown about once; a library frame's variants, served again and again,
  * keep the default effort (pantry/image.ts).
  */
