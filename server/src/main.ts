@@ -16,7 +16,7 @@ import { MemoryBus, RedisBus, type MessageBus } from './bus/bus.js';
 import { CreditViewCache, LedgerCreditView } from './credits/view.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrator.js';
-import { createPool } from './db/pool.js';
+import { createPool, timeAcquisitions, type Database } from './db/pool.js';
 import { FrameDecider } from './decision/decider.js';
 import { BanditStatistics, RewardLog } from './bandit/statistics.js';
 import { DecisionJournal } from './decision/journal.js';
@@ -108,6 +108,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
     const metrics = createMetrics();
+    timeAcquisitions(pool, (seconds) => metrics.databasePoolWait.observe({ pool: 'main' }, seconds));
+    metrics.pools.set('main', pool);
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
     cleanups.push(() => bus.close());
@@ -148,6 +150,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs' });
     boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
     await boss.start();
+    // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
+    const jobsPool = (boss.getDb() as { pool?: Database }).pool;
+    if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') {
+      timeAcquisitions(jobsPool, (seconds) => metrics.databasePoolWait.observe({ pool: 'jobs' }, seconds));
+      metrics.pools.set('jobs', jobsPool);
+    }
     cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
 

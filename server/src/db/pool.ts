@@ -26,6 +26,30 @@ export function createPool(url: string, log: Logger, applicationName = 'titrate'
   return pool;
 }
 
+/**
+ * Times every client `pool` hands out, its own `query` calls' included (pg-pool's `query` takes its
+ * client through `connect`): `onAcquired` gets the seconds from asking to having a client, or to
+ * the refusal when none came in time.
+ */
+export function timeAcquisitions(pool: pg.Pool, onAcquired: (waitedSeconds: number) => void): void {
+  const connect = pool.connect.bind(pool);
+  const since = (started: number) => (performance.now() - started) / 1000;
+  pool.connect = ((callback?: (error: Error | undefined, client: pg.PoolClient | undefined, release: (release?: unknown) => void) => void) => {
+    const started = performance.now();
+    if (callback === undefined) {
+      return connect().then(
+        (client) => (onAcquired(since(started)), client),
+        (error: unknown) => { onAcquired(since(started)); throw error; },
+      );
+    }
+    connect((error, client, release) => {
+      onAcquired(since(started));
+      callback(error, client, release);
+    });
+    return undefined;
+  }) as pg.Pool['connect'];
+}
+
 /** Runs `work` in one transaction on one client, committing on success and rolling back on error. */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

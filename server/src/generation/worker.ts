@@ -12,6 +12,9 @@
  *              refunded it), the image is kept for the pantry instead and nobody is charged
  *   announce   on the bus, so the node holding the session delivers it
  *
+ * A step that throws after the claim (the image cannot be stored, the database refuses) fails the
+ * generation and refunds its debit at once, so the player is answered from the library now.
+ *
  * A pantry fill (purpose 'pantry': no user, no charge) is stored straight into the library with
  * its analysis and joins the pantry instead of being announced to a session.
  *
@@ -135,9 +138,25 @@ export class GenerationWorker {
       return;
     }
     metrics.generationWait.observe({ queue: job.queue }, Math.max(0, (generation.startedAtMs ?? Date.now()) - generation.createdAtMs) / 1000);
-    const result = await this.#generate(generation);
+    const result = await this.#generate(generation).catch((error: unknown) => this.#crashed(generation, error));
     if (result.ok) await queue.complete(job);
     else await queue.fail(job, result.reason);
+  }
+
+  /**
+   * A step after the claim threw (the frame could not be stored, the database refused): the
+   * generation fails now and its debit is refunded, instead of holding the user's credits until
+   * its deadline (minutes for a congested one). Past `complete` this changes nothing.
+   */
+  async #crashed(generation: Generation, error: unknown): Promise<{ ok: false; reason: string }> {
+    const { saga, log } = this.#services;
+    const detail = error instanceof Error ? error.message : String(error);
+    const failedHere = await saga.fail(generation.id, 'internal', generation.attempt).catch((failure: unknown) => {
+      log.error({ err: failure, generation: generation.id }, 'a crashed generation could not be failed; its deadline settles it');
+      return false;
+    });
+    log.error({ err: error, generation: generation.id, failedHere }, 'generation crashed');
+    return { ok: false, reason: `internal: ${detail}` };
   }
 
   async #generate(generation: Generation): Promise<{ ok: true } | { ok: false; reason: string }> {

@@ -8,8 +8,12 @@ import { TalliedCounter } from './tally.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** What the pool gauge reads from a PostgreSQL pool when scraped (`pg.Pool` has all three). */
+export type PoolCounts = { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
+
 export function createMetrics() {
   const registry = new Registry();
+  const pools = new Map<string, PoolCounts>();
   collectDefaultMetrics({ register: registry, prefix: 'titrate_process_' });
   return {
     registry,
@@ -229,6 +233,28 @@ export function createMetrics() {
       name: 'titrate_pantry_fills_total',
       help: 'Pantry fill generations, by result (queued, ready, over_budget; failures count in titrate_generations_total)',
       labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    /** Pools the gauge below reads at each scrape, by name. */
+    pools,
+    databasePoolClients: new Gauge({
+      name: 'titrate_db_pool_clients',
+      help: 'PostgreSQL pool clients by pool (main, jobs) and state (total, idle, waiting: queries waiting for a client), at the scrape',
+      labelNames: ['pool', 'state'] as const,
+      registers: [registry],
+      collect() {
+        for (const [pool, counts] of pools) {
+          this.set({ pool, state: 'total' }, counts.totalCount);
+          this.set({ pool, state: 'idle' }, counts.idleCount);
+          this.set({ pool, state: 'waiting' }, counts.waitingCount);
+        }
+      },
+    }),
+    databasePoolWait: new Histogram({
+      name: 'titrate_db_pool_wait_seconds',
+      help: 'Time a query or transaction waited for a PostgreSQL pool client, by pool (main, jobs)',
+      labelNames: ['pool'] as const,
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     pantryVariants: new TalliedCounter({

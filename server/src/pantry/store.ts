@@ -4,7 +4,7 @@
  * rows in the `frames` table. This module owns every query on that table.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Orientation } from '@titrate/shared';
@@ -28,6 +28,9 @@ export type FrameRow = {
 };
 
 export type NewFrame = Omit<FrameRow, 'id' | 'bytes' | 'path'> & { data: Buffer; prompt: string | null };
+
+/** Writes of this process so far: each write's temporary file is its own, even for the same bytes. */
+let writes = 0;
 
 const extensionByType: Record<string, string> = { 'image/webp': 'webp', 'image/jpeg': 'jpg', 'image/png': 'png' };
 
@@ -59,9 +62,17 @@ export class FrameStore {
     const relative = path.join('frames', id.slice(0, 2), `${id}.${extension}`);
     const absolute = path.join(this.#dataDir, relative);
     await mkdir(path.dirname(absolute), { recursive: true });
-    const temporary = `${absolute}.${process.pid}.tmp`;
-    await writeFile(temporary, frame.data);
-    await rename(temporary, absolute);
+    // Two generations can make the same bytes at once (a seeded provider, one prompt): each writes
+    // a file of its own and renames it into place, so either rename leaves the whole file there.
+    writes += 1;
+    const temporary = `${absolute}.${process.pid}.${writes}.tmp`;
+    try {
+      await writeFile(temporary, frame.data);
+      await rename(temporary, absolute);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
     const { rows } = await this.#pool.query<FrameRow>(
       `INSERT INTO frames (id, source, genre, mood, style, orientation, energy, width, height, content_type, bytes, sha256, path, prompt, analysis)
        VALUES ($1, $2, $3, $4, $5, $6, $7::real, $8::int, $9::int, $10, $11::int, $12, $13, $14, $15::jsonb)

@@ -1,3 +1,5 @@
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { LocalProvider } from '../../src/generation/providers/local.js';
@@ -5,6 +7,7 @@ import type { ImageProvider, ImageRequest, ProviderImage } from '../../src/gener
 import { FakeImageApi, type FakeBehaviour, type FakeMode } from '../support/fakeImageApi.js';
 import { available, burstPlayer, createUser, debitsAndRefunds, nextFrame, until } from '../support/fresh.js';
 import { startTestServer } from '../support/server.js';
+import { testDirectory } from '../support/services.js';
 
 const failures: Array<{ name: string; behaviour: FakeMode | FakeBehaviour; reason: RegExp }> = [
   { name: 'a provider error (500)', behaviour: 'fail', reason: /unavailable/ },
@@ -115,4 +118,36 @@ t.test('an image that arrives after its deadline is refunded once, kept for the 
   t.equal(refundsByDebit.get(debits[0]!.id), 1);
   t.equal(await available(server, 'late'), afterBurst);
   client.close();
+});
+
+t.test('a generation whose image cannot be stored fails at once and is refunded, instead of holding the debit until its deadline', async (t) => {
+  const provider = new StubbornProvider();
+  const dataDir = await testDirectory(t);
+  // A deadline far beyond the wait below: only the crash path can settle this generation in time.
+  const server = await startTestServer(t, 'memory', { GEN_TIMEOUT_MS: '120000' }, { provider, dataDir });
+  await createUser(server, 'unstored');
+  const client = await burstPlayer(server, 'unstored');
+  t.teardown(() => client.close());
+  const afterBurst = await available(server, 'unstored');
+  client.send({ t: 'next', id: 'lost' });
+  await provider.started;
+  // The frame store's directory is gone and a file is in its place: storing the image throws.
+  const frames = path.join(dataDir, 'frames');
+  await rename(frames, `${frames}.aside`);
+  await writeFile(frames, 'not a directory');
+  t.teardown(async () => {
+    await rm(frames, { force: true });
+    await rename(`${frames}.aside`, frames).catch(() => undefined);
+  });
+  provider.release();
+  const frame = await client.take((message) => message.t === 'frame' && message['req'] === 'lost', 20_000);
+  t.match(frame, { source: 'library', fallback: 'generation_failed', charged: 0 }, 'a library frame stands in');
+  const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
+  t.teardown(() => pool.end());
+  const { rows } = await pool.query(`SELECT state, charge, error FROM generations`);
+  t.match(rows, [{ state: 'failed', charge: 'refunded', error: 'internal' }], 'failed as internal, not by its deadline');
+  const { debits, refundsByDebit } = await debitsAndRefunds(server, 'unstored');
+  t.equal(debits.length, 1);
+  t.equal(refundsByDebit.get(debits[0]!.id), 1, 'refunded once');
+  t.equal(await available(server, 'unstored'), afterBurst, 'the balance is whole again');
 });

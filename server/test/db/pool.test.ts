@@ -1,0 +1,45 @@
+import pg from 'pg';
+import t from 'tap';
+import { timeAcquisitions } from '../../src/db/pool.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { testDatabaseUrl } from '../support/services.js';
+
+t.test('a query that waits for the only client of a pool is timed from asking to having it', async (t) => {
+  const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1 });
+  t.teardown(() => pool.end());
+  const waits: number[] = [];
+  timeAcquisitions(pool, (seconds) => waits.push(seconds));
+
+  const held = await pool.connect();
+  t.equal(waits.length, 1, 'the promise form is timed');
+  const query = pool.query('SELECT 1 AS one');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  t.equal(pool.waitingCount, 1, 'the query waits for the held client');
+  held.release();
+  t.same((await query).rows, [{ one: 1 }]);
+  t.equal(waits.length, 2, 'pool.query takes its client through connect, so it is timed too');
+  t.ok(waits[1]! >= 0.05, `the second waited while the client was held (${waits[1]} s)`);
+  t.ok(waits[0]! < waits[1]!, 'the first client was free');
+});
+
+t.test('a pool that gives no client in time reports the wait as well as the refusal', async (t) => {
+  const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1, connectionTimeoutMillis: 50 });
+  t.teardown(() => pool.end());
+  const waits: number[] = [];
+  timeAcquisitions(pool, (seconds) => waits.push(seconds));
+  const held = await pool.connect();
+  t.teardown(() => held.release());
+  await t.rejects(pool.connect(), /timeout/i);
+  await t.rejects(pool.query('SELECT 1'), /timeout/i);
+  t.equal(waits.length, 3);
+  t.ok(waits.slice(1).every((seconds) => seconds >= 0.04), `both refusals came after the timeout (${waits.join(', ')})`);
+});
+
+t.test('the pool gauge reads each watched pool at the scrape', async (t) => {
+  const metrics = createMetrics();
+  metrics.pools.set('main', { totalCount: 4, idleCount: 1, waitingCount: 7 });
+  const text = await metrics.registry.metrics();
+  t.match(text, /titrate_db_pool_clients\{pool="main",state="total"\} 4/);
+  t.match(text, /titrate_db_pool_clients\{pool="main",state="idle"\} 1/);
+  t.match(text, /titrate_db_pool_clients\{pool="main",state="waiting"\} 7/);
+});
