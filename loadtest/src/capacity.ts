@@ -51,6 +51,7 @@ export type CapacityStepSummary = {
   cpuCoresUsed: number;
   residentBytes: number;
   serverDecision: PhaseResult['serverDecision'];
+  serverPoolWait: PhaseResult['serverPoolWait'];
 };
 
 export type CapacityResult = {
@@ -122,6 +123,7 @@ export function summariseStep(users: number, step: PhaseResult, level: CapacityL
     cpuCoresUsed: step.cpuCoresUsed,
     residentBytes: step.residentBytes,
     serverDecision: step.serverDecision,
+    serverPoolWait: step.serverPoolWait,
   };
 }
 
@@ -147,7 +149,8 @@ export async function searchCapacity(
     const summary = summariseStep(users, await runStep(users, steps.length), level);
     steps.push(summary);
     log(`capacity: ${summary.sessions} sessions (${users} users) ${summary.held ? 'held' : `broke: ${summary.problems.join('; ')}`}; `
-      + `${summary.decisionsPerSecond} decisions/s, library p50 ${summary.library.p50Ms} / p99 ${summary.library.p99Ms} ms, ${summary.cpuCoresUsed} cores`);
+      + `${summary.decisionsPerSecond} decisions/s, library p50 ${summary.library.p50Ms} / p99 ${summary.library.p99Ms} ms, ${summary.cpuCoresUsed} cores`
+      + (summary.serverPoolWait === null ? '' : `, pool wait p99 ≤ ${summary.serverPoolWait.p99AtMostMs} ms`));
   }
   return steps;
 }

@@ -23,6 +23,8 @@ export type Usage = {
    * cumulative counts by upper bound in seconds (`titrate_decision_latency_seconds`); none for the echo.
    */
   libraryDecisionBuckets?: Array<[le: number, count: number]>;
+  /** The server's waits for a client of its main PostgreSQL pool, the same way (`titrate_db_pool_wait_seconds`). */
+  poolWaitBuckets?: Array<[le: number, count: number]>;
 };
 
 /** Every child still running, including those not ready yet, so an interrupted run can end them. */
@@ -104,11 +106,13 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
     if (match === null) throw new Error(`${url}/metrics has no ${name}`);
     return Number(match[1]);
   };
-  const buckets = [...text.matchAll(/^titrate_decision_latency_seconds_bucket\{le="([^"]+)",source="library"\} ([0-9.e+]+)$/gm)];
+  const buckets = (pattern: RegExp) =>
+    [...text.matchAll(pattern)].map((match): [number, number] => [match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
   return {
     cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes'),
     heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'),
-    libraryDecisionBuckets: buckets.map((match): [number, number] => [match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]),
+    libraryDecisionBuckets: buckets(/^titrate_decision_latency_seconds_bucket\{le="([^"]+)",source="library"\} ([0-9.e+]+)$/gm),
+    poolWaitBuckets: buckets(/^titrate_db_pool_wait_seconds_bucket\{le="([^"]+)",pool="main"\} ([0-9.e+]+)$/gm),
   };
 }
 

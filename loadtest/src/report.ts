@@ -29,6 +29,7 @@ const verdict = (value: number | null, ok: boolean) => (value === null ? 'n/a' :
 /** The server's own decision time, as the upper bounds of its histogram's buckets. */
 const atMost = (ms: number) => (Number.isFinite(ms) ? `≤ ${ms}` : 'over the last bucket');
 const serverTimeOf = (phase: PhaseResult) => (phase.serverDecision === null ? '—' : `${atMost(phase.serverDecision.p50AtMostMs)} / ${atMost(phase.serverDecision.p99AtMostMs)}`);
+const poolWaitOf = (phase: PhaseResult) => (phase.serverPoolWait === null ? '—' : `${phase.serverPoolWait.acquired}, ${atMost(phase.serverPoolWait.p99AtMostMs)}`);
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
 export function formatReport(report: Report): string {
@@ -57,6 +58,7 @@ export function formatReport(report: Report): string {
       ['dj library p50 / p99 ms', `${fixed(dj.latency.library.p50Ms, 2)} / ${fixed(dj.latency.library.p99Ms, 2)}`],
       ['dj fresh frames, p50 / p99 ms', `${dj.frames.fresh}, ${fixed(dj.latency.fresh.p50Ms, 1)} / ${fixed(dj.latency.fresh.p99Ms, 1)}`],
       ['dj pending p99 ms', fixed(dj.latency.pending.p99Ms, 2)],
+      ['dj pool clients taken, p99 wait ms', poolWaitOf(dj)],
       ['dj CPU µs per decision', fixed(dj.cpuMicrosPerDecision)],
       ['dj bursts charged', `${dj.bursts.charged} of ${dj.bursts.sent}`],
       ['charged fresh decisions/s', fixed(charge.chargedPerSecond)],

@@ -58,19 +58,39 @@ export type PhaseResult = {
    * before a request is read.
    */
   serverDecision: { p50AtMostMs: number; p99AtMostMs: number } | null;
+  /**
+   * The servers' waits for a client of their main PostgreSQL pool in the measured window: how many
+   * clients were taken, and the upper bound (ms) of the bucket holding the p99 wait (null for the
+   * echo, or without queries). A p99 far above a millisecond says queries queue for the pool.
+   */
+  serverPoolWait: { acquired: number; p99AtMostMs: number } | null;
 };
 
-/** The upper bound of the bucket that holds quantile `q` of the decisions between two readings (summed over servers). */
-export function bucketQuantileMs(before: Usage[], after: Usage[], q: number): number | null {
+type Buckets = Usage['libraryDecisionBuckets'];
+
+/** A histogram's cumulative counts by upper bound between two readings, summed over servers. */
+function bucketsBetween(before: Usage[], after: Usage[], pick: (usage: Usage) => Buckets): Array<[le: number, count: number]> {
   const counts = new Map<number, number>();
   for (const [sign, usages] of [[-1, before], [1, after]] as const) {
-    for (const usage of usages) for (const [le, count] of usage.libraryDecisionBuckets ?? []) counts.set(le, (counts.get(le) ?? 0) + sign * count);
+    for (const usage of usages) for (const [le, count] of pick(usage) ?? []) counts.set(le, (counts.get(le) ?? 0) + sign * count);
   }
-  const cumulative = [...counts].sort(([a], [b]) => a - b);
+  return [...counts].sort(([a], [b]) => a - b);
+}
+
+/** The upper bound (ms) of the bucket that holds quantile `q` between two readings (library decisions unless `pick` says otherwise). */
+export function bucketQuantileMs(before: Usage[], after: Usage[], q: number, pick: (usage: Usage) => Buckets = (usage) => usage.libraryDecisionBuckets): number | null {
+  const cumulative = bucketsBetween(before, after, pick);
   const total = cumulative.at(-1)?.[1] ?? 0;
   if (total <= 0) return null;
   const bucket = cumulative.find(([, count]) => count >= q * total)!;
   return bucket[0] * 1000;
+}
+
+/** The main pool's waits between two readings (see `PhaseResult.serverPoolWait`). */
+export function poolWaitBetween(before: Usage[], after: Usage[]): PhaseResult['serverPoolWait'] {
+  const pick = (usage: Usage) => usage.poolWaitBuckets;
+  const p99AtMostMs = bucketQuantileMs(before, after, 0.99, pick);
+  return p99AtMostMs === null ? null : { acquired: bucketsBetween(before, after, pick).at(-1)![1], p99AtMostMs };
 }
 
 /**
@@ -201,13 +221,14 @@ export async function runPhase(
     const p50 = bucketQuantileMs(beforeEach, afterEach, 0.5);
     const p99 = bucketQuantileMs(beforeEach, afterEach, 0.99);
     const serverDecision = p50 === null || p99 === null ? null : { p50AtMostMs: p50, p99AtMostMs: p99 };
-    return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup, serverDecision };
+    const serverPoolWait = poolWaitBetween(beforeEach, afterEach);
+    return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup, serverDecision, serverPoolWait };
   } finally {
     await generator.close();
   }
 }
 
-function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): Omit<PhaseResult, 'warmup' | 'serverDecision'> {
+function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: number, seconds: number, cpuSeconds: number, residentBytes: number, unanswered: number): Omit<PhaseResult, 'warmup' | 'serverDecision' | 'serverPoolWait'> {
   const { counts } = snapshot;
   const decisions = counts.frames.library + counts.frames.fresh;
   const all = newHistogram();

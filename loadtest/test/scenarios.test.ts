@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketQuantileMs } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween } from '../src/scenarios.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -19,4 +19,15 @@ t.test('several servers add up, and a window without decisions (or the echo) has
   t.equal(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.75), 1);
   t.equal(bucketQuantileMs([one], [one], 0.99), null);
   t.equal(bucketQuantileMs([{ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0 }], [{ cpuSeconds: 1, residentBytes: 0, heapUsedBytes: 0 }], 0.99), null);
+});
+
+t.test("the pool's waits are read the same way, apart from the decisions: how many clients were taken and the p99 wait", async (t) => {
+  const reading = (decisions: number, waits: Array<[number, number]>) => ({ ...usage([[0.0005, decisions], [Infinity, decisions]]), poolWaitBuckets: waits });
+  // 2,000 clients taken in the window: 1,900 within 0.5 ms, the rest waited 100–250 ms.
+  const before = [reading(0, [[0.0005, 500], [0.1, 500], [0.25, 500], [Infinity, 500]])];
+  const after = [reading(1000, [[0.0005, 2400], [0.1, 2400], [0.25, 2500], [Infinity, 2500]])];
+  t.same(poolWaitBetween(before, after), { acquired: 2000, p99AtMostMs: 250 });
+  t.equal(bucketQuantileMs(before, after, 0.99), 0.5, 'the decisions keep their own histogram');
+  t.equal(poolWaitBetween(before, before), null, 'no client taken: no figure');
+  t.equal(poolWaitBetween([usage([])], [usage([])]), null, 'nor for the echo, which has no pool');
 });
