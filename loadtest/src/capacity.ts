@@ -150,7 +150,7 @@ export async function searchCapacity(
     steps.push(summary);
     log(`capacity: ${summary.sessions} sessions (${users} users) ${summary.held ? 'held' : `broke: ${summary.problems.join('; ')}`}; `
       + `${summary.decisionsPerSecond} decisions/s, library p50 ${summary.library.p50Ms} / p99 ${summary.library.p99Ms} ms, ${summary.cpuCoresUsed} cores`
-      + (summary.serverPoolWait === null ? '' : `, pool wait p99 ≤ ${summary.serverPoolWait.p99AtMostMs} ms`));
+      + (summary.serverPoolWait === null ? '' : `, pool wait p99 ${Number.isFinite(summary.serverPoolWait.p99AtMostMs) ? `≤ ${summary.serverPoolWait.p99AtMostMs} ms` : 'over 5 s'}`));
   }
   return steps;
 }

@@ -108,7 +108,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
     const metrics = createMetrics();
-    timeAcquisitions(pool, (seconds) => metrics.databasePoolWait.observe({ pool: 'main' }, seconds));
+    const mainPoolWait = metrics.databasePoolWait.labels({ pool: 'main' });
+    timeAcquisitions(pool, (seconds) => mainPoolWait.observe(seconds));
     metrics.pools.set('main', pool);
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
@@ -153,7 +154,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
     const jobsPool = (boss.getDb() as { pool?: Database }).pool;
     if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') {
-      timeAcquisitions(jobsPool, (seconds) => metrics.databasePoolWait.observe({ pool: 'jobs' }, seconds));
+      const jobsPoolWait = metrics.databasePoolWait.labels({ pool: 'jobs' });
+      timeAcquisitions(jobsPool, (seconds) => jobsPoolWait.observe(seconds));
       metrics.pools.set('jobs', jobsPool);
     }
     cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));

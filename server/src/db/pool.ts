@@ -33,17 +33,27 @@ export function createPool(url: string, log: Logger, applicationName = 'titrate'
  */
 export function timeAcquisitions(pool: pg.Pool, onAcquired: (waitedSeconds: number) => void): void {
   const connect = pool.connect.bind(pool);
-  const since = (started: number) => (performance.now() - started) / 1000;
+  // A measurement must never cost a query its client: whatever `onAcquired` does, the caller gets it.
+  const report = (started: number) => {
+    try {
+      onAcquired((performance.now() - started) / 1000);
+    } catch {
+      // The wait goes unreported.
+    }
+  };
   pool.connect = ((callback?: (error: Error | undefined, client: pg.PoolClient | undefined, release: (release?: unknown) => void) => void) => {
     const started = performance.now();
-    if (callback === undefined) {
+    if (typeof callback !== 'function') {
       return connect().then(
-        (client) => (onAcquired(since(started)), client),
-        (error: unknown) => { onAcquired(since(started)); throw error; },
+        (client) => (report(started), client),
+        (error: unknown) => {
+          report(started);
+          throw error;
+        },
       );
     }
     connect((error, client, release) => {
-      onAcquired(since(started));
+      report(started);
       callback(error, client, release);
     });
     return undefined;

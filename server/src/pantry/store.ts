@@ -3,7 +3,7 @@
  * bits of the SHA-256 of the bytes, so storing the same image twice stores it once), and their
  * rows in the `frames` table. This module owns every query on that table.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
@@ -29,9 +29,6 @@ export type FrameRow = {
 
 export type NewFrame = Omit<FrameRow, 'id' | 'bytes' | 'path'> & { data: Buffer; prompt: string | null };
 
-/** Writes of this process so far: each write's temporary file is its own, even for the same bytes. */
-let writes = 0;
-
 const extensionByType: Record<string, string> = { 'image/webp': 'webp', 'image/jpeg': 'jpg', 'image/png': 'png' };
 
 const selectColumns = `id, source, genre, mood, style, orientation, energy, width, height,
@@ -47,8 +44,9 @@ export class FrameStore {
   }
 
   /**
-   * Writes the file (atomically, once) and its row (once); returns the stored row and whether it
-   * is new. Storing known bytes again changes nothing (the first labels win) but a missing analysis.
+   * Writes the file (atomically: a reader sees the whole file or none) and its row (once); returns
+   * the stored row and whether it is new. Storing known bytes again rewrites the same bytes and
+   * changes nothing in the row (the first labels win) but a missing analysis.
    */
   async add(frame: NewFrame): Promise<FrameRow> {
     return (await this.addNew(frame)).frame;
@@ -62,15 +60,15 @@ export class FrameStore {
     const relative = path.join('frames', id.slice(0, 2), `${id}.${extension}`);
     const absolute = path.join(this.#dataDir, relative);
     await mkdir(path.dirname(absolute), { recursive: true });
-    // Two generations can make the same bytes at once (a seeded provider, one prompt): each writes
-    // a file of its own and renames it into place, so either rename leaves the whole file there.
-    writes += 1;
-    const temporary = `${absolute}.${process.pid}.${writes}.tmp`;
+    // Two generations can make the same bytes at once (a seeded provider, one prompt), in one
+    // process or in several sharing DATA_DIR: each writes a file of its own and renames it into
+    // place, so either rename leaves the whole file there.
+    const temporary = `${absolute}.${randomBytes(8).toString('hex')}.tmp`;
     try {
       await writeFile(temporary, frame.data);
       await rename(temporary, absolute);
     } catch (error) {
-      await rm(temporary, { force: true });
+      await rm(temporary, { force: true }).catch(() => undefined);
       throw error;
     }
     const { rows } = await this.#pool.query<FrameRow>(

@@ -10,25 +10,28 @@ t.test('a query that waits for the only client of a pool is timed from asking to
   const waits: number[] = [];
   timeAcquisitions(pool, (seconds) => waits.push(seconds));
 
+  (await pool.connect()).release();
   const held = await pool.connect();
-  t.equal(waits.length, 1, 'the promise form is timed');
+  t.equal(waits.length, 2, 'the promise form is timed');
   const query = pool.query('SELECT 1 AS one');
   await new Promise((resolve) => setTimeout(resolve, 60));
   t.equal(pool.waitingCount, 1, 'the query waits for the held client');
   held.release();
   t.same((await query).rows, [{ one: 1 }]);
-  t.equal(waits.length, 2, 'pool.query takes its client through connect, so it is timed too');
-  t.ok(waits[1]! >= 0.05, `the second waited while the client was held (${waits[1]} s)`);
-  t.ok(waits[0]! < waits[1]!, 'the first client was free');
+  t.equal(waits.length, 3, 'pool.query takes its client through connect, so it is timed too');
+  t.ok(waits[2]! >= 0.05, `the query waited while the client was held (${waits[2]} s)`);
+  t.ok(waits[1]! < 0.05, `the idle client was handed out at once (${waits[1]} s)`);
 });
 
 t.test('a pool that gives no client in time reports the wait as well as the refusal', async (t) => {
-  const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1, connectionTimeoutMillis: 50 });
+  const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1 });
   t.teardown(() => pool.end());
   const waits: number[] = [];
   timeAcquisitions(pool, (seconds) => waits.push(seconds));
   const held = await pool.connect();
   t.teardown(() => held.release());
+  // Short only once the one client is open, so opening it is not what times out.
+  pool.options.connectionTimeoutMillis = 50;
   await t.rejects(pool.connect(), /timeout/i);
   await t.rejects(pool.query('SELECT 1'), /timeout/i);
   t.equal(waits.length, 3);
@@ -42,4 +45,16 @@ t.test('the pool gauge reads each watched pool at the scrape', async (t) => {
   t.match(text, /titrate_db_pool_clients\{pool="main",state="total"\} 4/);
   t.match(text, /titrate_db_pool_clients\{pool="main",state="idle"\} 1/);
   t.match(text, /titrate_db_pool_clients\{pool="main",state="waiting"\} 7/);
+});
+
+t.test('a measurement that throws costs no query its client', async (t) => {
+  const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1 });
+  t.teardown(() => pool.end());
+  timeAcquisitions(pool, () => {
+    throw new Error('a broken metric');
+  });
+  t.same((await pool.query('SELECT 2 AS two')).rows, [{ two: 2 }]);
+  const client = await pool.connect();
+  client.release();
+  t.same((await pool.query('SELECT 3 AS three')).rows, [{ three: 3 }], 'the client went back to the pool');
 });
