@@ -39,6 +39,13 @@ export const freshLimits = {
    * at once, so without a cap a fast player would queue (and hold credits for) one per request.
    */
   congestedPerUserMax: 4,
+  /**
+   * A user found at that cap is taken to stay there this long without asking again: a background
+   * frame takes seconds to minutes, and a congested player asks once or twice a second.
+   */
+  saturatedReuseMs: 2_000,
+  /** Users whose cap is remembered at once (the oldest is forgotten first). */
+  saturatedKeptMax: 10_000,
 } as const;
 
 export type FreshRequest = {
@@ -212,6 +219,8 @@ export class FreshFrames {
   /** Background looks at inboxes claimed since the last batch left. */
   readonly #looks: Coalescer<{ claim: RecheckClaim; nowMs: number }>;
   /** Recently read prompt-cache lists, least recently read first (bounded). */
+  /** Users found at `congestedPerUserMax` background frames, and until when that count is reused. */
+  readonly #saturated = new Map<string, { open: number; untilMs: number }>();
   readonly #variants = new Map<string, { variants: ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>; readAtMs: number }>();
 
   constructor(services: FreshServices) {
@@ -259,7 +268,7 @@ export class FreshFrames {
     if (Number.isFinite(etaMs)) metrics.generationEta.observe(etaMs / 1000);
     const congested = isCongested(etaMs, this.#services.congestionThresholdMs);
     if (congested) {
-      const open = await store.openCongested(request.account.id);
+      const open = await this.#openCongested(request.account.id);
       if (open >= freshLimits.congestedPerUserMax) return { kind: 'saturated', open };
     }
     // Past every cached image and every generation still on its way, so that orders of one prompt
@@ -308,6 +317,24 @@ export class FreshFrames {
     if (!result.replayed && result.charged > 0) this.#services.onCreditChange(accountId, debitFacts(generation.userId, result.charged, result.balanceAfter));
     const generationId = typeof result.outcome['generation'] === 'string' ? result.outcome['generation'] : generation.id;
     return { kind: 'placed', generationId };
+  }
+
+  /**
+   * How many background frames the user has coming. A count at the cap is kept for
+   * `saturatedReuseMs`, so a congested player's every `next` does not ask PostgreSQL again; a
+   * count under it is never kept, since the order that follows changes it.
+   */
+  async #openCongested(userId: string): Promise<number> {
+    const nowMs = Date.now();
+    const known = this.#saturated.get(userId);
+    if (known !== undefined && known.untilMs > nowMs) return known.open;
+    this.#saturated.delete(userId);
+    const open = await this.#services.store.openCongested(userId);
+    if (open >= freshLimits.congestedPerUserMax) {
+      if (this.#saturated.size >= freshLimits.saturatedKeptMax) this.#saturated.delete(this.#saturated.keys().next().value!);
+      this.#saturated.set(userId, { open, untilMs: nowMs + freshLimits.saturatedReuseMs });
+    }
+    return open;
   }
 
   /**

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { admin, available, burstPlayer, createUser, debitsAndRefunds, nextFrame, until } from '../support/fresh.js';
+import { freshLimits } from '../../src/generation/fresh.js';
 import { startTestServer } from '../support/server.js';
 import { testDatabaseUrl, testDirectory } from '../support/services.js';
 
@@ -71,5 +72,27 @@ t.test('a player cannot queue more than a few background frames while the queue 
   t.equal(debits.length, 4, 'four background frames held; the rest are plain library frames');
   t.equal(await available(api, 'eager'), before - debits.reduce((sum, debit) => sum - debit.amount, 0));
   t.ok((frames[5]!['reasons'] as string[]).some((reason) => reason.includes('already coming')));
+  client.close();
+});
+
+t.test('a player at the cap orders again once one of their background frames has ended', async (t) => {
+  const api = await startTestServer(t, 'memory', { TITRATE_ROLE: 'api' });
+  await createUser(api, 'steady');
+  const client = await burstPlayer(api, 'steady');
+  t.teardown(() => client.close());
+  for (let index = 0; index < 5; index += 1) await nextFrame(client, `s${index}`);
+  t.equal((await debitsAndRefunds(api, 'steady')).debits.length, 4, 'at the cap');
+  // One background frame runs out of time and is refunded.
+  const pool = new pg.Pool({ connectionString: api.databaseUrl, max: 1 });
+  t.teardown(() => pool.end());
+  await pool.query(`UPDATE generations SET deadline_at = now() - interval '1 second' WHERE id = (SELECT id FROM generations WHERE user_id = 'steady' ORDER BY created_at LIMIT 1)`);
+  await api.sweep();
+  // The cap found a moment ago is reused for a short while, then asked again.
+  await new Promise((resolve) => setTimeout(resolve, freshLimits.saturatedReuseMs + 100));
+  const { frame } = await nextFrame(client, 'after');
+  t.match(frame, { source: 'library', fallback: 'congested' });
+  const { debits, refundsByDebit } = await debitsAndRefunds(api, 'steady');
+  t.equal(debits.length, 5, 'a fifth background frame was ordered');
+  t.equal(refundsByDebit.size, 1, 'in place of the refunded one');
   client.close();
 });
