@@ -108,9 +108,13 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await migrate(pool, options.migrationsDir ?? path.join(repositoryRoot, 'migrations'), log);
 
     const metrics = createMetrics();
-    const mainPoolWait = metrics.databasePoolWait.labels({ pool: 'main' });
-    timeAcquisitions(pool, (seconds) => mainPoolWait.observe(seconds));
-    metrics.pools.set('main', pool);
+    /** A pool's clients and their waits in the metrics, under `name`. */
+    const measurePool = (name: 'main' | 'jobs', measured: Database) => {
+      const wait = metrics.databasePoolWait.labels({ pool: name });
+      timeAcquisitions(measured, (seconds) => wait.observe(seconds));
+      metrics.pools.set(name, measured);
+    };
+    measurePool('main', pool);
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
     cleanups.push(() => bus.close());
@@ -153,11 +157,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     await boss.start();
     // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
     const jobsPool = (boss.getDb() as { pool?: Database }).pool;
-    if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') {
-      const jobsPoolWait = metrics.databasePoolWait.labels({ pool: 'jobs' });
-      timeAcquisitions(jobsPool, (seconds) => jobsPoolWait.observe(seconds));
-      metrics.pools.set('jobs', jobsPool);
-    }
+    if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') measurePool('jobs', jobsPool);
     cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
 

@@ -218,9 +218,9 @@ export class FreshFrames {
   readonly #services: FreshServices;
   /** Background looks at inboxes claimed since the last batch left. */
   readonly #looks: Coalescer<{ claim: RecheckClaim; nowMs: number }>;
-  /** Recently read prompt-cache lists, least recently read first (bounded). */
   /** Users found at `congestedPerUserMax` background frames, and until when that count is reused. */
   readonly #saturated = new Map<string, { open: number; untilMs: number }>();
+  /** Recently read prompt-cache lists, least recently read first (bounded). */
   readonly #variants = new Map<string, { variants: ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>; readAtMs: number }>();
 
   constructor(services: FreshServices) {
