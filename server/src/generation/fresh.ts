@@ -25,7 +25,7 @@ import { buildPrompt, promptHash, promptKeyOf, type Prompt } from './prompt.js';
 import type { GenerationQueue } from './queue.js';
 import { routeFresh } from './router.js';
 import type { GenerationSaga } from './saga.js';
-import type { Generation, GenerationStore, NewGeneration } from './store.js';
+import type { CachedVariant, Generation, GenerationStore, NewGeneration } from './store.js';
 
 export const freshLimits = {
   /** Images kept per prompt; a viewer who saw them all gets one again rather than a new paid one. */
@@ -221,7 +221,7 @@ export class FreshFrames {
   /** Users found at `congestedPerUserMax` background frames, and until when that count is reused. */
   readonly #saturated = new Map<string, { open: number; untilMs: number }>();
   /** Recently read prompt-cache lists, least recently read first (bounded). */
-  readonly #variants = new Map<string, { variants: ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>; readAtMs: number }>();
+  readonly #variants = new Map<string, { variants: readonly CachedVariant[]; readAtMs: number }>();
 
   constructor(services: FreshServices) {
     this.#services = services;
@@ -243,7 +243,7 @@ export class FreshFrames {
     const model = modelOfGrade(this.#services.models, route.grade);
     const prompt = buildPrompt({ context: request.context, style: request.style, orientation: request.orientation });
     const promptKey = promptKeyOf({ modelId: model.id, width: request.width, height: request.height, prompt: prompt.text });
-    const variants = await this.#cachedVariants(promptKey);
+    const { variants, next } = await this.#promptVariants(promptKey);
     const unseen = variants.find((entry) => !request.seen.has(entry.frameId));
     const reasons = [...request.reasons, ...route.reasons];
     const asked = { request, provider: this.#services.provider, model, prompt, promptKey };
@@ -273,7 +273,7 @@ export class FreshFrames {
     }
     // Past every cached image and every generation still on its way, so that orders of one prompt
     // in quick succession draw different pictures instead of paying for the same one twice.
-    const variant = await store.nextVariant(promptKey);
+    const variant = next ?? (await store.nextVariant(promptKey));
     const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
     const generation = newGenerationOf(asked, {
       purpose: congested ? 'congested' : 'interactive', queue: congested ? 'background' : 'interactive', usd: model.usd,
@@ -305,7 +305,6 @@ export class FreshFrames {
         const row = { ...generation, ledgerId: debit.ledgerId, charge: debit.ledgerId === null ? ('none' as const) : ('held' as const) };
         await store.insert(client, row, ready);
         if (ready === undefined) await queue.send(client, generation.queue, generation.id);
-        return { generation: generation.id };
       },
     );
     if (result.status === 'insufficient') {
@@ -338,21 +337,23 @@ export class FreshFrames {
   }
 
   /**
-   * The prompt's cached images. A prompt with all its variants (`promptVariantsMax`) gets no more,
-   * so its list is kept in memory for `promptVariantsReadMs`: the popular prompts, read on every
-   * hit otherwise. A list still growing is read every time, so a fresh image serves at once.
+   * The prompt's cached images, and the next variant when it was read with them (null when the
+   * list came from memory). A prompt with all its variants (`promptVariantsMax`) gets no more, so
+   * its list is kept in memory for `promptVariantsReadMs`: the popular prompts, read on every hit
+   * otherwise; such a list always has a frame to serve, so its next variant is not needed. A list
+   * still growing is read every time, so a fresh image serves at once.
    */
-  async #cachedVariants(promptKey: string): Promise<ReadonlyArray<{ variant: number; frameId: string; promptHash: string }>> {
+  async #promptVariants(promptKey: string): Promise<{ variants: readonly CachedVariant[]; next: number | null }> {
     const nowMs = Date.now();
     const known = this.#variants.get(promptKey);
-    if (known !== undefined && known.readAtMs + limits.promptVariantsReadMs > nowMs) return known.variants;
-    const variants = await this.#services.store.cachedVariants(promptKey);
+    if (known !== undefined && known.readAtMs + limits.promptVariantsReadMs > nowMs) return { variants: known.variants, next: null };
+    const { cached, next } = await this.#services.store.promptVariants(promptKey);
     this.#variants.delete(promptKey);
-    if (variants.length >= freshLimits.promptVariantsMax) {
+    if (cached.length >= freshLimits.promptVariantsMax) {
       if (this.#variants.size >= limits.promptVariantsKeptMax) this.#variants.delete(this.#variants.keys().next().value!);
-      this.#variants.set(promptKey, { variants, readAtMs: nowMs });
+      this.#variants.set(promptKey, { variants: cached, readAtMs: nowMs });
     }
-    return variants;
+    return { variants: cached, next };
   }
 
   /**
@@ -473,6 +474,8 @@ function debitOf(generation: NewGeneration & { userId: string }, cacheHit: boole
   return {
     userId: generation.userId, kind: 'generation', requestId: `${generation.sessionId}:${generation.requestId}`, amount: generation.credits,
     parameters: { model: generation.model }, details: { generation: generation.id, model: generation.model, cacheHit },
+    // A retry finds the generation its first debit paid for through the stored outcome.
+    outcome: { generation: generation.id },
   };
 }
 

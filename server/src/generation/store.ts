@@ -63,6 +63,9 @@ export type Generation = Omit<NewGeneration, 'charge' | 'deadlineMs'> & {
   finishedAtMs: number | null;
 };
 
+/** One of a prompt's cached images. */
+export type CachedVariant = { variant: number; frameId: string; promptHash: string };
+
 export type QueueSampleRow = { queued: number; running: number; slots: number; recentMs: number | null };
 
 const columns = `id, user_id AS "userId", session_id AS "sessionId", request_id AS "requestId", purpose, queue, state, charge,
@@ -305,12 +308,24 @@ export class GenerationStore {
 
   // --- prompt cache ------------------------------------------------------------------------------
 
-  async cachedVariants(promptKey: string): Promise<Array<{ variant: number; frameId: string; promptHash: string }>> {
-    const { rows } = await this.#pool.query<{ variant: number; frameId: string; promptHash: string }>(
-      `SELECT variant, frame_id AS "frameId", prompt_hash AS "promptHash" FROM prompt_cache WHERE prompt_key = $1 ORDER BY variant`,
-      [promptKey],
-    );
-    return rows;
+  /**
+   * A prompt's cached images, by variant, and the variant a new generation of it would be
+   * (`nextVariant`), in one round trip: an order needs the second exactly when the first has
+   * nothing for its viewer.
+   */
+  async promptVariants(promptKey: string): Promise<{ cached: CachedVariant[]; next: number }> {
+    const { rows } = await this.#pool.query<CachedVariant & { next: number | null }>({
+      name: 'prompt_variants',
+      text: `SELECT variant, frame_id AS "frameId", prompt_hash AS "promptHash", NULL::int AS next FROM prompt_cache WHERE prompt_key = $1
+       UNION ALL
+       SELECT NULL, NULL, NULL, coalesce(max(variant) + 1, 0)::int FROM (
+         SELECT variant FROM prompt_cache WHERE prompt_key = $1
+         UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v
+       ORDER BY next NULLS FIRST, variant`,
+      values: [promptKey],
+    });
+    const next = rows.pop()!.next!;
+    return { cached: rows.map(({ variant, frameId, promptHash }) => ({ variant, frameId, promptHash })), next };
   }
 
   /** The next variant of a prompt: past every cached image and every generation not failed. */

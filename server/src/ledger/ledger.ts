@@ -67,6 +67,11 @@ export type DebitRequest = {
   /** Parameters that must match when the request is retried (besides kind and amount). */
   parameters?: Record<string, string | number | boolean | null>;
   details?: Record<string, unknown>;
+  /**
+   * Facts known before the debit that its stored outcome must name (e.g. the generation it pays
+   * for), written with the idempotency record and replayed with it, under the debit's own facts.
+   */
+  outcome?: Record<string, unknown>;
 };
 
 export type DebitResult =
@@ -339,7 +344,9 @@ export class Ledger {
    * Debits `amount` credits for (user, request id), then runs `inside` in the same transaction.
    * A retry with the same parameters replays the stored outcome without running `inside` again.
    * The debit itself is the `credit_debit` function (one round trip); without `inside` and on an
-   * account in good order, that single statement is the whole transaction.
+   * account in good order, that single statement is the whole transaction. What `inside` returns
+   * is added to the stored outcome by one more statement: an outcome known before the debit goes
+   * in `request.outcome` instead, and is written with the record.
    */
   async debit(request: DebitRequest, inside?: InsideDebit): Promise<DebitResult> {
     if (!Number.isInteger(request.amount) || request.amount <= 0) throw new Error(`debit amounts are positive integers, got ${request.amount}`);
@@ -378,8 +385,11 @@ export class Ledger {
     const { rows } = await runner.query<DebitRow>({
       name: 'credit_debit',
       text: `SELECT status, ledger_id::text AS "ledgerId", charged, balance_after AS "balanceAfter", available, outcome
-       FROM credit_debit($1, $2, $3, $4::int, $5, $6::jsonb, to_timestamp($7::float8 / 1000))`,
-      values: [call.userId, call.requestId, call.kind, call.amount, call.fingerprint, JSON.stringify(call.details), this.#now()],
+       FROM credit_debit($1, $2, $3, $4::int, $5, $6::jsonb, to_timestamp($7::float8 / 1000), $8::jsonb)`,
+      values: [
+        call.userId, call.requestId, call.kind, call.amount, call.fingerprint, JSON.stringify(call.details), this.#now(),
+        call.outcome === undefined ? null : JSON.stringify(call.outcome),
+      ],
     });
     return rows[0]!;
   }
@@ -699,10 +709,19 @@ export function debitCallOf(request: DebitRequest): DebitCall {
     amount: request.amount,
     fingerprint: fingerprint(request.kind, { amount: request.amount, ...(request.parameters ?? {}) }),
     details: request.details ?? {},
+    outcome: request.outcome,
   };
 }
 
-export type DebitCall = { userId: string; requestId: string; kind: DebitKind; amount: number; fingerprint: string; details: Record<string, unknown> };
+export type DebitCall = {
+  userId: string;
+  requestId: string;
+  kind: DebitKind;
+  amount: number;
+  fingerprint: string;
+  details: Record<string, unknown>;
+  outcome?: Record<string, unknown> | undefined;
+};
 
 function toDebitResult(row: DebitRow, amount: number): DebitResult {
   switch (row.status) {

@@ -106,3 +106,26 @@ t.test('only the claiming attempt can finish a generation, and a failed one cann
   t.equal(await store.complete('race-generation', 1, 'frame-late-1', 0), null, 'a late image cannot complete a failed generation');
   t.equal((await store.get('race-generation'))?.state, 'failed');
 });
+
+t.test("a prompt's cached images and its next variant are read together: past every cached image and every generation not failed", async (t) => {
+  const { pool, store } = await fixture(t);
+  t.same(await store.promptVariants('key'), { cached: [], next: 0 }, 'a new prompt starts at variant 0');
+  for (const variant of [0, 1]) {
+    const frameId = `cached-frame-${variant}`;
+    await pool.query(
+      `INSERT INTO frames (id, source, genre, mood, style, orientation, width, height, content_type, bytes, sha256, path)
+       VALUES ($1, 'fresh', 'techno', 'dark', 'grid', 'landscape', 1280, 720, 'image/webp', 1, repeat('0', 64), $1)`,
+      [frameId],
+    );
+    await store.putCache({ promptHash: `hash-${variant}`, promptKey: 'key', variant, frameId, model: 'local-sketch' });
+  }
+  await store.insert(pool, { ...generation('generation-queued'), charge: 'none', promptHash: 'hash-3', variant: 3 });
+  await store.insert(pool, { ...generation('generation-failed'), charge: 'none', promptHash: 'hash-7', variant: 7 });
+  await pool.query(`UPDATE generations SET state = 'failed' WHERE id = 'generation-failed'`);
+  t.same(await store.promptVariants('key'), {
+    cached: [{ variant: 0, frameId: 'cached-frame-0', promptHash: 'hash-0' }, { variant: 1, frameId: 'cached-frame-1', promptHash: 'hash-1' }],
+    next: 4,
+  });
+  t.equal(await store.nextVariant('key'), 4, 'the same as the next variant read alone');
+  t.same(await store.promptVariants('another key'), { cached: [], next: 0 });
+});

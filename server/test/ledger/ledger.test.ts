@@ -55,6 +55,25 @@ t.test('work inside the debit commits with it, or rolls it back', async (t) => {
   t.equal((await f.pool.query('SELECT * FROM side_effects')).rowCount, 1);
 });
 
+t.test('an outcome known before the debit is stored with its record and replayed with it, under the debit\'s own facts', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('small', { baseQuota: 20 });
+  await f.tier('open', { baseQuota: 0, unlimited: true });
+  await f.user('ann', 'small');
+  await f.user('bea', 'open');
+  const request = { userId: 'ann', kind: 'generation' as const, requestId: 'g1', amount: 2, outcome: { generation: 'gen-1', charged: 99 } };
+  const first = await f.ledger.debit(request, async () => undefined);
+  t.match(first, { status: 'debited', replayed: false, charged: 2, outcome: { generation: 'gen-1', charged: 2, balanceAfter: 18 } });
+  const stored = await f.pool.query(`SELECT outcome FROM credit_requests WHERE request_id = 'generation:g1'`);
+  t.match(stored.rows[0], { outcome: { generation: 'gen-1', charged: 2 } });
+  const again = await f.ledger.debit({ ...request, outcome: { generation: 'gen-2' } });
+  t.match(again, { status: 'debited', replayed: true, outcome: { generation: 'gen-1' } }, 'a retry is answered with the first outcome');
+  t.match(await f.ledger.debit({ userId: 'bea', kind: 'generation', requestId: 'g1', amount: 2, outcome: { generation: 'gen-3' } }), {
+    status: 'debited', charged: 0, outcome: { generation: 'gen-3', unlimited: true },
+  }, 'an unlimited user\'s record names it too');
+  t.match(await f.balance('ann'), { sum: 18, snapshot: 18 });
+});
+
 t.test('a debit is refunded exactly once, with the debit in its details', async (t) => {
   const f = await ledgerFixture(t);
   await f.tier('small', { baseQuota: 20 });
