@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode } from '@titrate/shared';
-import type { PhaseResult } from './scenarios.js';
+import { withinBucket, type PhaseResult } from './scenarios.js';
 
 /**
  * The answers to a beacon or a burst that say the server could not do it (an error answer to a
@@ -150,7 +150,7 @@ export async function searchCapacity(
     steps.push(summary);
     log(`capacity: ${summary.sessions} sessions (${users} users) ${summary.held ? 'held' : `broke: ${summary.problems.join('; ')}`}; `
       + `${summary.decisionsPerSecond} decisions/s, library p50 ${summary.library.p50Ms} / p99 ${summary.library.p99Ms} ms, ${summary.cpuCoresUsed} cores`
-      + (summary.serverPoolWait === null ? '' : `, pool wait p99 ${Number.isFinite(summary.serverPoolWait.p99AtMostMs) ? `≤ ${summary.serverPoolWait.p99AtMostMs} ms` : 'over 5 s'}`));
+      + (summary.serverPoolWait === null ? '' : `, pool wait p99 ${withinBucket(summary.serverPoolWait.p99AtMostMs, summary.serverPoolWait.p99AboveMs)} ms`));
   }
   return steps;
 }

@@ -1,6 +1,6 @@
 /** The bench report: its JSON shape and the table printed for a person. */
 import type { Correctness } from './correctness.js';
-import type { IdleResult, PhaseResult, ReconnectResult } from './scenarios.js';
+import { withinBucket, type IdleResult, type PhaseResult, type ReconnectResult } from './scenarios.js';
 
 export type Report = {
   machine: Record<string, unknown>;
@@ -26,10 +26,10 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const verdict = (value: number | null, ok: boolean) => (value === null ? 'n/a' : `${value.toFixed(2)} ${ok ? 'ok' : 'MISSED'}`);
 
-/** The server's own decision time, as the upper bounds of its histogram's buckets. */
-const atMost = (ms: number) => (Number.isFinite(ms) ? `≤ ${ms}` : 'over the last bucket');
-const serverTimeOf = (phase: PhaseResult) => (phase.serverDecision === null ? '—' : `${atMost(phase.serverDecision.p50AtMostMs)} / ${atMost(phase.serverDecision.p99AtMostMs)}`);
-const poolWaitOf = (phase: PhaseResult) => (phase.serverPoolWait === null ? '—' : `${phase.serverPoolWait.acquired}, ${atMost(phase.serverPoolWait.p99AtMostMs)}`);
+const serverTimeOf = (phase: PhaseResult) =>
+  phase.serverDecision === null ? '—' : `${withinBucket(phase.serverDecision.p50AtMostMs)} / ${withinBucket(phase.serverDecision.p99AtMostMs, phase.serverDecision.p99AboveMs)}`;
+const poolWaitOf = (phase: PhaseResult) =>
+  phase.serverPoolWait === null ? '—' : `${phase.serverPoolWait.acquired}, ${withinBucket(phase.serverPoolWait.p99AtMostMs, phase.serverPoolWait.p99AboveMs)}`;
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
 export function formatReport(report: Report): string {

@@ -53,18 +53,27 @@ export type PhaseResult = {
   warmup: { seconds: number; settled: boolean | null };
   /**
    * The servers' own time from reading a library `next` to answering it, in the measured window: the
-   * upper bounds (ms) of the histogram buckets holding its p50 and p99 (null for the echo, or
-   * without decisions). Next to the generator's latency it tells the server's work from the wait
-   * before a request is read.
+   * upper bounds (ms) of the histogram buckets holding its p50 and p99, and the lower bound of the
+   * p99's bucket (null for the echo, or without decisions). Past the last bucket the upper bound is
+   * null and the lower bound says how far it is at least. Next to the generator's latency it tells
+   * the server's work from the wait before a request is read.
    */
-  serverDecision: { p50AtMostMs: number; p99AtMostMs: number } | null;
+  serverDecision: { p50AtMostMs: number | null; p99AboveMs: number; p99AtMostMs: number | null } | null;
   /**
    * The servers' waits for a client of their main PostgreSQL pool in the measured window: how many
-   * clients were taken, and the upper bound (ms) of the bucket holding the p99 wait (null for the
-   * echo, or without queries). A p99 far above a millisecond says queries queue for the pool.
+   * clients were taken, and the bounds (ms) of the bucket holding the p99 wait as for
+   * `serverDecision` (null for the echo, or without queries). A p99 far above a millisecond says
+   * queries queue for the pool.
    */
-  serverPoolWait: { acquired: number; p99AtMostMs: number } | null;
+  serverPoolWait: { acquired: number; p99AboveMs: number; p99AtMostMs: number | null } | null;
 };
+
+/** Where a quantile lies: above the bucket before its own, at most its own bucket's bound (null: past the last bucket). */
+export type BucketRange = { aboveMs: number; atMostMs: number | null };
+
+/** A quantile as its bucket says it, for a report: "≤ 5", or past the last bucket "> 2500". */
+export const withinBucket = (atMostMs: number | null, aboveMs?: number): string =>
+  atMostMs !== null ? `≤ ${atMostMs}` : aboveMs === undefined ? 'over the last bucket' : `> ${aboveMs}`;
 
 type Buckets = Usage['libraryDecisionBuckets'];
 
@@ -77,20 +86,23 @@ function bucketsBetween(before: Usage[], after: Usage[], pick: (usage: Usage) =>
   return [...counts].sort(([a], [b]) => a - b);
 }
 
-/** The upper bound (ms) of the bucket that holds quantile `q` between two readings (library decisions unless `pick` says otherwise). */
-export function bucketQuantileMs(before: Usage[], after: Usage[], q: number, pick: (usage: Usage) => Buckets = (usage) => usage.libraryDecisionBuckets): number | null {
+/** The bounds (ms) of the bucket that holds quantile `q` between two readings (library decisions unless `pick` says otherwise). */
+export function bucketQuantileMs(
+  before: Usage[], after: Usage[], q: number, pick: (usage: Usage) => Buckets = (usage) => usage.libraryDecisionBuckets,
+): BucketRange | null {
   const cumulative = bucketsBetween(before, after, pick);
   const total = cumulative.at(-1)?.[1] ?? 0;
   if (total <= 0) return null;
-  const bucket = cumulative.find(([, count]) => count >= q * total)!;
-  return bucket[0] * 1000;
+  const index = cumulative.findIndex(([, count]) => count >= q * total);
+  const upper = cumulative[index]![0] * 1000;
+  return { aboveMs: index === 0 ? 0 : cumulative[index - 1]![0] * 1000, atMostMs: Number.isFinite(upper) ? upper : null };
 }
 
 /** The main pool's waits between two readings (see `PhaseResult.serverPoolWait`). */
 export function poolWaitBetween(before: Usage[], after: Usage[]): PhaseResult['serverPoolWait'] {
   const pick = (usage: Usage) => usage.poolWaitBuckets;
-  const p99AtMostMs = bucketQuantileMs(before, after, 0.99, pick);
-  return p99AtMostMs === null ? null : { acquired: bucketsBetween(before, after, pick).at(-1)![1], p99AtMostMs };
+  const p99 = bucketQuantileMs(before, after, 0.99, pick);
+  return p99 === null ? null : { acquired: bucketsBetween(before, after, pick).at(-1)![1], p99AboveMs: p99.aboveMs, p99AtMostMs: p99.atMostMs };
 }
 
 /**
@@ -220,7 +232,7 @@ export async function runPhase(
     const unanswered = (await generator.progress()).outstanding;
     const p50 = bucketQuantileMs(beforeEach, afterEach, 0.5);
     const p99 = bucketQuantileMs(beforeEach, afterEach, 0.99);
-    const serverDecision = p50 === null || p99 === null ? null : { p50AtMostMs: p50, p99AtMostMs: p99 };
+    const serverDecision = p50 === null || p99 === null ? null : { p50AtMostMs: p50.atMostMs, p99AboveMs: p99.aboveMs, p99AtMostMs: p99.atMostMs };
     const serverPoolWait = poolWaitBetween(beforeEach, afterEach);
     return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup, serverDecision, serverPoolWait };
   } finally {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketQuantileMs, poolWaitBetween } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween, withinBucket } from '../src/scenarios.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -7,16 +7,26 @@ t.test("the server's decision time is read from its histogram: the bucket holdin
   const before = [usage([[0.0005, 100], [0.001, 100], [0.0025, 100], [Infinity, 100]])];
   // 1,000 decisions in the window: 900 under 0.5 ms, 95 more under 1 ms, 5 under 2.5 ms.
   const after = [usage([[0.0005, 1000], [0.001, 1095], [0.0025, 1100], [Infinity, 1100]])];
-  t.equal(bucketQuantileMs(before, after, 0.5), 0.5);
-  t.equal(bucketQuantileMs(before, after, 0.99), 1);
-  t.equal(bucketQuantileMs(before, after, 0.999), 2.5);
+  t.same(bucketQuantileMs(before, after, 0.5), { aboveMs: 0, atMostMs: 0.5 });
+  t.same(bucketQuantileMs(before, after, 0.99), { aboveMs: 0.5, atMostMs: 1 });
+  t.same(bucketQuantileMs(before, after, 0.999), { aboveMs: 1, atMostMs: 2.5 });
+});
+
+t.test('a quantile past the last bucket has no upper bound, and says how far it is at least', async (t) => {
+  const before = [usage([[0.0005, 0], [2.5, 0], [Infinity, 0]])];
+  // 100 decisions: 90 under 0.5 ms, 5 under 2.5 s, 5 slower than that.
+  const after = [usage([[0.0005, 90], [2.5, 95], [Infinity, 100]])];
+  t.same(bucketQuantileMs(before, after, 0.99), { aboveMs: 2500, atMostMs: null });
+  t.equal(JSON.stringify(bucketQuantileMs(before, after, 0.99)), '{"aboveMs":2500,"atMostMs":null}', 'which JSON keeps as it is');
+  t.equal(withinBucket(null, 2500), '> 2500');
+  t.equal(withinBucket(2.5, 1), '≤ 2.5');
 });
 
 t.test('several servers add up, and a window without decisions (or the echo) has no figure', async (t) => {
   const one = usage([[0.0005, 10], [0.001, 10], [Infinity, 10]]);
   const other = usage([[0.0005, 0], [0.001, 10], [Infinity, 10]]);
-  t.equal(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.5), 0.5);
-  t.equal(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.75), 1);
+  t.same(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.5), { aboveMs: 0, atMostMs: 0.5 });
+  t.same(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.75), { aboveMs: 0.5, atMostMs: 1 });
   t.equal(bucketQuantileMs([one], [one], 0.99), null);
   t.equal(bucketQuantileMs([{ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0 }], [{ cpuSeconds: 1, residentBytes: 0, heapUsedBytes: 0 }], 0.99), null);
 });
@@ -26,8 +36,8 @@ t.test("the pool's waits are read the same way, apart from the decisions: how ma
   // 2,000 clients taken in the window: 1,900 within 0.5 ms, the rest waited 100–250 ms.
   const before = [reading(0, [[0.0005, 500], [0.1, 500], [0.25, 500], [Infinity, 500]])];
   const after = [reading(1000, [[0.0005, 2400], [0.1, 2400], [0.25, 2500], [Infinity, 2500]])];
-  t.same(poolWaitBetween(before, after), { acquired: 2000, p99AtMostMs: 250 });
-  t.equal(bucketQuantileMs(before, after, 0.99), 0.5, 'the decisions keep their own histogram');
+  t.same(poolWaitBetween(before, after), { acquired: 2000, p99AboveMs: 100, p99AtMostMs: 250 });
+  t.same(bucketQuantileMs(before, after, 0.99), { aboveMs: 0, atMostMs: 0.5 }, 'the decisions keep their own histogram');
   t.equal(poolWaitBetween(before, before), null, 'no client taken: no figure');
   t.equal(poolWaitBetween([usage([])], [usage([])]), null, 'nor for the echo, which has no pool');
 });
