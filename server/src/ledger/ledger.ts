@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { inTransaction } from '../db/pool.js';
 import { accountTerms, closeCycle, downgradeClamp, fingerprint, type MemberTerms, type TierTerms } from './arithmetic.js';
 import { cycleAfter, cycleAt } from './cycle.js';
+import { Turns } from '../turns.js';
 
 export type EntryType = 'generation' | 'burst' | 'refund' | 'refill' | 'grant' | 'expire' | 'rollover' | 'decay' | 'downgrade';
 export type DebitKind = 'generation' | 'burst';
@@ -141,6 +142,7 @@ export class Ledger {
   readonly #now: () => number;
   readonly #onDrift: (accountId: string) => void;
   readonly #onChange: (accountId: string) => void;
+  readonly #debitTurns = new Turns();
 
   constructor(
     pool: pg.Pool,
@@ -350,6 +352,12 @@ export class Ledger {
    */
   async debit(request: DebitRequest, inside?: InsideDebit): Promise<DebitResult> {
     if (!Number.isInteger(request.amount) || request.amount <= 0) throw new Error(`debit amounts are positive integers, got ${request.amount}`);
+    // One user's debits on this node take turns (see Turns): the account's lock would make all but
+    // one wait anyway, each holding a pool client while it did.
+    return this.#debitTurns.run(request.userId, () => this.#debit(request, inside));
+  }
+
+  async #debit(request: DebitRequest, inside: InsideDebit | undefined): Promise<DebitResult> {
     const call = debitCallOf(request);
     if (inside === undefined) {
       const fast = await this.#callDebit(this.#pool, call);

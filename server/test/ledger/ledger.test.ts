@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { limits } from '../../src/limits.js';
 import { days, ledgerFixture } from '../support/ledger.js';
 
 t.test('a debit takes credits once per request id and reports the balance', async (t) => {
@@ -72,6 +73,36 @@ t.test('an outcome known before the debit is stored with its record and replayed
     status: 'debited', charged: 0, outcome: { generation: 'gen-3', unlimited: true },
   }, 'an unlimited user\'s record names it too');
   t.match(await f.balance('ann'), { sum: 18, snapshot: 18 });
+});
+
+t.test("one user's debits take turns on a node: a queue of them holds one pool client, and other users' debits go ahead", async (t) => {
+  const f = await ledgerFixture(t);
+  await f.tier('big', { baseQuota: 100 });
+  await f.user('dj', 'big');
+  await f.user('other', 'big');
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let inside = 0;
+  // The first debit holds its transaction (and the account's lock) open until the gate opens.
+  const first = f.ledger.debit({ userId: 'dj', kind: 'generation', requestId: 'g0', amount: 1 }, async () => {
+    inside += 1;
+    await gate;
+  });
+  // More debits of the same user than the pool has clients.
+  const queued = Array.from({ length: limits.databasePoolSize + 2 }, (_, index) =>
+    f.ledger.debit({ userId: 'dj', kind: 'generation', requestId: `g${index + 1}`, amount: 1 }, async () => {
+      inside += 1;
+    }),
+  );
+  const other = f.ledger.debit({ userId: 'other', kind: 'generation', requestId: 'o1', amount: 1 });
+  const timeout = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 10_000).unref());
+  t.match(await Promise.race([other, timeout]), { status: 'debited', balanceAfter: 99 }, "another user's debit is not stuck behind the queue");
+  t.equal(inside, 1, 'the queued debits of the user have not started');
+  t.equal(f.pool.totalCount - f.pool.idleCount, 1, 'and hold no client while they wait');
+  release();
+  const results = await Promise.all([first, ...queued]);
+  t.same(results.map((result) => result.status), results.map(() => 'debited'));
+  t.match(await f.balance('dj'), { sum: 100 - results.length, snapshot: 100 - results.length });
 });
 
 t.test('a debit is refunded exactly once, with the debit in its details', async (t) => {
