@@ -3,9 +3,11 @@
 -- generation: one more statement per order, and a second heap tuple and index entry per record.
 -- The generation's id is known before the debit, so this overload takes what the record must also
 -- say (p_outcome, merged under the debit's own facts into the outcome it stores and returns) and
--- writes the record once. A replay returns the stored outcome as before. Nothing else differs from
--- 013's credit_debit. The seven-argument function stays, as this one with no outcome of its own,
--- for the callers that have none (and for servers still running the code before this).
+-- writes the record once. A replay returns the stored outcome as before. Besides a check that the
+-- outcome is an object, nothing else differs from 013's credit_debit. The seven-argument function
+-- stays, as this one with no outcome, for charge_cached_frames (an account named more than once in
+-- a batch, whose record it still completes afterwards) and for servers still running the code
+-- before this.
 CREATE OR REPLACE FUNCTION credit_debit(
   p_user text, p_request text, p_kind text, p_amount integer, p_fingerprint text, p_details jsonb, p_now timestamptz,
   p_outcome jsonb
@@ -27,6 +29,10 @@ BEGIN
   END IF;
   IF p_user IS NULL OR p_request IS NULL OR p_kind IS NULL OR p_fingerprint IS NULL OR p_now IS NULL THEN
     RAISE EXCEPTION 'credit_debit needs a user, a request id, a kind, a fingerprint and a time';
+  END IF;
+  -- Merged into the stored outcome, which a replay reads as an object.
+  IF p_outcome IS NOT NULL AND jsonb_typeof(p_outcome) <> 'object' THEN
+    RAISE EXCEPTION 'a debit''s outcome is a JSON object, got %', jsonb_typeof(p_outcome);
   END IF;
   -- The team names the account to lock, and a user's team never changes. The tier can: a change
   -- takes the account's lock first, so it is read under the lock, when it cannot change any more.

@@ -271,8 +271,9 @@ export class FreshFrames {
       const open = await this.#openCongested(request.account.id);
       if (open >= freshLimits.congestedPerUserMax) return { kind: 'saturated', open };
     }
-    // Past every cached image and every generation still on its way, so that orders of one prompt
-    // in quick succession draw different pictures instead of paying for the same one twice.
+    // Past every cached image and every generation still on its way (read with the cached images),
+    // so that orders of one prompt in quick succession mostly draw different pictures instead of
+    // paying for the same one twice; two orders read at the same moment can still draw the same.
     const variant = next ?? (await store.nextVariant(promptKey));
     const deadlineMs = congested ? freshLimits.backgroundDeadlineMs : etaMs + this.#services.generationTimeoutMs;
     const generation = newGenerationOf(asked, {

@@ -81,7 +81,10 @@ export type DebitResult =
   | { status: 'mismatch' }
   | { status: 'unknown_user' };
 
-/** Work that must commit or roll back with the debit (e.g. enqueueing the generation job). */
+/**
+ * Work that must commit or roll back with the debit (e.g. enqueueing the generation job). It must
+ * not debit the same user again: that debit would wait for this one's turn (see `Ledger.debit`).
+ */
 export type InsideDebit = (client: pg.PoolClient, debit: { ledgerId: string | null; charged: number }) => Promise<Record<string, unknown> | void>;
 
 export class UnknownUserError extends Error {

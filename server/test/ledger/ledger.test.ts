@@ -72,6 +72,11 @@ t.test('an outcome known before the debit is stored with its record and replayed
   t.match(await f.ledger.debit({ userId: 'bea', kind: 'generation', requestId: 'g1', amount: 2, outcome: { generation: 'gen-3' } }), {
     status: 'debited', charged: 0, outcome: { generation: 'gen-3', unlimited: true },
   }, 'an unlimited user\'s record names it too');
+  await t.rejects(
+    f.pool.query(`SELECT * FROM credit_debit('ann', 'generation:g9', 'generation', 1, 'fp', '{}'::jsonb, now(), '["gen-9"]'::jsonb)`),
+    /outcome is a JSON object/,
+    'an outcome that is not an object is refused',
+  );
   t.match(await f.balance('ann'), { sum: 18, snapshot: 18 });
 });
 
@@ -82,12 +87,16 @@ t.test("one user's debits take turns on a node: a queue of them holds one pool c
   await f.user('other', 'big');
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const holding = new Promise<void>((resolve) => (entered = resolve));
   let inside = 0;
   // The first debit holds its transaction (and the account's lock) open until the gate opens.
   const first = f.ledger.debit({ userId: 'dj', kind: 'generation', requestId: 'g0', amount: 1 }, async () => {
     inside += 1;
+    entered();
     await gate;
   });
+  await holding;
   // More debits of the same user than the pool has clients.
   const queued = Array.from({ length: limits.databasePoolSize + 2 }, (_, index) =>
     f.ledger.debit({ userId: 'dj', kind: 'generation', requestId: `g${index + 1}`, amount: 1 }, async () => {
