@@ -66,6 +66,11 @@ export type Generation = Omit<NewGeneration, 'charge' | 'deadlineMs'> & {
 /** One of a prompt's cached images. */
 export type CachedVariant = { variant: number; frameId: string; promptHash: string };
 
+/** The next variant of the prompt keyed by $1 (`next`): past every cached image and every generation not failed. */
+const nextVariantQuery = `SELECT coalesce(max(variant) + 1, 0)::int AS next FROM (
+  SELECT variant FROM prompt_cache WHERE prompt_key = $1
+  UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v`;
+
 export type QueueSampleRow = { queued: number; running: number; slots: number; recentMs: number | null };
 
 const columns = `id, user_id AS "userId", session_id AS "sessionId", request_id AS "requestId", purpose, queue, state, charge,
@@ -318,9 +323,7 @@ export class GenerationStore {
       name: 'prompt_variants',
       text: `SELECT variant, frame_id AS "frameId", prompt_hash AS "promptHash", NULL::int AS next FROM prompt_cache WHERE prompt_key = $1
        UNION ALL
-       SELECT NULL, NULL, NULL, coalesce(max(variant) + 1, 0)::int FROM (
-         SELECT variant FROM prompt_cache WHERE prompt_key = $1
-         UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v
+       SELECT NULL, NULL, NULL, next FROM (${nextVariantQuery}) n
        ORDER BY next NULLS FIRST, variant`,
       values: [promptKey],
     });
@@ -330,12 +333,7 @@ export class GenerationStore {
 
   /** The next variant of a prompt: past every cached image and every generation not failed. */
   async nextVariant(promptKey: string, client: Runner = this.#pool): Promise<number> {
-    const { rows } = await client.query<{ next: number }>(
-      `SELECT coalesce(max(variant) + 1, 0)::int AS next FROM (
-         SELECT variant FROM prompt_cache WHERE prompt_key = $1
-         UNION ALL SELECT variant FROM generations WHERE prompt_key = $1 AND state IN ('queued', 'running', 'ready')) v`,
-      [promptKey],
-    );
+    const { rows } = await client.query<{ next: number }>(nextVariantQuery, [promptKey]);
     return rows[0]!.next;
   }
 
