@@ -25,6 +25,9 @@ export type Usage = {
   libraryDecisionBuckets?: Array<[le: number, count: number]>;
   /** The server's waits for a client of its main PostgreSQL pool, the same way (`titrate_db_pool_wait_seconds`). */
   poolWaitBuckets?: Array<[le: number, count: number]>;
+  /** The server's time to start a session, by stage, the same way (`titrate_session_start_seconds`). */
+  upgradeBuckets?: Array<[le: number, count: number]>;
+  helloBuckets?: Array<[le: number, count: number]>;
 };
 
 /** Every child still running, including those not ready yet, so an interrupted run can end them. */
@@ -113,6 +116,8 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
     heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'),
     libraryDecisionBuckets: buckets(/^titrate_decision_latency_seconds_bucket\{le="([^"]+)",source="library"\} ([0-9.e+]+)$/gm),
     poolWaitBuckets: buckets(/^titrate_db_pool_wait_seconds_bucket\{le="([^"]+)",pool="main"\} ([0-9.e+]+)$/gm),
+    upgradeBuckets: buckets(/^titrate_session_start_seconds_bucket\{le="([^"]+)",stage="upgrade"\} ([0-9.e+]+)$/gm),
+    helloBuckets: buckets(/^titrate_session_start_seconds_bucket\{le="([^"]+)",stage="hello"\} ([0-9.e+]+)$/gm),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The bench report: its JSON shape and the table printed for a person. */
 import type { Correctness } from './correctness.js';
-import { withinBucket, type IdleResult, type PhaseResult, type ReconnectResult } from './scenarios.js';
+import { withinBucket, type IdleResult, type PhaseResult, type ReconnectResult, type ServerQuantiles } from './scenarios.js';
 
 export type Report = {
   machine: Record<string, unknown>;
@@ -30,6 +30,9 @@ const serverTimeOf = (phase: PhaseResult) =>
   phase.serverDecision === null ? '—' : `${withinBucket(phase.serverDecision.p50AtMostMs)} / ${withinBucket(phase.serverDecision.p99AtMostMs, phase.serverDecision.p99AboveMs)}`;
 const poolWaitOf = (phase: PhaseResult) =>
   phase.serverPoolWait === null ? '—' : `${phase.serverPoolWait.acquired}, ${withinBucket(phase.serverPoolWait.p99AtMostMs, phase.serverPoolWait.p99AboveMs)}`;
+const p99Of = (quantiles: ServerQuantiles | null) => (quantiles === null ? '—' : withinBucket(quantiles.p99AtMostMs, quantiles.p99AboveMs));
+const sessionStartOf = (reconnect: ReconnectResult) =>
+  reconnect.serverSessionStart === null ? '—' : `${p99Of(reconnect.serverSessionStart.upgrade)} / ${p99Of(reconnect.serverSessionStart.hello)}`;
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
 export function formatReport(report: Report): string {
@@ -66,7 +69,8 @@ export function formatReport(report: Report): string {
       ['charged / UPDATE (goal ≥ 0.8)', verdict(ratios.chargedPerSecondOverUpdateBaseline, (ratios.chargedPerSecondOverUpdateBaseline ?? 0) >= 0.8)],
       ['charge p50 / p99 ms', `${fixed(charge.latency.fresh.p50Ms, 2)} / ${fixed(charge.latency.fresh.p99Ms, 2)}`],
       ['reconnect: all live again after', `${reconnect.reconnectedWithinMs} ms (${reconnect.resumed} resumed of ${reconnect.sessions})`],
-      ['reconnect p99 ms', fixed(reconnect.connectMs.p99Ms, 1)],
+      ['reconnect p50 / p99 ms', `${fixed(reconnect.connectMs.p50Ms, 1)} / ${fixed(reconnect.connectMs.p99Ms, 1)}`],
+      ['reconnect server upgrade / hello p99 ms', sessionStartOf(reconnect)],
     ]),
   );
   lines.push('');

@@ -58,7 +58,7 @@ export type PhaseResult = {
    * null and the lower bound says how far it is at least. Next to the generator's latency it tells
    * the server's work from the wait before a request is read.
    */
-  serverDecision: { p50AtMostMs: number | null; p99AboveMs: number; p99AtMostMs: number | null } | null;
+  serverDecision: ServerQuantiles | null;
   /**
    * The servers' waits for a client of their main PostgreSQL pool in the measured window: how many
    * clients were taken, and the bounds (ms) of the bucket holding the p99 wait as for
@@ -214,14 +214,18 @@ export async function runPhase(
     const settled = options.settle === undefined ? null : await settle(target, options.settle);
     const warmup = { seconds: Math.round((performance.now() - warmupStarted) / 100) / 10, settled };
     await generator.resetStats();
-    const beforeEach = await target.usage();
-    const before = sumUsage(beforeEach);
-    const started = performance.now();
+    let beforeEach = await target.usage();
+    let started = performance.now();
     if (options.midway !== undefined) {
+      // The window is the second half, from the disturbance on: the first half only keeps the
+      // sessions going. `midway` restarts the generator's counts as it begins, the server's are read here.
       await sleep((options.seconds * 1000) / 2);
+      beforeEach = await target.usage();
+      started = performance.now();
       await options.midway(generator);
-      await sleep(Math.max(0, options.seconds * 1000 - (performance.now() - started)));
+      await sleep(Math.max(0, (options.seconds * 1000) / 2 - (performance.now() - started)));
     } else await sleep(options.seconds * 1000);
+    const before = sumUsage(beforeEach);
     const afterEach = await target.usage();
     const after = sumUsage(afterEach);
     const elapsed = (performance.now() - started) / 1000;
@@ -230,9 +234,7 @@ export async function runPhase(
     const drainDeadline = Date.now() + options.drainMs;
     while ((await generator.progress()).outstanding > 0 && Date.now() < drainDeadline) await sleep(100);
     const unanswered = (await generator.progress()).outstanding;
-    const p50 = bucketQuantileMs(beforeEach, afterEach, 0.5);
-    const p99 = bucketQuantileMs(beforeEach, afterEach, 0.99);
-    const serverDecision = p50 === null || p99 === null ? null : { p50AtMostMs: p50.atMostMs, p99AboveMs: p99.aboveMs, p99AtMostMs: p99.atMostMs };
+    const serverDecision = serverQuantiles(beforeEach, afterEach, (usage) => usage.libraryDecisionBuckets);
     const serverPoolWait = poolWaitBetween(beforeEach, afterEach);
     return { ...summarise(target.kind, measured, specs.length, elapsed, after.cpuSeconds - before.cpuSeconds, after.residentBytes, unanswered), warmup, serverDecision, serverPoolWait };
   } finally {
@@ -310,28 +312,59 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
   }
 }
 
-export type ReconnectResult = { sessions: number; reconnectedWithinMs: number; resumed: number; connectMs: Percentiles; refused: Record<string, number>; steady: PhaseResult };
+/** A server-side histogram's quantiles between two readings, as bucket bounds (see `PhaseResult.serverDecision`). */
+export type ServerQuantiles = { p50AtMostMs: number | null; p99AboveMs: number; p99AtMostMs: number | null };
 
-/** N streaming sessions dropped at once mid-run; how long until all are live again, resumed. */
+export function serverQuantiles(before: Usage[], after: Usage[], pick: (usage: Usage) => Buckets): ServerQuantiles | null {
+  const p50 = bucketQuantileMs(before, after, 0.5, pick);
+  const p99 = bucketQuantileMs(before, after, 0.99, pick);
+  return p50 === null || p99 === null ? null : { p50AtMostMs: p50.atMostMs, p99AboveMs: p99.aboveMs, p99AtMostMs: p99.atMostMs };
+}
+
+export type ReconnectResult = {
+  sessions: number; reconnectedWithinMs: number; resumed: number; connectMs: Percentiles; refused: Record<string, number>;
+  /**
+   * The servers' own time to start the reconnected sessions, from the drop until every one was
+   * live again: `upgrade` from the upgrade request to the socket opened (token, account), `hello`
+   * from reading `hello` to sending `welcome`. Against `connectMs`, what the generator saw, it
+   * tells the server's work from the wait before a request is read.
+   */
+  serverSessionStart: { upgrade: ServerQuantiles | null; hello: ServerQuantiles | null } | null;
+  steady: PhaseResult;
+};
+
+/**
+ * N streaming sessions dropped at once mid-run; how long until all are live again, resumed. The
+ * phase's figures (`steady`) are those from the drop on.
+ */
 export async function runReconnect(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[], seconds: number): Promise<ReconnectResult> {
   let reconnectedWithinMs = -1;
   let snapshot: DriverSnapshot | null = null;
+  let serverSessionStart: ReconnectResult['serverSessionStart'] = null;
   const steady = await runPhase(target, settings, prefix, specs, {
     warmupSeconds: 3, seconds, drainMs: 30_000,
     midway: async (generator) => {
       await generator.resetStats();
+      const before = target.kind === 'titrate' ? await target.usage() : null;
       const dropped = performance.now();
       await generator.dropAll();
       await sleep(50);
       await waitFor(async () => (await generator.progress()).live >= specs.length, 120_000, 'every session to reconnect');
       reconnectedWithinMs = Math.round(performance.now() - dropped);
       snapshot = await generator.snapshot();
+      if (before !== null) {
+        const after = await target.usage();
+        serverSessionStart = {
+          upgrade: serverQuantiles(before, after, (usage) => usage.upgradeBuckets),
+          hello: serverQuantiles(before, after, (usage) => usage.helloBuckets),
+        };
+      }
     },
   });
   const after = snapshot as DriverSnapshot | null;
   return {
     sessions: specs.length, reconnectedWithinMs, resumed: after?.counts.resumed ?? 0, connectMs: percentilesOf(after?.connect ?? newHistogram()),
-    refused: after?.counts.connectRefused ?? {}, steady,
+    refused: after?.counts.connectRefused ?? {}, serverSessionStart, steady,
   };
 }
 

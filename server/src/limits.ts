@@ -114,6 +114,13 @@ export const limits = {
   creditViewRefreshBatchMs: 50,
   /** Users one background read of credit views asks for at most. */
   creditViewRefreshBatchMax: 500,
+  /**
+   * Reads a caller waits for (accounts at the upgrade, credit views a session has none of yet) are
+   * one query per batch of at most `batchMax` users, with at most `inFlightMax` batches out at once
+   * per kind: past that the next batch gathers until one is back (db/batchedReads.ts).
+   */
+  accountReads: { batchMax: 200, inFlightMax: 2 },
+  creditViewReads: { batchMax: 200, inFlightMax: 2 },
   /** Credit views (one per user with a live session) a process keeps; ~1 KB each. */
   creditViewsMax: 200_000,
   /**

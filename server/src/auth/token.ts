@@ -2,6 +2,7 @@
  * Player tokens: HS256 JWTs whose `sub` is the user id. The algorithm is pinned on verification
  * (so `alg: none` and RS/HS confusion are refused) and `exp` is required.
  */
+import { webcrypto } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
 
 export type TokenClaims = { userId: string; expiresAtMs: number };
@@ -10,10 +11,11 @@ export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason
 const algorithm = 'HS256';
 
 export class TokenAuthority {
-  readonly #key: Uint8Array;
+  /** Imported once: given the raw bytes, jose would import them again on every verification. */
+  readonly #key: Promise<webcrypto.CryptoKey>;
 
   constructor(secret: string) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
   async issue(userId: string, ttlSeconds: number, nowMs = Date.now()): Promise<string> {
@@ -23,12 +25,12 @@ export class TokenAuthority {
       .setSubject(userId)
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   async verify(token: string): Promise<TokenCheck> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: [algorithm], requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, await this.#key, { algorithms: [algorithm], requiredClaims: ['exp', 'sub'] });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || typeof payload.exp !== 'number') {
         return { ok: false, reason: 'token has no subject' };
       }

@@ -6,6 +6,7 @@
  */
 import type { Balance, Forecast } from '@titrate/shared';
 import { accountIdOf, type AccountView, type Ledger } from '../ledger/ledger.js';
+import { BatchedReads } from '../db/batchedReads.js';
 import { after, Coalescer, type Scheduler } from '../db/coalesce.js';
 import { limits } from '../limits.js';
 import { defaultPrior, paceForecast, type Demand } from '../titration/forecast.js';
@@ -183,12 +184,15 @@ export class LedgerCreditView implements CreditView {
   readonly #ledger: Pick<Ledger, 'views'>;
   readonly #cache: CreditViewCache | null;
   readonly #due: Coalescer<DueRefresh>;
+  /** Views read for sessions that have none yet, the reads of a moment made together. */
+  readonly #reads: BatchedReads<string, AccountView | null>;
 
   /** `schedule` puts a batch of background reads off (by `creditViewRefreshBatchMs` unless a test says otherwise). */
   constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: Scheduler = after(limits.creditViewRefreshBatchMs)) {
     this.#ledger = ledger;
     this.#cache = cache;
     this.#due = new Coalescer((batch) => this.#refresh(batch), { batchMax: limits.creditViewRefreshBatchMax, schedule });
+    this.#reads = new BatchedReads((userIds) => this.#ledger.views(userIds), null, limits.creditViewReads);
   }
 
   async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
@@ -204,8 +208,8 @@ export class LedgerCreditView implements CreditView {
   /** Reads the user's view from the ledger and keeps it (unless a change was announced meanwhile). */
   async #read(userId: string, accountId: string, nowMs: number): Promise<AccountView> {
     const epoch = this.#cache?.epochOf(accountId) ?? 0;
-    const view = (await this.#ledger.views([userId])).get(userId);
-    if (view === undefined) throw new Error(`user ${userId} vanished`);
+    const view = await this.#reads.load(userId);
+    if (view === null) throw new Error(`user ${userId} vanished`);
     this.#cache?.put(userId, view, epoch, nowMs);
     return view;
   }

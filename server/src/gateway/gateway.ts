@@ -270,6 +270,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!accepting) return refuse(503, { code: 'shutting_down', message: 'the server is shutting down; reconnect shortly' });
     if (connections.size >= limits.connectionsMax) return refuse(503, { code: 'at_capacity', message: 'too many connections on this server' });
     if (authorization.length + query.length > limits.tokenBytesMax) return refuse(401, { code: 'invalid_token', message: 'token too long' });
+    const started = performance.now();
     options
       .authenticate(tokenFrom(query, authorization))
       .then((result) => {
@@ -278,6 +279,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         const connection = new Connection(nextConnectionId++, result.expiresAtMs, bucketNow(), io);
         // Corked on the anchor's socket, not on its own (see anchor.ts).
         anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection, account: result.account }, key, protocol, extensions, context)));
+        metrics.sessionStart.observe({ stage: 'upgrade' }, (performance.now() - started) / 1000);
       })
       .catch((error: unknown) => {
         log.error({ err: error }, 'authentication failed unexpectedly');

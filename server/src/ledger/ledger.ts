@@ -625,15 +625,20 @@ export class Ledger {
     });
     const views = new Map<string, AccountView>();
     let failure: unknown = null;
+    const prepare = async (userId: string) => {
+      try {
+        const prepared = await this.credits(userId);
+        if (prepared !== null) views.set(userId, prepared);
+      } catch (error) {
+        failure = error;
+        this.#log.warn({ err: error, user: userId }, "a user's credits could not be prepared for their view");
+      }
+    };
+    const preparing: Array<Promise<void>> = [];
     for (const row of rows) {
       if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) {
-        try {
-          const prepared = await this.credits(row.userId);
-          if (prepared !== null) views.set(row.userId, prepared);
-        } catch (error) {
-          failure = error;
-          this.#log.warn({ err: error, user: row.userId }, "a user's credits could not be prepared for their view");
-        }
+        // Each under its own account's lock, side by side: a batch of new users waits for the slowest, not the sum.
+        preparing.push(prepare(row.userId));
         continue;
       }
       views.set(row.userId, {
@@ -641,6 +646,7 @@ export class Ledger {
         cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
       });
     }
+    await Promise.all(preparing);
     if (failure !== null && views.size === 0) throw failure;
     return views;
   }

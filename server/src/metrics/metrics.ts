@@ -60,6 +60,13 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    sessionStart: new Histogram({
+      name: 'titrate_session_start_seconds',
+      help: 'Time to start a session, by stage: upgrade (from the WebSocket upgrade request to the socket opened: the token checked, the account read), hello (from reading hello to sending welcome)',
+      labelNames: ['stage'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     decisions: new TalliedCounter({
       name: 'titrate_decisions_total',
       help: 'Decisions made, by source and fallback',

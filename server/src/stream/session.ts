@@ -300,6 +300,7 @@ export class StreamSession implements BalanceWatcher {
     if (hello.v !== protocolVersion) {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
+    const started = performance.now();
     const { engine, now, newId, texts } = this.#services;
     const account = (this.#account = this.#services.sharedAccount(this.#accountId(), this.#account));
     let resumed = false;
@@ -347,6 +348,7 @@ export class StreamSession implements BalanceWatcher {
       orientation: record.orientation,
       context: record.context,
     });
+    this.#services.metrics.sessionStart.observe({ stage: 'hello' }, (performance.now() - started) / 1000);
     if (hello.resume !== undefined && !resumed) {
       this.#send({ t: 'notice', code: NoticeCode.resumeUnavailable, text: 'The earlier session could not be resumed; a new one started.' });
     }

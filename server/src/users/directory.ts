@@ -3,6 +3,7 @@
  * `users` tables. Credits themselves are not here; they live in the ledger.
  */
 import type pg from 'pg';
+import { BatchedReads } from '../db/batchedReads.js';
 import { limits } from '../limits.js';
 import { TextPool } from '../texts.js';
 
@@ -47,11 +48,13 @@ const userColumns = `id, tier, tz, annual, team, region, anchor_day AS "anchorDa
 export class UserDirectory {
   readonly #pool: pg.Pool;
   readonly #texts: TextPool;
+  readonly #accounts: BatchedReads<string, UserAccount | null>;
 
   /** `texts` pools the tier, zone and region names of the accounts read (sessions hold them). */
   constructor(pool: pg.Pool, texts = new TextPool(limits.pooledTextsMax)) {
     this.#pool = pool;
     this.#texts = texts;
+    this.#accounts = new BatchedReads((userIds) => this.#readAccounts(userIds), null, limits.accountReads);
   }
 
   /** Creates the standard tiers and the demo users unless they exist (operator edits win); returns new users. */
@@ -71,22 +74,31 @@ export class UserDirectory {
     return created;
   }
 
-  async getAccount(userId: string): Promise<UserAccount | null> {
-    const { rows } = await this.#pool.query<UserAccount>(
-      `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay", t.base_quota AS "baseQuota",
+  /** The user's account (their tier's terms with them), or null when no such user exists. */
+  getAccount(userId: string): Promise<UserAccount | null> {
+    return this.#accounts.load(userId);
+  }
+
+  /** One query for the accounts asked for at one moment (see `BatchedReads`). */
+  async #readAccounts(userIds: readonly string[]): Promise<Map<string, UserAccount>> {
+    const { rows } = await this.#pool.query<UserAccount>({
+      name: 'user_accounts',
+      text: `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay", t.base_quota AS "baseQuota",
          t.rollover_cap::float8 AS "rolloverCap", t.unlimited, t.burst_price AS "burstPrice"
-       FROM users u JOIN tiers t ON t.name = u.tier WHERE u.id = $1`,
-      [userId],
-    );
-    const row = rows[0];
-    if (row === undefined) return null;
+       FROM users u JOIN tiers t ON t.name = u.tier WHERE u.id = ANY($1::text[])`,
+      values: [userIds],
+    });
     // A session keeps its account for its lifetime: one compact object with its few names shared,
     // rather than the driver's row (its fields added one by one, so held in a separate store).
     const texts = this.#texts;
-    return {
-      id: row.id, tier: texts.of(row.tier), tz: texts.of(row.tz), annual: row.annual, team: row.team, region: texts.of(row.region),
-      anchorDay: row.anchorDay, baseQuota: row.baseQuota, rolloverCap: row.rolloverCap, unlimited: row.unlimited, burstPrice: row.burstPrice,
-    };
+    const accounts = new Map<string, UserAccount>();
+    for (const row of rows) {
+      accounts.set(row.id, {
+        id: row.id, tier: texts.of(row.tier), tz: texts.of(row.tz), annual: row.annual, team: row.team, region: texts.of(row.region),
+        anchorDay: row.anchorDay, baseQuota: row.baseQuota, rolloverCap: row.rolloverCap, unlimited: row.unlimited, burstPrice: row.burstPrice,
+      });
+    }
+    return accounts;
   }
 
   async getTier(name: string): Promise<Tier | null> {

@@ -64,7 +64,9 @@ t.test('a read that raced with a change is used once and not kept', async (t) =>
   let open!: () => void;
   state.gate = new Promise((resolve) => (open = resolve));
   const racing = view.summaryOf(account, nowMs);
-  // The change commits and is announced while the read is in flight.
+  // The change commits and is announced while the read is in flight (reads leave at the end of the turn).
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(state.reads, 1, 'the read is in flight');
   cache.invalidate('ada');
   state.current = viewOf(30);
   state.gate = null;
@@ -157,6 +159,16 @@ t.test('the background reads due at the same time are one query', async (t) => {
   const renewed = [];
   for (const user of users) renewed.push((await view.summaryOf(user, due + 10)).balance.available);
   t.same(renewed, [35, 36, 37], 'each user got their own view');
+});
+
+t.test('sessions that have no view yet and ask at one moment wait for one query together', async (t) => {
+  const { state, view } = cachedView(viewOf(40));
+  state.extra = { bo: 1, cy: 2 };
+  const users = ['ada', 'bo', 'cy', 'ada'].map((id) => ({ ...account, id }) as UserAccount);
+  const balances = await Promise.all(users.map(async (user) => (await view.summaryOf(user, nowMs)).balance.available));
+  t.same(balances, [40, 41, 42, 40], 'each asker got their own view');
+  t.equal(state.reads, 1);
+  t.same(state.asked, [['ada', 'bo', 'cy']], 'each user asked once');
 });
 
 t.test('views read together come due at different times', async (t) => {
