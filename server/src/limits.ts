@@ -169,6 +169,10 @@ export const limits = {
    * the user may take it from the inbox (covers the bus delivering the news a little late).
    */
   inboxHandoffMs: 10_000,
+  /** A job housekeeping thread that died is started again after this long (jobs/housekeeping.ts). */
+  housekeepingRestartMs: 5_000,
+  /** A housekeeping thread that has not stopped its pg-boss this long after being asked is ended. */
+  housekeepingStopGraceMs: 8_000,
   /** pg-boss expires an active job this long after GEN_TIMEOUT_MS (our own deadline fires first). */
   jobExpiryMarginSeconds: 30,
 

@@ -29,6 +29,7 @@ import { GenerationQueue } from './generation/queue.js';
 import { GenerationSaga, type GenerationEvent } from './generation/saga.js';
 import { GenerationStore } from './generation/store.js';
 import { GenerationWorker } from './generation/worker.js';
+import { JobHousekeeping } from './jobs/housekeeping.js';
 import { decisionPartitionDaysAhead, startMaintenance, partitionMonthsAhead } from './jobs/maintenance.js';
 import { Ledger } from './ledger/ledger.js';
 import { startGateway, type Authentication } from './gateway/gateway.js';
@@ -152,9 +153,13 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const users = new UserDirectory(pool, texts);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
 
-    const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs' });
+    // This process's pg-boss sends and works jobs; its timekeeping and table maintenance run on a
+    // thread of their own (jobs/housekeeping.ts), off the loop that answers players.
+    const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs', schedule: false, supervise: false });
     boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
     await boss.start();
+    const housekeeping = await JobHousekeeping.start({ databaseUrl, schema: 'pgboss', applicationName: 'titrate-jobs-housekeeping' }, log);
+    cleanups.push(() => housekeeping.stop());
     // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
     const jobsPool = (boss.getDb() as { pool?: Database }).pool;
     if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') measurePool('jobs', jobsPool);
