@@ -117,10 +117,11 @@ export const limits = {
   /**
    * Reads a caller waits for (accounts at the upgrade, credit views a session has none of yet) are
    * one query per batch of at most `batchMax` users, with at most `inFlightMax` batches out at once
-   * per kind: past that the next batch gathers until one is back (db/batchedReads.ts).
+   * per kind: past that the next batch gathers until one is back (db/batchedReads.ts). A batch not
+   * answered within `timeoutMs` (the statement timeout) fails, and frees its place.
    */
-  accountReads: { batchMax: 200, inFlightMax: 2 },
-  creditViewReads: { batchMax: 200, inFlightMax: 2 },
+  accountReads: { batchMax: 200, inFlightMax: 2, timeoutMs: 10_000 },
+  creditViewReads: { batchMax: 200, inFlightMax: 2, timeoutMs: 10_000 },
   /** Credit views (one per user with a live session) a process keeps; ~1 KB each. */
   creditViewsMax: 200_000,
   /**
@@ -171,6 +172,8 @@ export const limits = {
   inboxHandoffMs: 10_000,
   /** A job housekeeping thread that died is started again after this long (jobs/housekeeping.ts). */
   housekeepingRestartMs: 5_000,
+  /** A housekeeping thread whose pg-boss has not started this long after the thread did is ended (and started again later). */
+  housekeepingStartTimeoutMs: 30_000,
   /** A housekeeping thread that has not stopped its pg-boss this long after being asked is ended. */
   housekeepingStopGraceMs: 8_000,
   /** pg-boss expires an active job this long after GEN_TIMEOUT_MS (our own deadline fires first). */

@@ -158,12 +158,12 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: 4, application_name: 'titrate-jobs', schedule: false, supervise: false });
     boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
     await boss.start();
-    const housekeeping = await JobHousekeeping.start({ databaseUrl, schema: 'pgboss', applicationName: 'titrate-jobs-housekeeping' }, log);
-    cleanups.push(() => housekeeping.stop());
+    cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
     // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
     const jobsPool = (boss.getDb() as { pool?: Database }).pool;
     if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') measurePool('jobs', jobsPool);
-    cleanups.push(() => boss.stop({ graceful: true, wait: true, timeout: 5000 }));
+    const housekeeping = await JobHousekeeping.start({ databaseUrl, schema: 'pgboss', applicationName: 'titrate-jobs-housekeeping' }, log);
+    cleanups.push(() => housekeeping.stop());
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
 
     const frames = new FrameStore(pool, config.dataDir);

@@ -5,7 +5,7 @@
  * it, and the prior otherwise.
  */
 import type { Balance, Forecast } from '@titrate/shared';
-import { accountIdOf, type AccountView, type Ledger } from '../ledger/ledger.js';
+import { accountIdOf, unprepared, type AccountView, type Ledger } from '../ledger/ledger.js';
 import { BatchedReads } from '../db/batchedReads.js';
 import { after, Coalescer, type Scheduler } from '../db/coalesce.js';
 import { limits } from '../limits.js';
@@ -181,18 +181,22 @@ export class CreditViewCache {
 type DueRefresh = { claim: RefreshClaim; accountId: string; nowMs: number };
 
 export class LedgerCreditView implements CreditView {
-  readonly #ledger: Pick<Ledger, 'views'>;
+  readonly #ledger: Pick<Ledger, 'views' | 'readViews' | 'view'>;
   readonly #cache: CreditViewCache | null;
   readonly #due: Coalescer<DueRefresh>;
-  /** Views read for sessions that have none yet, the reads of a moment made together. */
-  readonly #reads: BatchedReads<string, AccountView | null>;
+  /**
+   * Views read for sessions that have none yet, the reads of a moment made together. A view whose
+   * account needs work first is prepared after its batch, on its own, so that one account's lock
+   * holds up nobody else's read.
+   */
+  readonly #reads: BatchedReads<string, AccountView | typeof unprepared | null>;
 
   /** `schedule` puts a batch of background reads off (by `creditViewRefreshBatchMs` unless a test says otherwise). */
-  constructor(ledger: Pick<Ledger, 'views'>, cache: CreditViewCache | null = null, schedule: Scheduler = after(limits.creditViewRefreshBatchMs)) {
+  constructor(ledger: Pick<Ledger, 'views' | 'readViews' | 'view'>, cache: CreditViewCache | null = null, schedule: Scheduler = after(limits.creditViewRefreshBatchMs)) {
     this.#ledger = ledger;
     this.#cache = cache;
     this.#due = new Coalescer((batch) => this.#refresh(batch), { batchMax: limits.creditViewRefreshBatchMax, schedule });
-    this.#reads = new BatchedReads((userIds) => this.#ledger.views(userIds), null, limits.creditViewReads);
+    this.#reads = new BatchedReads((userIds) => this.#ledger.readViews(userIds), null, limits.creditViewReads);
   }
 
   async #view(account: UserAccount, nowMs: number): Promise<AccountView> {
@@ -208,7 +212,8 @@ export class LedgerCreditView implements CreditView {
   /** Reads the user's view from the ledger and keeps it (unless a change was announced meanwhile). */
   async #read(userId: string, accountId: string, nowMs: number): Promise<AccountView> {
     const epoch = this.#cache?.epochOf(accountId) ?? 0;
-    const view = await this.#reads.load(userId);
+    const read = await this.#reads.load(userId);
+    const view = read === unprepared ? await this.#ledger.view(userId) : read;
     if (view === null) throw new Error(`user ${userId} vanished`);
     this.#cache?.put(userId, view, epoch, nowMs);
     return view;

@@ -4,16 +4,18 @@
  * clients turns two thousand asks into two hundred round trips in a row. Here the asks of a moment
  * share one query (`WHERE id = ANY($1)`), built on DataLoader:
  *
- * - a batch leaves at the end of the event loop's turn in which its first ask came, unless
- *   `inFlightMax` batches are already out: then it keeps gathering asks until one of those is back
- *   (or it is full), so the busier the database, the larger the batches and the fewer the trips;
+ * - a batch leaves in the check phase (`setImmediate`) of the event loop's turn in which its first
+ *   ask came, unless `inFlightMax` batches are already out: then it keeps gathering asks until one
+ *   of those is back (or it is full), so the busier the database, the larger the batches and the
+ *   fewer the trips;
  * - every ask gets its own read: nothing is cached or shared with an ask made earlier, so a caller
  *   never receives a row read before it asked (two asks for one key in one batch are one row);
- * - a failed query fails every ask of its batch, and only those.
+ * - a failed query fails every ask of its batch, and only those; so does one that has not answered
+ *   within `timeoutMs` (a connection gone silent), whose place is then free for the next batch.
  */
 import DataLoader from 'dataloader';
 
-export type BatchedReadBounds = { batchMax: number; inFlightMax: number };
+export type BatchedReadBounds = { batchMax: number; inFlightMax: number; timeoutMs: number };
 
 export class BatchedReads<Key extends string, Value> {
   readonly #loader: DataLoader<Key, Value>;
@@ -30,7 +32,7 @@ export class BatchedReads<Key extends string, Value> {
     this.#loader = new DataLoader<Key, Value>(
       async (keys) => {
         try {
-          const found = await read([...new Set(keys)]);
+          const found = await withDeadline(read([...new Set(keys)]), bounds.timeoutMs);
           return keys.map((key) => (found.has(key) ? found.get(key)! : absent));
         } finally {
           this.#landed();
@@ -51,6 +53,7 @@ export class BatchedReads<Key extends string, Value> {
     });
   }
 
+  /** Counted here, not in the load function: with nothing cached a batch is never empty, so DataLoader always calls it. */
   #start(dispatch: () => void): void {
     this.#inFlight += 1;
     dispatch();
@@ -61,4 +64,12 @@ export class BatchedReads<Key extends string, Value> {
     const next = this.#waiting.shift();
     if (next !== undefined) this.#start(next);
   }
+}
+
+function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a batched read did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

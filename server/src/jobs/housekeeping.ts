@@ -9,9 +9,11 @@
  * (two connections) that does nothing but those two. Several processes may each run one: pg-boss
  * sends each due job once, whichever asks first.
  *
- * States: starting → running → stopped; a thread that dies while running is started again after
- * `housekeepingRestartMs` (a schedule is late by that much at most, never lost: a job due in the
- * last minute is still sent when it comes back).
+ * States: starting → running → stopping → stopped. A thread that dies while running is started
+ * again after `housekeepingRestartMs`, and again until it runs: a schedule comes due late by up to
+ * that delay plus pg-boss's 30 s check, and a run is lost only if housekeeping stays down for more
+ * than a minute (pg-boss sends a cron job only within a minute of its due time). A thread that has
+ * not started its pg-boss within `housekeepingStartTimeoutMs` is ended and counts as failed.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -37,6 +39,7 @@ export class JobHousekeeping {
   #worker: Worker | null = null;
   #state: State = 'starting';
   #restart: NodeJS.Timeout | null = null;
+  #stopping: Promise<void> | null = null;
 
   private constructor(settings: HousekeepingSettings, log: Logger) {
     this.#settings = settings;
@@ -61,9 +64,14 @@ export class JobHousekeeping {
       this.#worker = worker;
       let ready = false;
       let lastError = '';
+      const startTimer = setTimeout(() => {
+        lastError = `its pg-boss did not start within ${limits.housekeepingStartTimeoutMs} ms`;
+        void worker.terminate();
+      }, limits.housekeepingStartTimeoutMs);
       worker.on('message', (report: HousekeepingReport) => {
         if (report.kind === 'ready') {
           ready = true;
+          clearTimeout(startTimer);
           resolve();
         } else if (report.kind === 'error') {
           lastError = report.message;
@@ -72,6 +80,7 @@ export class JobHousekeeping {
       });
       worker.on('error', (error) => this.#log.error({ err: error }, 'job housekeeping thread failed'));
       worker.on('exit', (code) => {
+        clearTimeout(startTimer);
         if (this.#worker === worker) this.#worker = null;
         if (!ready) return reject(new Error(`job housekeeping thread exited (${code}) before it started${lastError === '' ? '' : `: ${lastError}`}`));
         if (this.#state !== 'running') return;
@@ -93,9 +102,13 @@ export class JobHousekeeping {
     this.#restart.unref();
   }
 
-  /** Stops the thread's pg-boss (gracefully, then the thread itself after a grace). */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+  /** Stops the thread's pg-boss (gracefully, then the thread itself after a grace); every caller waits for the same stop. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#state = 'stopping';
     if (this.#restart !== null) clearTimeout(this.#restart);
     const worker = this.#worker;

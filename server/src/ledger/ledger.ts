@@ -120,6 +120,9 @@ type MemberRow = {
 const cyclesPerCallMax = 240;
 
 /** A user's credit account: their own (the user id), or their team's pool (`team:<name>`). */
+/** `Ledger.readViews`: the account needs work under its lock before it can be viewed (`Ledger.view` does it). */
+export const unprepared = 'unprepared' as const;
+
 export const accountIdOf = (user: { id: string; team: string | null }) => (user.team === null ? user.id : `team:${user.team}`);
 
 const memberSelect = `SELECT u.id, u.tier, u.tz, u.annual, u.team, u.region, u.anchor_day AS "anchorDay",
@@ -609,10 +612,37 @@ export class Ledger {
 
   /**
    * `view` for many users in one query (the users that do not exist are missing from the answer);
-   * an account that needs work first is prepared on its own, as `view` does. A user whose
-   * preparation fails is missing too, unless every user asked failed: then that error is thrown.
+   * an account that needs work first is prepared on its own, one after another, as `view` does. A
+   * user whose preparation fails is missing too, unless every user asked failed: then that error
+   * is thrown.
    */
   async views(userIds: readonly string[]): Promise<Map<string, AccountView>> {
+    const read = await this.readViews(userIds);
+    const views = new Map<string, AccountView>();
+    let failure: unknown = null;
+    for (const [userId, view] of read) {
+      if (view !== unprepared) {
+        views.set(userId, view);
+        continue;
+      }
+      try {
+        const prepared = await this.credits(userId);
+        if (prepared !== null) views.set(userId, prepared);
+      } catch (error) {
+        failure = error;
+        this.#log.warn({ err: error, user: userId }, "a user's credits could not be prepared for their view");
+      }
+    }
+    if (failure !== null && views.size === 0) throw failure;
+    return views;
+  }
+
+  /**
+   * What one query says of each user's view: the view, or `unprepared` when the account needs work
+   * under its lock first (not opened yet, its cycle over, a member not yet in its team's pool: `view`
+   * does that work). Users that do not exist are missing from the answer.
+   */
+  async readViews(userIds: readonly string[]): Promise<Map<string, AccountView | typeof unprepared>> {
     const { rows } = await this.#pool.query<ViewRow>({
       name: 'credit_views',
       text: `SELECT u.id AS "userId", c.account_id AS "accountId", c.kind, c.available, c.used, c.rollover, c.cycle_start AS "cycleStart",
@@ -623,22 +653,10 @@ export class Ledger {
         WHERE u.id = ANY($1::text[])`,
       values: [userIds],
     });
-    const views = new Map<string, AccountView>();
-    let failure: unknown = null;
-    const prepare = async (userId: string) => {
-      try {
-        const prepared = await this.credits(userId);
-        if (prepared !== null) views.set(userId, prepared);
-      } catch (error) {
-        failure = error;
-        this.#log.warn({ err: error, user: userId }, "a user's credits could not be prepared for their view");
-      }
-    };
-    const preparing: Array<Promise<void>> = [];
+    const views = new Map<string, AccountView | typeof unprepared>();
     for (const row of rows) {
       if (row.accountId === null || !row.joined || row.cycleEnd.getTime() <= this.#now()) {
-        // Each under its own account's lock, side by side: a batch of new users waits for the slowest, not the sum.
-        preparing.push(prepare(row.userId));
+        views.set(row.userId, unprepared);
         continue;
       }
       views.set(row.userId, {
@@ -646,8 +664,6 @@ export class Ledger {
         cycleStart: row.cycleStart.toISOString(), cycleEnd: row.cycleEnd.toISOString(), ...this.#burstTerms(row),
       });
     }
-    await Promise.all(preparing);
-    if (failure !== null && views.size === 0) throw failure;
     return views;
   }
 

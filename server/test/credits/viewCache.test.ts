@@ -1,6 +1,6 @@
 import t from 'tap';
 import { CreditViewCache, LedgerCreditView } from '../../src/credits/view.js';
-import type { AccountView } from '../../src/ledger/ledger.js';
+import { unprepared, type AccountView } from '../../src/ledger/ledger.js';
 import { limits } from '../../src/limits.js';
 import type { UserAccount } from '../../src/users/directory.js';
 
@@ -16,17 +16,32 @@ const viewOf = (available: number, extra: Partial<AccountView> = {}): AccountVie
  * whatever the users asked for); `gate` holds a read open, `failing` fails it.
  */
 function fakeLedger(initial: AccountView) {
-  const state = { current: initial, reads: 0, asked: [] as string[][], extra: {} as Record<string, number>, gate: null as Promise<void> | null, failing: false };
+  const state = {
+    current: initial, reads: 0, asked: [] as string[][], extra: {} as Record<string, number>, gate: null as Promise<void> | null, failing: false,
+    /** Users whose account needs work before it can be viewed (`view` prepares one; `readViews` says so). */
+    unprepared: new Set<string>(), prepared: [] as string[],
+  };
+  const views = async (userIds: readonly string[]) => {
+    state.reads += 1;
+    state.asked.push([...userIds]);
+    if (state.failing) throw new Error('connection reset');
+    const answer = state.current;
+    if (state.gate !== null) await state.gate;
+    return new Map(userIds.map((userId) => [userId, { ...answer, accountId: userId, available: answer.available + (state.extra[userId] ?? 0) }]));
+  };
   return {
     state,
     ledger: {
-      views: async (userIds: readonly string[]) => {
-        state.reads += 1;
-        state.asked.push([...userIds]);
-        if (state.failing) throw new Error('connection reset');
-        const answer = state.current;
-        if (state.gate !== null) await state.gate;
-        return new Map(userIds.map((userId) => [userId, { ...answer, accountId: userId, available: answer.available + (state.extra[userId] ?? 0) }]));
+      views,
+      readViews: async (userIds: readonly string[]) => {
+        const read: Map<string, AccountView | typeof unprepared> = await views(userIds);
+        for (const userId of userIds) if (state.unprepared.has(userId)) read.set(userId, unprepared);
+        return read;
+      },
+      view: async (userId: string) => {
+        state.prepared.push(userId);
+        state.unprepared.delete(userId);
+        return (await views([userId])).get(userId) ?? null;
       },
     },
   };
@@ -169,6 +184,16 @@ t.test('sessions that have no view yet and ask at one moment wait for one query 
   t.same(balances, [40, 41, 42, 40], 'each asker got their own view');
   t.equal(state.reads, 1);
   t.same(state.asked, [['ada', 'bo', 'cy']], 'each user asked once');
+});
+
+t.test('a view whose account needs work first is prepared on its own, after the batch it was read in', async (t) => {
+  const { state, view } = cachedView(viewOf(40));
+  state.unprepared.add('bo');
+  const users = ['ada', 'bo'].map((id) => ({ ...account, id }) as UserAccount);
+  const balances = await Promise.all(users.map(async (user) => (await view.summaryOf(user, nowMs)).balance.available));
+  t.same(balances, [40, 40]);
+  t.same(state.asked, [['ada', 'bo'], ['bo']], 'one batch, then the one that needed work');
+  t.same(state.prepared, ['bo']);
 });
 
 t.test('views read together come due at different times', async (t) => {

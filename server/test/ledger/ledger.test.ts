@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Ledger } from '../../src/ledger/ledger.js';
+import { Ledger, unprepared } from '../../src/ledger/ledger.js';
 import { limits } from '../../src/limits.js';
 import { days, ledgerFixture } from '../support/ledger.js';
 
@@ -346,21 +346,15 @@ t.test("many users' views are read in one query, each user's own, opening accoun
   t.same(await f.ledger.view('ann'), views.get('ann'), 'one user is the same read');
 });
 
-t.test('accounts asked for at one moment are read in one query, each asker getting their own or null', async (t) => {
+t.test('one read of views says which accounts need work first, and does none of it', async (t) => {
   const f = await ledgerFixture(t);
-  await f.tier('small', { baseQuota: 20, burstPrice: 7 });
+  await f.tier('small', { baseQuota: 20 });
   await f.user('ann', 'small');
-  await f.user('bob', 'basic');
-  const query = f.pool.query.bind(f.pool);
-  const names: unknown[] = [];
-  f.pool.query = ((config: unknown, ...rest: unknown[]) => {
-    names.push((config as { name?: string }).name);
-    return (query as (...args: unknown[]) => unknown)(config, ...rest);
-  }) as typeof f.pool.query;
-  const accounts = await Promise.all(['ann', 'bob', 'nobody', 'ann'].map((id) => f.users.getAccount(id)));
-  t.same(names, ['user_accounts'], 'one query');
-  t.match(accounts[0], { id: 'ann', tier: 'small', baseQuota: 20, burstPrice: 7, unlimited: false });
-  t.match(accounts[1], { id: 'bob', tier: 'basic', baseQuota: 200 });
-  t.equal(accounts[2], null, 'a user that does not exist reads as null');
-  t.same(accounts[3], accounts[0]);
+  await f.users.createUser({ id: 'new', tier: 'small', tz: 'UTC', annual: false, team: null, region: null, anchorDay: 21 });
+  const read = await f.ledger.readViews(['ann', 'new', 'nobody']);
+  t.match(read.get('ann'), { accountId: 'ann', available: 20 });
+  t.equal(read.get('new'), unprepared, 'an account never opened needs work');
+  t.notOk(read.has('nobody'));
+  t.equal((await f.balance('new')).snapshot, null, 'the read opened nothing');
+  t.match(await f.ledger.view('new'), { accountId: 'new', available: 20 }, 'a view of it opens it');
 });
