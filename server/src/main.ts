@@ -162,8 +162,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     // pg-boss keeps its own pool (`getDb().pool` in v10); timed like the main one when it is there.
     const jobsPool = (boss.getDb() as { pool?: Database }).pool;
     if (typeof jobsPool?.connect === 'function' && typeof jobsPool.waitingCount === 'number') measurePool('jobs', jobsPool);
-    const housekeeping = await JobHousekeeping.start({ databaseUrl, schema: 'pgboss', applicationName: 'titrate-jobs-housekeeping' }, log);
-    cleanups.push(() => housekeeping.stop());
+    if (options.maintenance ?? true) {
+      // Without scheduled maintenance (tests that drive cycles by hand) there is no time to keep.
+      const housekeeping = await JobHousekeeping.start({ databaseUrl, schema: 'pgboss', applicationName: 'titrate-jobs-housekeeping' }, log);
+      cleanups.push(() => housekeeping.stop());
+    }
     const generations = new GenerationStore(pool, { ...config.settlement, handoffMs: limits.inboxHandoffMs });
 
     const frames = new FrameStore(pool, config.dataDir);
