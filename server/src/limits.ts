@@ -219,6 +219,8 @@ export const limits = {
    * at it the pool starts over.
    */
   pooledTextsMax: 20_000,
+  /** Distinct music contexts (genre, mood, energy) a process keeps one shared copy of; at it the pool starts over. */
+  pooledContextsMax: 20_000,
   /** Seen sets (user × group) the in-process engine keeps; beyond it, ones not used lately go first (a clock cache). */
   memorySeenScopesMax: 200_000,
   /** Adapted variants kept in memory (the rest are on disk): ~1,000 frames of ~60 KB. */

@@ -53,7 +53,7 @@ import { RedisEngine } from './state/redis.js';
 import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { LiveAccounts } from './stream/liveAccounts.js';
 import { Watchers } from './stream/watchers.js';
-import { TextPool } from './texts.js';
+import { ContextPool, TextPool } from './texts.js';
 import { UserDirectory } from './users/directory.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -150,6 +150,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => journal.stop());
     await journal.ensurePartitions(decisionPartitionDaysAhead);
     const texts = new TextPool(limits.pooledTextsMax);
+    const contexts = new ContextPool(texts, limits.pooledContextsMax);
     const users = new UserDirectory(pool, texts);
     for (const userId of await users.seed()) await ledger.openAccount(userId);
 
@@ -313,6 +314,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
             sharedAccount: (accountId, account) => liveAccounts.shared(accountId, account),
             joinAccount: (accountId, session, account) => liveAccounts.join(accountId, session, account),
             leaveAccount: (accountId, session) => liveAccounts.leave(accountId, session),
+            contexts,
+            demandOn: (accountId, dayKey, read) => liveAccounts.demandOn(accountId, dayKey, read),
+            lastDemand: (accountId) => liveAccounts.lastDemand(accountId),
             watchGeneration: (generationId, onEnd) => {
               generationWatchers.watch(generationId, onEnd);
               return () => generationWatchers.unwatch(generationId, onEnd);

@@ -7,6 +7,8 @@
  * later copies are not shared with them), so neither a long uptime of varied music metadata nor a
  * client sending endless distinct labels can fill it for good or grow it.
  */
+import type { Context } from '@titrate/shared';
+
 export class TextPool {
   readonly #texts = new Map<string, string>();
   readonly #max: number;
@@ -38,3 +40,36 @@ export class TextPool {
 
 /** Longer labels are not pooled: a label pool is for labels, not payloads. */
 const labelLengthMax = 64;
+
+/**
+ * One frozen copy of each music context (genre, mood, energy) however many sessions hold it: the
+ * players of one kind of music report the same few labels and energies, and a session keeps its
+ * context for as long as it lives (an idle one keeps nothing else as large). Bounded like
+ * `TextPool`: at `max` distinct contexts the pool starts over.
+ */
+export class ContextPool {
+  readonly #contexts = new Map<string, Readonly<Context>>();
+  readonly #texts: TextPool;
+  readonly #max: number;
+
+  constructor(texts: TextPool, max: number) {
+    this.#texts = texts;
+    this.#max = max;
+  }
+
+  /** The pooled, frozen copy of `context` (its labels pooled too). */
+  of(context: Context): Readonly<Context> {
+    // The genre's length first makes the key one context's alone, whatever the labels contain.
+    const key = `${context.genre.length}:${context.genre}${context.mood}:${context.energy}`;
+    const pooled = this.#contexts.get(key);
+    if (pooled !== undefined) return pooled;
+    const copy = Object.freeze({ genre: this.#texts.of(context.genre), mood: this.#texts.of(context.mood), energy: context.energy });
+    if (this.#contexts.size >= this.#max) this.#contexts.clear();
+    this.#contexts.set(key, copy);
+    return copy;
+  }
+
+  get size(): number {
+    return this.#contexts.size;
+  }
+}

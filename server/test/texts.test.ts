@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TextPool } from '../src/texts.js';
+import { ContextPool, TextPool } from '../src/texts.js';
 import { dayKeyOf } from '../src/titration/clock.js';
 
 t.test('a pooled text reads as the text it was given, and null stays null', async (t) => {
@@ -33,6 +33,36 @@ t.test('a pool for longer texts (decision reasons) shares texts up to its own le
   t.equal(texts.of(reason), reason);
   t.equal(texts.of('y'.repeat(101)), 'y'.repeat(101));
   t.equal(texts.size, 1, 'the 87-character reason is pooled, the 101-character text is not');
+});
+
+t.test('sessions of one music context share one frozen copy of it, its labels pooled', async (t) => {
+  const texts = new TextPool(10);
+  const contexts = new ContextPool(texts, 10);
+  const first = contexts.of({ genre: 'techno', mood: 'dark', energy: 0.7 });
+  const again = contexts.of({ genre: ['tech', 'no'].join(''), mood: 'dark', energy: 0.7 });
+  t.equal(again, first, 'an equal context is answered with the held copy');
+  t.ok(Object.isFrozen(first));
+  t.same(first, { genre: 'techno', mood: 'dark', energy: 0.7 });
+  t.not(contexts.of({ genre: 'techno', mood: 'dark', energy: 0.71 }), first, 'another energy is another context');
+  t.equal(texts.size, 2, 'the genre and the mood are pooled texts');
+});
+
+t.test('contexts whose labels run into each other stay apart', async (t) => {
+  const contexts = new ContextPool(new TextPool(10), 10);
+  const a = contexts.of({ genre: 'ab', mood: 'c:1', energy: 0.5 });
+  const b = contexts.of({ genre: 'a', mood: 'bc:1', energy: 0.5 });
+  const c = contexts.of({ genre: 'ab', mood: 'c', energy: 1 });
+  t.same([a.genre, a.mood, b.genre, b.mood, c.mood, c.energy], ['ab', 'c:1', 'a', 'bc:1', 'c', 1]);
+  t.equal(contexts.size, 3);
+});
+
+t.test('the context pool never grows past its bound and still answers every context', async (t) => {
+  const contexts = new ContextPool(new TextPool(100), 3);
+  for (let index = 0; index < 10; index += 1) {
+    const energy = index / 10;
+    t.equal(contexts.of({ genre: 'house', mood: 'warm', energy }).energy, energy);
+    t.ok(contexts.size <= 3);
+  }
 });
 
 t.test('day keys are the same however the days alternate', async (t) => {

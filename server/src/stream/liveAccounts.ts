@@ -7,10 +7,14 @@
  * - one user account its sessions may keep. Each socket reads its user's row when it connects; a
  *   session whose read equals the one held here keeps the held object instead of its own, so a
  *   user's devices share one account object rather than one each (in a team pool, the devices of
- *   the member held). A newer read of the held user, one that differs, is held from then on.
+ *   the member held). A newer read of the held user, one that differs, is held from then on;
+ * - the account's demand (what it watched and spent on the days before), read from the session
+ *   state once a local day for all of them rather than once a session: read when the first of them
+ *   needs it, shared while the read is in flight, forgotten when a read fails.
  *
  * Entries leave with the account's last session, so the map is bounded by open connections.
  */
+import type { Demand } from '../titration/forecast.js';
 import { sameAccount, type UserAccount } from '../users/directory.js';
 
 /**
@@ -18,7 +22,13 @@ import { sameAccount, type UserAccount } from '../users/directory.js';
  * it is built with `concat` and `slice`, which size an array exactly (a spread or `filter` leaves
  * room for 16 more).
  */
-type Presence<S> = { sessions: readonly S[]; account: UserAccount };
+type Presence<S> = { sessions: readonly S[]; account: UserAccount; demand: HeldDemand | null };
+
+/**
+ * An account's demand as read on its local day `dayKey`: the value once read, the read while it is
+ * in flight, and meanwhile the value of the day before (forecasts use it rather than none).
+ */
+type HeldDemand = { dayKey: string; demand: Demand | null; reading: Promise<Demand> | null; earlier: Demand | null };
 
 export class LiveAccounts<S> {
   readonly #byAccount = new Map<string, Presence<S>>();
@@ -42,7 +52,7 @@ export class LiveAccounts<S> {
   /** `session` of credit account `accountId` is live, keeping `account` (held for the others when it is the first). */
   join(accountId: string, session: S, account: UserAccount): void {
     const presence = this.#byAccount.get(accountId);
-    if (presence === undefined) this.#byAccount.set(accountId, { sessions: [session], account });
+    if (presence === undefined) this.#byAccount.set(accountId, { sessions: [session], account, demand: null });
     else if (!presence.sessions.includes(session)) presence.sessions = presence.sessions.concat([session]);
   }
 
@@ -54,6 +64,42 @@ export class LiveAccounts<S> {
     if (index === -1) return;
     if (presence.sessions.length === 1) this.#byAccount.delete(accountId);
     else presence.sessions = presence.sessions.slice(0, index).concat(presence.sessions.slice(index + 1));
+  }
+
+  /**
+   * The demand of `accountId` on its local day `dayKey`: the one held for the account's live
+   * sessions (at once when read already), or `read()`, held for them from now on. An account without
+   * a live session here holds nothing: each ask reads.
+   */
+  demandOn(accountId: string, dayKey: string, read: () => Promise<Demand>): Demand | Promise<Demand> {
+    const presence = this.#byAccount.get(accountId);
+    const held = presence?.demand ?? null;
+    if (held !== null && held.dayKey === dayKey) {
+      if (held.demand !== null) return held.demand;
+      if (held.reading !== null) return held.reading;
+    }
+    const reading = read();
+    if (presence === undefined) return reading;
+    const entry: HeldDemand = { dayKey, demand: null, reading, earlier: held === null ? null : (held.demand ?? held.earlier) };
+    presence.demand = entry;
+    reading.then(
+      (demand) => {
+        entry.demand = demand;
+        entry.reading = null;
+        entry.earlier = null;
+      },
+      // The asker hears of the failure; the next ask reads again.
+      () => {
+        entry.reading = null;
+      },
+    );
+    return reading;
+  }
+
+  /** The demand of `accountId` as last read here, whatever its day (undefined before the first read or without live sessions). */
+  lastDemand(accountId: string): Demand | undefined {
+    const held = this.#byAccount.get(accountId)?.demand ?? null;
+    return held === null ? undefined : (held.demand ?? held.earlier ?? undefined);
   }
 
   /** Tells every live session of `accountId` on this node that its credits changed. */

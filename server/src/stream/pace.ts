@@ -1,7 +1,8 @@
 /**
  * One session's side of titration: the controller's per-session memory (held level, dither phase,
- * policy memory), the pace of its frames, and the account's demand, read from the day counts in
- * the session-state engine once per local day and cached here.
+ * policy memory) and the pace of its frames. It is made at the session's first `next`: an idle
+ * session has none. The account's demand, read from the day counts in the session-state engine once
+ * per local day, is the account's and is held for all its sessions (`demandOn`, stream/liveAccounts.ts).
  *
  * Counts are kept per *account* (a user, or a team pool) and per local day, server-side: the
  * client never tells us how much it watched. They are written when a frame is delivered, so every
@@ -20,6 +21,14 @@ import type { CreditState } from '../credits/view.js';
 /** The user's local day now, what the account did in it so far, and its demand. */
 export type PaceDay = { local: { dayKey: string; dayElapsed: number }; demand: Demand; today: DayCounts };
 
+/** The account's demand on a local day: at once when it is held, else its read. */
+export type DemandOn = (dayKey: string) => Demand | Promise<Demand>;
+
+/** Reads an account's demand on local day `dayKey` from the days before it. */
+export async function readDemand(engine: SessionStateEngine, accountId: string, dayKey: string): Promise<Demand> {
+  return demandOf(await engine.getDays(accountId, previousDayKeys(dayKey, demandModel.historyDays)));
+}
+
 /**
  * The dither phase is kept as a whole number of these steps: a small integer is stored in the
  * session itself, a fraction would be a separate heap number in every idle session.
@@ -33,54 +42,32 @@ export class SessionPace {
   readonly #engine: SessionStateEngine;
   readonly #accountId: string;
   readonly #zone: string;
+  readonly #demandOn: DemandOn;
   /** The controller's memory, made at the first decision (an idle session has none). */
   #pacing: SessionPacing | null = null;
   /** The dither phase in `phaseSteps` (0..phaseSteps-1). */
   readonly #phase: number;
-  /** The account's demand, as read on the local day `#demandDay`. */
-  #demand: Demand | undefined = undefined;
-  #demandDay: string | null = null;
   #lastFrameMs: number | null = null;
   #frameIntervalMs: number | null = null;
 
-  constructor(engine: SessionStateEngine, accountId: string, zone: string, phase: number) {
+  constructor(engine: SessionStateEngine, accountId: string, zone: string, phase: number, demandOn: DemandOn) {
     this.#engine = engine;
     this.#accountId = accountId;
     this.#zone = zone;
+    this.#demandOn = demandOn;
     this.#phase = Math.min(phaseSteps - 1, Math.max(0, Math.floor(phase * phaseSteps)));
-  }
-
-  /** The account's demand as last read (undefined before the first read). */
-  get demand(): Demand | undefined {
-    return this.#demand;
-  }
-
-  /** Reads the demand from the days before today, unless it was read today already. */
-  async #demandFor(dayKey: string): Promise<Demand> {
-    if (this.#demandDay === dayKey && this.#demand !== undefined) return this.#demand;
-    const history = await this.#engine.getDays(this.#accountId, previousDayKeys(dayKey, demandModel.historyDays));
-    const demand = demandOf(history);
-    this.#demand = demand;
-    this.#demandDay = dayKey;
-    return demand;
-  }
-
-  /** Counts this session into today's sessions and loads the demand (at `hello`). */
-  async start(nowMs: number): Promise<void> {
-    const { dayKey } = localDayOf(nowMs, this.#zone);
-    await Promise.all([this.#demandFor(dayKey), this.#engine.countDay(this.#accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
   }
 
   /** Today's counts of the account and its demand (read in parallel with the balance). */
   async today(nowMs: number): Promise<PaceDay> {
     const local = localDayOf(nowMs, this.#zone);
-    const demand = this.#demandDay === local.dayKey ? this.#demand : undefined;
+    const demand = this.#demandOn(local.dayKey);
     // The demand is read once a day: a frame of a day already read waits for today's counts alone.
-    if (demand !== undefined) {
+    if (!(demand instanceof Promise)) {
       const [today] = await this.#engine.getDays(this.#accountId, [local.dayKey]);
       return { local, demand, today: today! };
     }
-    const [read, [today]] = await Promise.all([this.#demandFor(local.dayKey), this.#engine.getDays(this.#accountId, [local.dayKey])]);
+    const [read, [today]] = await Promise.all([demand, this.#engine.getDays(this.#accountId, [local.dayKey])]);
     return { local, demand: read, today: today! };
   }
 

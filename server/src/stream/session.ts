@@ -43,10 +43,12 @@ import type { Metrics } from '../metrics/metrics.js';
 import { nothingSeen, type SeenFrames } from '../pantry/seen.js';
 import { freezeRecord, seenScope, type SessionRecord, type SessionStateEngine } from '../state/engine.js';
 import { factorRecord, type Titration } from '../titration/controller.js';
-import type { TextPool } from '../texts.js';
+import type { ContextPool, TextPool } from '../texts.js';
+import { localDayOf } from '../titration/clock.js';
+import type { Demand } from '../titration/forecast.js';
 import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
-import { SessionPace } from './pace.js';
+import { readDemand, SessionPace } from './pace.js';
 
 export const sessionStates = ['awaiting_hello', 'live', 'closed'] as const;
 export type SessionState = (typeof sessionStates)[number];
@@ -82,6 +84,10 @@ export type StreamServices = {
   /** A session is live on its credit account: it hears of the account's credit changes until `leaveAccount`. */
   joinAccount: (accountId: string, session: BalanceWatcher, account: UserAccount) => void;
   leaveAccount: (accountId: string, session: BalanceWatcher) => void;
+  /** The demand of a credit account on a local day, held for its live sessions here: at once when held, else `read()`. */
+  demandOn: (accountId: string, dayKey: string, read: () => Promise<Demand>) => Demand | Promise<Demand>;
+  /** The demand of a credit account as last read here, whatever its day (forecasts use it). */
+  lastDemand: (accountId: string) => Demand | undefined;
   /** Tells every session of an account (on every node) that its credits changed. */
   announceCreditChange: (accountId: string) => void;
   /** Registers interest in the end of a generation (on any node); returns the way to stop. */
@@ -93,6 +99,8 @@ export type StreamServices = {
   random: () => number;
   /** Short names (genres, moods, devices) shared by every session that holds them. */
   texts: TextPool;
+  /** Music contexts shared by every session that holds them. */
+  contexts: ContextPool;
   /** Where every answered decision is recorded (batched, off the hot path). */
   journal: { record(entry: JournalEntry): void };
   /** Renders an adapted frame variant ahead of the player's fetch. */
@@ -167,6 +175,7 @@ export class StreamSession implements BalanceWatcher {
   #justLiked = false;
   /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
   #stocked = 0;
+  /** Its side of titration, made at its first frame (an idle session has none). */
   #pace: SessionPace | null = null;
   /**
    * The balance this player was last told with a frame, an ack or a push: a credit change that
@@ -235,7 +244,17 @@ export class StreamSession implements BalanceWatcher {
 
   /** The account's balance and forecast now, at the account's demand. */
   #summary(): Promise<CreditSummary> {
-    return this.#services.credits.summaryOf(this.#account, this.#services.now(), this.#pace?.demand);
+    return this.#services.credits.summaryOf(this.#account, this.#services.now(), this.#services.lastDemand(this.#accountId()));
+  }
+
+  /** The account's demand on its local day `dayKey` (held for all its live sessions here). */
+  #demandOn(dayKey: string): Demand | Promise<Demand> {
+    const accountId = this.#accountId();
+    return this.#services.demandOn(accountId, dayKey, () => readDemand(this.#services.engine, accountId, dayKey));
+  }
+
+  #paceOf(): SessionPace {
+    return (this.#pace ??= new SessionPace(this.#services.engine, this.#accountId(), this.#account.tz, this.#services.random(), (dayKey) => this.#demandOn(dayKey)));
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -324,13 +343,13 @@ export class StreamSession implements BalanceWatcher {
     freezeRecord(record);
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
-    const pace = new SessionPace(engine, accountIdOf(account), account.tz, this.#services.random());
-    await pace.start(now());
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
-    this.#pace = pace;
     this.#setState('live');
+    // Live first, so the account's demand read next is held for its other sessions here.
     this.#services.joinAccount(this.#accountId(), this, account);
+    const { dayKey } = localDayOf(now(), account.tz);
+    await Promise.all([this.#demandOn(dayKey), engine.countDay(this.#accountId(), dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
     const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary()]);
     this.#send({
       t: 'welcome',
@@ -385,8 +404,7 @@ export class StreamSession implements BalanceWatcher {
 
   /** The context as the session keeps it: its labels shared with every other session of the same music. */
   #pooled(context: Context): Context {
-    const { texts } = this.#services;
-    return { genre: texts.of(context.genre), mood: texts.of(context.mood), energy: context.energy };
+    return this.#services.contexts.of(context);
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
@@ -405,7 +423,7 @@ export class StreamSession implements BalanceWatcher {
     // Everything a decision reads, asked at once (a shared engine gets it in one round trip); a
     // replay or an inbox frame leaves the rest unused.
     const [, earlier, seen, mix, summary, day] = await Promise.all([
-      recordStored, engine.getDecision(record.id, next.id), this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#pace!.today(nowMs),
+      recordStored, engine.getDecision(record.id, next.id), this.#seen(record.context), engine.getMix(record.id), this.#summary(), this.#paceOf().today(nowMs),
     ]);
     if (earlier !== null) return this.#replay(next, fingerprint, earlier as StoredDecision);
 
@@ -415,7 +433,7 @@ export class StreamSession implements BalanceWatcher {
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
     const account = this.#account;
-    const pace = this.#pace!.input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
+    const pace = this.#paceOf().input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
     const segment = this.#services.texts.of(segmentOf(account.tier, decider.groupOf(record.context)));
     const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
     const outcome = await decider.decide({
@@ -425,7 +443,7 @@ export class StreamSession implements BalanceWatcher {
     });
     this.#justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
-    this.#pace!.remember(outcome.titration.state);
+    this.#paceOf().remember(outcome.titration.state);
     const applied = outcome.titration.nudge;
     const bandit: BanditRecord | null =
       lean === null ? null : {
@@ -508,7 +526,7 @@ export class StreamSession implements BalanceWatcher {
       engine.addToMix(record.id, decision.source, limits.sessionTtlMs),
       known ?? this.#summary(),
       engine.markSeen(seenScope(this.#userId, this.#seenGroupOf(decision)), decision.seenId ?? decision.frameId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
-      this.#pace!.delivered(decidedAt, decision.source, decision.charged),
+      this.#paceOf().delivered(decidedAt, decision.source, decision.charged),
       rememberShown,
     ]);
     if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
@@ -713,7 +731,7 @@ export class StreamSession implements BalanceWatcher {
     await Promise.all([
       engine.addToMix(this.#record!.id, 'library', limits.sessionTtlMs),
       engine.markSeen(seenScope(this.#userId, stock), stock.seenId, limits.seenFramesPerGroupMax, limits.seenTtlMs),
-      this.#pace!.delivered(now(), 'library', 0),
+      this.#paceOf().delivered(now(), 'library', 0),
     ]);
   }
 

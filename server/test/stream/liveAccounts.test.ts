@@ -1,5 +1,6 @@
 import t from 'tap';
 import { LiveAccounts } from '../../src/stream/liveAccounts.js';
+import type { Demand } from '../../src/titration/forecast.js';
 import type { UserAccount } from '../../src/users/directory.js';
 
 type Session = { name: string; heard: number };
@@ -94,4 +95,81 @@ t.test('the shared account leaves with the last session, so a later read is kept
   accounts.leave('ana', phone);
   const later = read('ana');
   t.equal(accounts.shared('ana', later), later);
+});
+
+const demandOf = (framesPerActiveDay: number): Demand =>
+  Object.freeze({ activeShare: 1, framesPerActiveDay, medianActiveDayFrames: framesPerActiveDay, creditsPerFresh: 5, creditsPerDay: 10, observedDays: 1 });
+
+/** A read of the account's demand that the test settles by hand, counting how often it was asked. */
+function pendingReads() {
+  const asked: Array<{ resolve: (demand: Demand) => void; reject: (error: Error) => void }> = [];
+  const read = () => new Promise<Demand>((resolve, reject) => asked.push({ resolve, reject }));
+  return { asked, read };
+}
+
+t.test("an account's demand is read once a day for all its live sessions, including while the first read is in flight", async (t) => {
+  const accounts = registry();
+  accounts.join('ana', session('phone'), read('ana'));
+  accounts.join('ana', session('tv'), read('ana'));
+  const reads = pendingReads();
+  const phone = accounts.demandOn('ana', '2026-11-22', reads.read);
+  const tv = accounts.demandOn('ana', '2026-11-22', reads.read);
+  t.equal(reads.asked.length, 1, 'the second session waits for the first read');
+  t.equal(accounts.lastDemand('ana'), undefined, 'nothing to forecast with before the first read ends');
+  const demand = demandOf(40);
+  reads.asked[0]!.resolve(demand);
+  t.equal(await phone, demand);
+  t.equal(await tv, demand);
+  t.equal(accounts.demandOn('ana', '2026-11-22', reads.read), demand, 'once read, the demand is answered at once');
+  t.equal(accounts.lastDemand('ana'), demand);
+  t.equal(reads.asked.length, 1);
+});
+
+t.test("a new local day reads the demand again, and forecasts keep the day before's until it is read", async (t) => {
+  const accounts = registry();
+  accounts.join('ana', session('phone'), read('ana'));
+  const yesterday = demandOf(40);
+  await accounts.demandOn('ana', '2026-11-21', async () => yesterday);
+  const reads = pendingReads();
+  const today = accounts.demandOn('ana', '2026-11-22', reads.read);
+  t.equal(reads.asked.length, 1);
+  t.equal(accounts.lastDemand('ana'), yesterday, "the day before's demand while today's is read");
+  reads.asked[0]!.resolve(demandOf(50));
+  t.equal((await today).framesPerActiveDay, 50);
+  t.equal(accounts.lastDemand('ana')?.framesPerActiveDay, 50);
+});
+
+t.test('a failed read of the demand reaches its askers and the next ask reads again', async (t) => {
+  const accounts = registry();
+  accounts.join('ana', session('phone'), read('ana'));
+  const reads = pendingReads();
+  const first = Promise.resolve(accounts.demandOn('ana', '2026-11-22', reads.read));
+  const second = Promise.resolve(accounts.demandOn('ana', '2026-11-22', reads.read));
+  reads.asked[0]!.reject(new Error('engine unavailable'));
+  await t.rejects(first, /engine unavailable/);
+  await t.rejects(second, /engine unavailable/);
+  const demand = demandOf(30);
+  t.equal(await accounts.demandOn('ana', '2026-11-22', async () => demand), demand, 'the failure is not held');
+});
+
+t.test('an account without a live session here holds no demand, and its demand leaves with its last session', async (t) => {
+  const accounts = registry();
+  let readsAsked = 0;
+  const readOnce = async () => {
+    readsAsked += 1;
+    return demandOf(20);
+  };
+  await accounts.demandOn('ana', '2026-11-22', readOnce);
+  await accounts.demandOn('ana', '2026-11-22', readOnce);
+  t.equal(readsAsked, 2, 'each ask reads');
+  t.equal(accounts.lastDemand('ana'), undefined);
+  const phone = session('phone');
+  accounts.join('ana', phone, read('ana'));
+  await accounts.demandOn('ana', '2026-11-22', readOnce);
+  t.ok(accounts.lastDemand('ana'));
+  accounts.leave('ana', phone);
+  t.equal(accounts.lastDemand('ana'), undefined);
+  accounts.join('ana', phone, read('ana'));
+  await accounts.demandOn('ana', '2026-11-22', readOnce);
+  t.equal(readsAsked, 4, 'a session that comes back later reads it anew');
 });
