@@ -11,9 +11,21 @@ import { Counter, type CounterConfiguration, type LabelValues } from 'prom-clien
 
 type Pending<T extends string> = { labels: LabelValues<T>; count: number };
 
+/**
+ * The pending sums, found by the label values in the order of the label names, one map per name:
+ * an increment walks a few maps by values that are mostly constants, where a key made of the values
+ * would be a new string to build and hash on every call.
+ */
+type Level<T extends string> = Map<unknown, Level<T> | Pending<T>>;
+
+/** The key of a label the call did not give (a series of its own, apart from an empty value). */
+const absent = Symbol('absent');
+
 export class TalliedCounter<T extends string = string> extends Counter<T> {
   readonly #names: readonly T[];
-  readonly #pending = new Map<string, Pending<T>>();
+  #pending: Level<T> = new Map();
+  /** Every pending sum, for the flush. */
+  #sums: Pending<T>[] = [];
   /** prom-client's own increment, which the flush uses. */
   readonly #add: (labels: LabelValues<T>, value: number) => void;
 
@@ -33,26 +45,36 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
 
   /** Hands the sums counted since the last read to prom-client. */
   flush(): void {
-    for (const { labels, count } of this.#pending.values()) this.#add(labels, count);
-    this.#pending.clear();
+    const sums = this.#sums;
+    this.#forget();
+    for (const { labels, count } of sums) this.#add(labels, count);
   }
 
   override reset(): void {
     // prom-client's constructor resets too, before this class's fields exist.
-    if (#pending in this) this.#pending.clear();
+    if (#pending in this) this.#forget();
     super.reset();
+  }
+
+  #forget(): void {
+    this.#pending = new Map();
+    this.#sums = [];
   }
 
   readonly #tally = (labelsOrValue?: LabelValues<T> | number, value?: number): void => {
     const labels: LabelValues<T> = typeof labelsOrValue === 'object' ? labelsOrValue : {};
     const by = typeof labelsOrValue === 'object' ? (value ?? 1) : (labelsOrValue ?? 1);
     if (!Number.isFinite(by) || by < 0) throw new RangeError(`a counter only grows by a finite amount of at least 0, not ${by}`);
-    let key = '';
-    for (const name of this.#names) {
-      const labelValue = labels[name];
-      key += labelValue === undefined ? '\u0002' : `${labelValue}\u0001`;
+    const names = this.#names;
+    let level = this.#pending;
+    for (let index = 0; index < names.length - 1; index += 1) {
+      const key = labels[names[index]!] ?? absent;
+      let next = level.get(key) as Level<T> | undefined;
+      if (next === undefined) level.set(key, (next = new Map()));
+      level = next;
     }
-    const pending = this.#pending.get(key);
+    const leafKey = names.length === 0 ? absent : (labels[names[names.length - 1]!] ?? absent);
+    const pending = level.get(leafKey) as Pending<T> | undefined;
     if (pending !== undefined) {
       pending.count += by;
       return;
@@ -60,6 +82,8 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     for (const name of Object.keys(labels)) {
       if (!this.#names.includes(name as T)) throw new Error(`label "${name}" is not one of ${this.#names.join(', ') || 'no labels'}`);
     }
-    this.#pending.set(key, { labels: { ...labels }, count: by });
+    const sum: Pending<T> = { labels: { ...labels }, count: by };
+    level.set(leafKey, sum);
+    this.#sums.push(sum);
   };
 }
