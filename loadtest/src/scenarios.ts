@@ -130,16 +130,42 @@ async function settle(target: Target, rule: Settle): Promise<boolean> {
   return false;
 }
 
+/** Memory after a full collection with `sessions` idle sessions connected. */
+export type MemoryReading = { sessions: number; residentBytes: number; heapUsedBytes: number };
+
 /**
- * Memory with half the sessions connected (before) and all of them (after), both after a full
- * collection. Resident memory alone can hide growth (V8 reuses heap it committed for earlier
- * garbage) and the heap alone misses native memory (uWS sockets), so a connection costs the larger
- * of the two growths.
+ * Memory per idle connection: the sessions connect in `idleSteps` equal steps and memory is read
+ * after a full collection at the end of each. A connection costs the slope of memory over sessions
+ * (least squares over the readings), of resident memory or of the heap, whichever is larger:
+ * resident memory alone can hide growth (V8 reuses heap it committed for earlier garbage) and the
+ * heap alone misses native memory (uWS sockets). A slope over several readings is steadier than the
+ * growth between two: one reading's allocator noise moves it less, and one-off allocations of the
+ * first connections (code, caches) fall before the first reading.
+ * `residentBeforeBytes` … `heapUsedAfterBytes` are the first and the last readings.
  */
 export type IdleResult = {
   sessions: number; residentBeforeBytes: number; residentAfterBytes: number; heapUsedBeforeBytes: number; heapUsedAfterBytes: number;
   residentPerConnection: number; heapPerConnection: number; bytesPerConnection: number; connectMs: Percentiles;
+  readings: MemoryReading[];
 };
+
+/** Steps in which idle sessions connect, with a memory reading after each. */
+export const idleSteps = 5;
+
+/** The least-squares slope of `y` over `x` (null with fewer than two distinct x). */
+export function slopeOf(points: ReadonlyArray<{ x: number; y: number }>): number | null {
+  const n = points.length;
+  if (n < 2) return null;
+  const meanX = points.reduce((sum, point) => sum + point.x, 0) / n;
+  const meanY = points.reduce((sum, point) => sum + point.y, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const { x, y } of points) {
+    covariance += (x - meanX) * (y - meanY);
+    variance += (x - meanX) ** 2;
+  }
+  return variance === 0 ? null : covariance / variance;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -274,37 +300,36 @@ function summarise(kind: Target['kind'], snapshot: DriverSnapshot, sessions: num
   };
 }
 
-/**
- * Connects `specs` (idle sessions) in two halves and reports the target's resident memory per
- * connection as the growth over the second half (see `IdleResult`): both readings are taken after a
- * full garbage collection with half the sessions already connected, so start-up allocations cancel out.
- */
+/** Connects `specs` (idle sessions) in `idleSteps` steps and reports the target's memory per connection (see `IdleResult`). */
 export async function runIdle(target: Target, settings: RunSettings, prefix: string, specs: SessionSpec[]): Promise<IdleResult> {
-  const half = Math.floor(specs.length / 2);
   const generator = await generatorFor(target, settings, prefix);
   try {
-    await generator.add(specs.slice(0, half));
-    await waitFor(async () => (await generator.progress()).live >= half, 180_000, `${half} idle sessions to connect`);
-    await sleep(2000);
-    const before = sumUsage(await target.usage(true));
-    await generator.add(specs.slice(half));
-    await waitFor(async () => (await generator.progress()).live >= specs.length, 180_000, `${specs.length} idle sessions to connect`);
-    await sleep(2000);
-    const after = sumUsage(await target.usage(true));
+    const readings: MemoryReading[] = [];
+    for (let step = 1; step <= idleSteps; step += 1) {
+      const from = Math.floor(((step - 1) * specs.length) / idleSteps);
+      const to = Math.floor((step * specs.length) / idleSteps);
+      await generator.add(specs.slice(from, to));
+      await waitFor(async () => (await generator.progress()).live >= to, 180_000, `${to} idle sessions to connect`);
+      await sleep(2000);
+      const usage = sumUsage(await target.usage(true));
+      readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes });
+    }
     const snapshot = await generator.snapshot();
-    const added = specs.length - half;
-    const residentPerConnection = Math.round((after.residentBytes - before.residentBytes) / added);
-    const heapPerConnection = Math.round((after.heapUsedBytes - before.heapUsedBytes) / added);
+    const perConnection = (pick: (reading: MemoryReading) => number) => Math.round(slopeOf(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
+    const residentPerConnection = perConnection((reading) => reading.residentBytes);
+    const heapPerConnection = perConnection((reading) => reading.heapUsedBytes);
+    const [first, last] = [readings[0]!, readings[readings.length - 1]!];
     return {
       sessions: specs.length,
-      residentBeforeBytes: before.residentBytes,
-      residentAfterBytes: after.residentBytes,
-      heapUsedBeforeBytes: before.heapUsedBytes,
-      heapUsedAfterBytes: after.heapUsedBytes,
+      residentBeforeBytes: first.residentBytes,
+      residentAfterBytes: last.residentBytes,
+      heapUsedBeforeBytes: first.heapUsedBytes,
+      heapUsedAfterBytes: last.heapUsedBytes,
       residentPerConnection,
       heapPerConnection,
       bytesPerConnection: Math.max(residentPerConnection, heapPerConnection),
       connectMs: percentilesOf(snapshot.connect),
+      readings,
     };
   } finally {
     await generator.close();

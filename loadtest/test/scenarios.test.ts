@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketQuantileMs, poolWaitBetween, withinBucket } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween, slopeOf, withinBucket } from '../src/scenarios.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -40,4 +40,15 @@ t.test("the pool's waits are read the same way, apart from the decisions: how ma
   t.same(bucketQuantileMs(before, after, 0.99), { aboveMs: 0, atMostMs: 0.5 }, 'the decisions keep their own histogram');
   t.equal(poolWaitBetween(before, before), null, 'no client taken: no figure');
   t.equal(poolWaitBetween([usage([])], [usage([])]), null, 'nor for the echo, which has no pool');
+});
+
+t.test('memory per connection is the least-squares slope of the readings, which one noisy reading moves less than a two-point growth', async (t) => {
+  const line = [2000, 4000, 6000, 8000, 10000].map((x) => ({ x, y: 1_000_000 + 600 * x }));
+  t.equal(slopeOf(line), 600, 'readings on a line give its slope');
+  const noisy = line.map((point, index) => (index === 2 ? { ...point, y: point.y + 1_000_000 } : point));
+  t.equal(slopeOf(noisy), 600, 'a middle reading off by a megabyte leaves the slope as it is');
+  const lastOff = line.map((point, index) => (index === 4 ? { ...point, y: point.y + 1_000_000 } : point));
+  t.equal(slopeOf(lastOff), 700, 'a last reading off by a megabyte moves it by 100 B, where the growth between the middle and the last reading would move by 250');
+  t.equal(slopeOf([{ x: 1, y: 5 }]), null, 'one reading has no slope');
+  t.equal(slopeOf([{ x: 3, y: 5 }, { x: 3, y: 9 }]), null, 'nor readings at one count of sessions');
 });
