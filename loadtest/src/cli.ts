@@ -29,7 +29,7 @@ import { seeded, type SessionSpec } from './driver.js';
 import { echoUsage, serverUsage, type Managed } from './processes.js';
 import { formatReport, type Report } from './report.js';
 import {
-  baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, runReconnect, steadySettle, updateBaseline, type PhaseResult, type RunSettings, type Target,
+  baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, withSocketsOf, runReconnect, steadySettle, updateBaseline, type PhaseResult, type RunSettings, type Target,
 } from './scenarios.js';
 import { startRemoteModel, type RemoteModel } from './remoteModel.js';
 import { startEcho, startStack, stopAllStacks, type Stack } from './stack.js';
@@ -249,7 +249,7 @@ async function bench(options: Options, settings: RunSettings): Promise<Report> {
 
     log(`idle: ${idleSpecs.length} sessions on the echo, then on Titrate`);
     const echoIdle = await runIdle(echoes, settings, 'ei', idleSpecs);
-    const titrateIdle = await runIdle(titrate, settings, 'ti', idleSpecs);
+    const titrateIdle = withSocketsOf(await runIdle(titrate, settings, 'ti', idleSpecs), echoIdle);
 
     log(`steady: ${steady.length} sessions × 1 next/s on the echo, then on Titrate (${options.seconds} s each)`);
     const echoSteady = await runPhase(echoes, settings, 'e', steady, { warmupSeconds: 5, settle: steadySettle, seconds: options.seconds, drainMs: 10_000 });

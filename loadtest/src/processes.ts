@@ -13,11 +13,13 @@ export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.met
 
 export type Managed = { name: string; url: string; pid: number; child: ChildProcess; stop: () => Promise<void> };
 
-/** A process's own accounting: CPU time, resident memory, and the JavaScript heap in use. */
+/** A process's own accounting: CPU time, resident memory, and the JavaScript heap in use and reserved. */
 export type Usage = {
   cpuSeconds: number;
   residentBytes: number;
   heapUsedBytes: number;
+  /** What V8 holds for its heap, used or not (resident memory less this is the process's native memory). */
+  heapTotalBytes: number;
   /**
    * The server's own time from reading a library `next` to answering it: its histogram's
    * cumulative counts by upper bound in seconds (`titrate_decision_latency_seconds`); none for the echo.
@@ -113,7 +115,7 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
     [...text.matchAll(pattern)].map((match): [number, number] => [match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
   return {
     cpuSeconds: read('titrate_process_process_cpu_seconds_total'), residentBytes: read('titrate_process_process_resident_memory_bytes'),
-    heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'),
+    heapUsedBytes: read('titrate_process_nodejs_heap_size_used_bytes'), heapTotalBytes: read('titrate_process_nodejs_heap_size_total_bytes'),
     libraryDecisionBuckets: buckets(/^titrate_decision_latency_seconds_bucket\{le="([^"]+)",source="library"\} ([0-9.e+]+)$/gm),
     poolWaitBuckets: buckets(/^titrate_db_pool_wait_seconds_bucket\{le="([^"]+)",pool="main"\} ([0-9.e+]+)$/gm),
     upgradeBuckets: buckets(/^titrate_session_start_seconds_bucket\{le="([^"]+)",stage="upgrade"\} ([0-9.e+]+)$/gm),
@@ -124,5 +126,5 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
 /** The echo's CPU seconds and resident memory, from its own `/stats` (with `collect`, after a full garbage collection). */
 export async function echoUsage(url: string, collect = false): Promise<Usage> {
   const stats = (await (await fetch(`${url}/stats${collect ? '?gc=1' : ''}`)).json()) as Usage;
-  return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes, heapUsedBytes: stats.heapUsedBytes };
+  return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes, heapUsedBytes: stats.heapUsedBytes, heapTotalBytes: stats.heapTotalBytes };
 }

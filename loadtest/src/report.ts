@@ -35,6 +35,8 @@ const sessionStartOf = (reconnect: ReconnectResult) =>
   reconnect.serverSessionStart === null ? '—' : `${p99Of(reconnect.serverSessionStart.upgrade)} / ${p99Of(reconnect.serverSessionStart.hello)}`;
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
+const nativeAndHeap = (idle: IdleResult) => `${idle.nativePerConnection}${idle.nativeFromEcho ? ' (echo)' : ''} + ${idle.heapPerConnection} (${idle.residentPerConnection})`;
+
 export function formatReport(report: Report): string {
   const { echo, steady, dj, charge, reconnect, ratios, correctness } = report;
   const lines: string[] = [];
@@ -50,6 +52,7 @@ export function formatReport(report: Report): string {
       ['p99 / max ms', `${fixed(echo.steady.latency.library.p99Ms, 2)} / ${fixed(echo.steady.latency.library.maxMs, 1)}`, `${fixed(steady.latency.library.p99Ms, 2)} / ${fixed(steady.latency.library.maxMs, 1)}`, `${verdict(ratios.p99OverEcho, (ratios.p99OverEcho ?? Infinity) <= goals.p99OverEcho)} (≤ 2)`],
       ['idle sessions', String(echo.idle.sessions), String(steady.idle.sessions), ''],
       ['memory per connection', kib(echo.idle.bytesPerConnection), kib(steady.idle.bytesPerConnection), `${verdict(ratios.memoryPerConnectionOverEcho, (ratios.memoryPerConnectionOverEcho ?? Infinity) <= goals.memoryPerConnectionOverEcho)} (≤ 2)`],
+      ['  native + heap B (resident B)', nativeAndHeap(echo.idle), nativeAndHeap(steady.idle), ''],
     ]),
   );
   lines.push('');

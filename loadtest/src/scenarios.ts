@@ -131,23 +131,43 @@ async function settle(target: Target, rule: Settle): Promise<boolean> {
 }
 
 /** Memory after a full collection with `sessions` idle sessions connected. */
-export type MemoryReading = { sessions: number; residentBytes: number; heapUsedBytes: number };
+export type MemoryReading = { sessions: number; residentBytes: number; heapUsedBytes: number; heapTotalBytes: number };
 
 /**
  * Memory per idle connection: the sessions connect in `idleSteps` equal steps and memory is read
- * after a full collection at the end of each. A connection costs the slope of memory over sessions
- * (least squares over the readings), of resident memory or of the heap, whichever is larger:
- * resident memory alone can hide growth (V8 reuses heap it committed for earlier garbage) and the
- * heap alone misses native memory (uWS sockets). A slope over several readings is steadier than the
- * growth between two: one reading's allocator noise moves it less, and one-off allocations of the
- * first connections (code, caches) fall before the first reading.
- * `residentBeforeBytes` … `heapUsedAfterBytes` are the first and the last readings.
+ * after a full collection at the end of each. A connection costs what it adds to the process's
+ * native memory (resident memory less what V8 holds for its heap: uWS sockets, buffers, malloc)
+ * plus what it adds to the JavaScript heap in use, each the slope over sessions (least squares over
+ * the readings). Resident memory itself is not the measure: it also moves with what V8 reserves for
+ * its heap, which grows and shrinks in steps of megabytes by its own policy (the young generation
+ * grows under a flurry of connections) whatever each connection holds. A slope over several
+ * readings is steadier than the growth between two, and one-off allocations of the first
+ * connections (code, caches) fall before the first reading.
+ * A process that freed memory before (Titrate's, after seeding its pantry) hands sockets memory its
+ * allocator already holds, so its native slope can read nothing: see `withSocketsOf`.
+ * `residentBeforeBytes` … `heapUsedAfterBytes` are the first and the last readings;
+ * `residentPerConnection` is resident memory's own slope, for reference.
  */
 export type IdleResult = {
   sessions: number; residentBeforeBytes: number; residentAfterBytes: number; heapUsedBeforeBytes: number; heapUsedAfterBytes: number;
-  residentPerConnection: number; heapPerConnection: number; bytesPerConnection: number; connectMs: Percentiles;
+  residentPerConnection: number; nativePerConnection: number; heapPerConnection: number; bytesPerConnection: number; connectMs: Percentiles;
   readings: MemoryReading[];
+  /** `nativePerConnection` is the echo's, not this process's own, smaller, reading (see `withSocketsOf`). */
+  nativeFromEcho: boolean;
 };
+
+/**
+ * Titrate's idle connections with their sockets' native memory counted at least at the echo's.
+ * Both servers' sockets are uWebSockets.js sockets with the same settings, so each holds the same
+ * native memory; the echo is a fresh process whose allocator must grow for every socket, while
+ * Titrate's reuses memory freed after its start-up work (seeding the pantry with sharp), where its
+ * resident memory cannot show them.
+ */
+export function withSocketsOf(idle: IdleResult, echo: IdleResult): IdleResult {
+  const socket = Math.max(0, echo.nativePerConnection);
+  if (idle.nativePerConnection >= socket) return idle;
+  return { ...idle, nativePerConnection: socket, nativeFromEcho: true, bytesPerConnection: socket + idle.heapPerConnection };
+}
 
 /** Steps in which idle sessions connect, with a memory reading after each. */
 export const idleSteps = 5;
@@ -216,6 +236,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 const sumUsage = (usages: Usage[]): Usage => ({
   cpuSeconds: usages.reduce((sum, usage) => sum + usage.cpuSeconds, 0), residentBytes: usages.reduce((sum, usage) => sum + usage.residentBytes, 0),
   heapUsedBytes: usages.reduce((sum, usage) => sum + usage.heapUsedBytes, 0),
+  heapTotalBytes: usages.reduce((sum, usage) => sum + usage.heapTotalBytes, 0),
 });
 
 /** Opens a generator on the target. */
@@ -312,11 +333,12 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       await waitFor(async () => (await generator.progress()).live >= to, 180_000, `${to} idle sessions to connect`);
       await sleep(2000);
       const usage = sumUsage(await target.usage(true));
-      readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes });
+      readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes, heapTotalBytes: usage.heapTotalBytes });
     }
     const snapshot = await generator.snapshot();
     const perConnection = (pick: (reading: MemoryReading) => number) => Math.round(slopeOf(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
     const residentPerConnection = perConnection((reading) => reading.residentBytes);
+    const nativePerConnection = perConnection((reading) => reading.residentBytes - reading.heapTotalBytes);
     const heapPerConnection = perConnection((reading) => reading.heapUsedBytes);
     const [first, last] = [readings[0]!, readings[readings.length - 1]!];
     return {
@@ -326,10 +348,12 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       heapUsedBeforeBytes: first.heapUsedBytes,
       heapUsedAfterBytes: last.heapUsedBytes,
       residentPerConnection,
+      nativePerConnection,
       heapPerConnection,
-      bytesPerConnection: Math.max(residentPerConnection, heapPerConnection),
+      bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection,
       connectMs: percentilesOf(snapshot.connect),
       readings,
+      nativeFromEcho: false,
     };
   } finally {
     await generator.close();

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { bucketQuantileMs, poolWaitBetween, slopeOf, withinBucket } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
 
-const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, libraryDecisionBuckets: buckets });
+const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0, libraryDecisionBuckets: buckets });
 
 t.test("the server's decision time is read from its histogram: the bucket holding the quantile, between two readings", async (t) => {
   const before = [usage([[0.0005, 100], [0.001, 100], [0.0025, 100], [Infinity, 100]])];
@@ -28,7 +28,7 @@ t.test('several servers add up, and a window without decisions (or the echo) has
   t.same(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.5), { aboveMs: 0, atMostMs: 0.5 });
   t.same(bucketQuantileMs([usage([[0.0005, 0], [0.001, 0], [Infinity, 0]]), usage([[0.0005, 0], [0.001, 0], [Infinity, 0]])], [one, other], 0.75), { aboveMs: 0.5, atMostMs: 1 });
   t.equal(bucketQuantileMs([one], [one], 0.99), null);
-  t.equal(bucketQuantileMs([{ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0 }], [{ cpuSeconds: 1, residentBytes: 0, heapUsedBytes: 0 }], 0.99), null);
+  t.equal(bucketQuantileMs([{ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0 }], [{ cpuSeconds: 1, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0 }], 0.99), null);
 });
 
 t.test("the pool's waits are read the same way, apart from the decisions: how many clients were taken and the p99 wait", async (t) => {
@@ -51,4 +51,22 @@ t.test('memory per connection is the least-squares slope of the readings, which 
   t.equal(slopeOf(lastOff), 700, 'a last reading off by a megabyte moves it by 100 B, where the growth between the middle and the last reading would move by 250');
   t.equal(slopeOf([{ x: 1, y: 5 }]), null, 'one reading has no slope');
   t.equal(slopeOf([{ x: 3, y: 5 }, { x: 3, y: 9 }]), null, 'nor readings at one count of sessions');
+});
+
+const idle = (nativePerConnection: number, heapPerConnection: number): IdleResult => ({
+  sessions: 10000, residentBeforeBytes: 0, residentAfterBytes: 0, heapUsedBeforeBytes: 0, heapUsedAfterBytes: 0, residentPerConnection: nativePerConnection,
+  nativePerConnection, heapPerConnection, bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection, connectMs: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 },
+  readings: [], nativeFromEcho: false,
+});
+
+t.test("Titrate's sockets are counted at least at the echo's native memory, which its own resident memory cannot show", async (t) => {
+  const echo = idle(600, 40);
+  const counted = withSocketsOf(idle(-10, 650), echo);
+  t.equal(counted.nativePerConnection, 600);
+  t.equal(counted.bytesPerConnection, 1250, "the echo's socket plus Titrate's own heap");
+  t.equal(counted.nativeFromEcho, true);
+  const larger = withSocketsOf(idle(900, 650), echo);
+  t.equal(larger.bytesPerConnection, 1550, 'a larger reading of its own stands');
+  t.equal(larger.nativeFromEcho, false);
+  t.equal(withSocketsOf(idle(-10, 650), idle(-50, 40)).bytesPerConnection, 650, 'an echo reading below zero adds nothing');
 });

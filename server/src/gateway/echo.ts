@@ -12,7 +12,7 @@ import uWS from 'uWebSockets.js';
 import { limits } from '../limits.js';
 import { socketSettings } from './gateway.js';
 
-export type EchoStats = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number; connections: number; messages: number };
+export type EchoStats = { cpuSeconds: number; residentBytes: number; heapUsedBytes: number; heapTotalBytes: number; connections: number; messages: number };
 export type EchoServer = { port: number; stats: () => EchoStats; close: () => void };
 
 export function startEchoServer(options: { host: string; port: number; replyBytes: number }): Promise<EchoServer> {
@@ -26,7 +26,8 @@ export function startEchoServer(options: { host: string; port: number; replyByte
   const reply = new Uint8Array(Math.max(replyBytes, 1024));
   const stats = (): EchoStats => {
     const cpu = process.cpuUsage();
-    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed, connections, messages };
+    const memory = process.memoryUsage();
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, connections, messages };
   };
   const app = uWS.App();
   app.ws('/v1/stream', {
