@@ -164,9 +164,22 @@ export type IdleResult = {
  * resident memory cannot show them.
  */
 export function withSocketsOf(idle: IdleResult, echo: IdleResult): IdleResult {
-  const socket = Math.max(0, echo.nativePerConnection);
-  if (idle.nativePerConnection >= socket) return idle;
+  const socket = echo.nativePerConnection;
+  if (socket <= 0 || idle.nativePerConnection >= socket) return idle;
   return { ...idle, nativePerConnection: socket, nativeFromEcho: true, bytesPerConnection: socket + idle.heapPerConnection };
+}
+
+/** Memory per connection from the readings (see `IdleResult`): each slope rounded to a byte. */
+export function perConnectionOf(readings: readonly MemoryReading[]): Pick<IdleResult, 'residentPerConnection' | 'nativePerConnection' | 'heapPerConnection' | 'bytesPerConnection'> {
+  const slope = (pick: (reading: MemoryReading) => number) => Math.round(slopeOf(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
+  const nativePerConnection = slope((reading) => reading.residentBytes - reading.heapTotalBytes);
+  const heapPerConnection = slope((reading) => reading.heapUsedBytes);
+  return {
+    residentPerConnection: slope((reading) => reading.residentBytes),
+    nativePerConnection,
+    heapPerConnection,
+    bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection,
+  };
 }
 
 /** Steps in which idle sessions connect, with a memory reading after each. */
@@ -336,10 +349,6 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes, heapTotalBytes: usage.heapTotalBytes });
     }
     const snapshot = await generator.snapshot();
-    const perConnection = (pick: (reading: MemoryReading) => number) => Math.round(slopeOf(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
-    const residentPerConnection = perConnection((reading) => reading.residentBytes);
-    const nativePerConnection = perConnection((reading) => reading.residentBytes - reading.heapTotalBytes);
-    const heapPerConnection = perConnection((reading) => reading.heapUsedBytes);
     const [first, last] = [readings[0]!, readings[readings.length - 1]!];
     return {
       sessions: specs.length,
@@ -347,10 +356,7 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       residentAfterBytes: last.residentBytes,
       heapUsedBeforeBytes: first.heapUsedBytes,
       heapUsedAfterBytes: last.heapUsedBytes,
-      residentPerConnection,
-      nativePerConnection,
-      heapPerConnection,
-      bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection,
+      ...perConnectionOf(readings),
       connectMs: percentilesOf(snapshot.connect),
       readings,
       nativeFromEcho: false,

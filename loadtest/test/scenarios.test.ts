@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketQuantileMs, poolWaitBetween, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween, perConnectionOf, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -68,5 +68,20 @@ t.test("Titrate's sockets are counted at least at the echo's native memory, whic
   const larger = withSocketsOf(idle(900, 650), echo);
   t.equal(larger.bytesPerConnection, 1550, 'a larger reading of its own stands');
   t.equal(larger.nativeFromEcho, false);
-  t.equal(withSocketsOf(idle(-10, 650), idle(-50, 40)).bytesPerConnection, 650, 'an echo reading below zero adds nothing');
+  const noFloor = withSocketsOf(idle(-10, 650), idle(-50, 40));
+  t.same([noFloor.nativePerConnection, noFloor.nativeFromEcho, noFloor.bytesPerConnection], [-10, false, 650], 'an echo reading at or below zero is no floor');
+});
+
+t.test("a connection costs the slope of native memory (resident less V8's reservation) plus the heap's, whatever V8 reserves", async (t) => {
+  // Each 2,000 sessions add 1.2 MB of sockets and 1.3 MB of heap; V8 reserves 18 MB more at the last step.
+  const readings = [1, 2, 3, 4, 5].map((step) => {
+    const reserved = step === 5 ? 68_000_000 : 50_000_000;
+    const native = 250_000_000 + step * 1_200_000;
+    return { sessions: step * 2000, residentBytes: native + reserved, heapTotalBytes: reserved, heapUsedBytes: 26_000_000 + step * 1_300_000 };
+  });
+  const memory = perConnectionOf(readings);
+  t.same([memory.nativePerConnection, memory.heapPerConnection, memory.bytesPerConnection], [600, 650, 1250]);
+  t.equal(memory.residentPerConnection, 2400, "resident memory's own slope carries V8's reservation with it");
+  const shrinking = perConnectionOf(readings.map((reading) => ({ ...reading, residentBytes: reading.heapTotalBytes + 250_000_000 - reading.sessions * 100 })));
+  t.same([shrinking.nativePerConnection, shrinking.bytesPerConnection], [-100, 650], 'native memory that falls adds nothing');
 });

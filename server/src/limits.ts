@@ -219,7 +219,12 @@ export const limits = {
    * at it the pool starts over.
    */
   pooledTextsMax: 20_000,
-  /** Distinct music contexts (genre, mood, energy) a process keeps one shared copy of; at it the pool starts over. */
+  /**
+   * Distinct music contexts (genre, mood, energy) a process keeps one shared copy of; at it the pool
+   * starts over. A context costs ~200 B here (its key and frozen copy), so the pool stays under
+   * ~4 MB; contexts repeat across sessions (one kind of music, the same labels and energies), so
+   * it shares most of a busy node's, and past it sessions only keep copies of their own for a while.
+   */
   pooledContextsMax: 20_000,
   /** Seen sets (user × group) the in-process engine keeps; beyond it, ones not used lately go first (a clock cache). */
   memorySeenScopesMax: 200_000,

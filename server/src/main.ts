@@ -312,7 +312,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
         : {
             engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
             sharedAccount: (accountId, account) => liveAccounts.shared(accountId, account),
-            joinAccount: (accountId, session, account) => liveAccounts.join(accountId, session, account),
+            joinAccount: (accountId, session, account, read) => liveAccounts.join(accountId, session, account, read),
             leaveAccount: (accountId, session) => liveAccounts.leave(accountId, session),
             contexts,
             demandOn: (accountId, dayKey, read) => liveAccounts.demandOn(accountId, dayKey, read),

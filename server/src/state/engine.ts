@@ -17,7 +17,7 @@ export type SessionRecord = {
   id: string;
   userId: string;
   orientation: Orientation;
-  context: Context;
+  context: Readonly<Context>;
   conserve: boolean;
   device: string | null;
 };

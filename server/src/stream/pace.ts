@@ -1,7 +1,7 @@
 /**
  * One session's side of titration: the controller's per-session memory (held level, dither phase,
- * policy memory) and the pace of its frames. It is made at the session's first `next`: an idle
- * session has none. The account's demand, read from the day counts in the session-state engine once
+ * policy memory) and the pace of its frames. It is made at the session's first frame (a `next`, or
+ * an offline frame a beacon reports): an idle session has none. The account's demand, read from the day counts in the session-state engine once
  * per local day, is the account's and is held for all its sessions (`demandOn`, stream/liveAccounts.ts).
  *
  * Counts are kept per *account* (a user, or a team pool) and per local day, server-side: the

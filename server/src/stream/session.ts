@@ -48,6 +48,7 @@ import { localDayOf } from '../titration/clock.js';
 import type { Demand } from '../titration/forecast.js';
 import type { PolicyName } from '../titration/policies.js';
 import type { UserAccount, UserDirectory } from '../users/directory.js';
+import type { DayDemand } from './liveAccounts.js';
 import { readDemand, SessionPace } from './pace.js';
 
 export const sessionStates = ['awaiting_hello', 'live', 'closed'] as const;
@@ -81,12 +82,15 @@ export type StreamServices = {
    * of one of its users, the newest), or its own.
    */
   sharedAccount: (accountId: string, account: UserAccount) => UserAccount;
-  /** A session is live on its credit account: it hears of the account's credit changes until `leaveAccount`. */
-  joinAccount: (accountId: string, session: BalanceWatcher, account: UserAccount) => void;
+  /**
+   * A session is live on its credit account: it hears of the account's credit changes until
+   * `leaveAccount`, and the account's demand it read is held for the account's sessions here.
+   */
+  joinAccount: (accountId: string, session: BalanceWatcher, account: UserAccount, read: DayDemand) => void;
   leaveAccount: (accountId: string, session: BalanceWatcher) => void;
-  /** The demand of a credit account on a local day, held for its live sessions here: at once when held, else `read()`. */
+  /** The demand of a credit account on a local day, held for its live sessions here: at once when held, else the read in flight or `read()`. */
   demandOn: (accountId: string, dayKey: string, read: () => Promise<Demand>) => Demand | Promise<Demand>;
-  /** The demand of a credit account as last read here, whatever its day (forecasts use it). */
+  /** The demand of a credit account as last held here, whatever its day (forecasts use it). */
   lastDemand: (accountId: string) => Demand | undefined;
   /** Tells every session of an account (on every node) that its credits changed. */
   announceCreditChange: (accountId: string) => void;
@@ -242,9 +246,9 @@ export class StreamSession implements BalanceWatcher {
     this.#send({ t: 'balance', balance: summary.balance, forecast: summary.forecast });
   }
 
-  /** The account's balance and forecast now, at the account's demand. */
-  #summary(): Promise<CreditSummary> {
-    return this.#services.credits.summaryOf(this.#account, this.#services.now(), this.#services.lastDemand(this.#accountId()));
+  /** The account's balance and forecast now, at the account's demand (`demand`, else the one held for it). */
+  #summary(demand?: Demand): Promise<CreditSummary> {
+    return this.#services.credits.summaryOf(this.#account, this.#services.now(), demand ?? this.#services.lastDemand(this.#accountId()));
   }
 
   /** The account's demand on its local day `dayKey` (held for all its live sessions here). */
@@ -343,14 +347,16 @@ export class StreamSession implements BalanceWatcher {
     freezeRecord(record);
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
+    // Counted into today's sessions, and the account's demand read (or taken from the account's
+    // other sessions here), before the session is live: a failure here leaves `hello` to be retried.
+    const accountId = this.#accountId();
+    const { dayKey } = localDayOf(now(), account.tz);
+    const [demand] = await Promise.all([this.#demandOn(dayKey), engine.countDay(accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
     this.#setState('live');
-    // Live first, so the account's demand read next is held for its other sessions here.
-    this.#services.joinAccount(this.#accountId(), this, account);
-    const { dayKey } = localDayOf(now(), account.tz);
-    await Promise.all([this.#demandOn(dayKey), engine.countDay(this.#accountId(), dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
-    const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary()]);
+    this.#services.joinAccount(accountId, this, account, { dayKey, demand });
+    const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
     this.#send({
       t: 'welcome',
       v: protocolVersion,
@@ -403,7 +409,7 @@ export class StreamSession implements BalanceWatcher {
   }
 
   /** The context as the session keeps it: its labels shared with every other session of the same music. */
-  #pooled(context: Context): Context {
+  #pooled(context: Context): Readonly<Context> {
     return this.#services.contexts.of(context);
   }
 

@@ -139,6 +139,31 @@ t.test("a new local day reads the demand again, and forecasts keep the day befor
   t.equal(accounts.lastDemand('ana')?.framesPerActiveDay, 50);
 });
 
+t.test('the members of a team pool on different local days each have their day read once, and at most three days are held', async (t) => {
+  const accounts = registry();
+  accounts.join('team:x', session('tokyo'), read('ana', { team: 'x', tz: 'Asia/Tokyo' }));
+  accounts.join('team:x', session('new-york'), read('bo', { team: 'x', tz: 'America/New_York' }));
+  let reads = 0;
+  const readDay = (frames: number) => async () => {
+    reads += 1;
+    return demandOf(frames);
+  };
+  for (let frame = 0; frame < 5; frame += 1) {
+    t.equal((await accounts.demandOn('team:x', '2026-11-23', readDay(23))).framesPerActiveDay, 23);
+    t.equal((await accounts.demandOn('team:x', '2026-11-22', readDay(22))).framesPerActiveDay, 22);
+  }
+  t.equal(reads, 2, 'alternating frames of the two members read each day once');
+  await accounts.demandOn('team:x', '2026-11-24', readDay(24));
+  await accounts.demandOn('team:x', '2026-11-25', readDay(25));
+  t.equal(reads, 4);
+  await accounts.demandOn('team:x', '2026-11-23', readDay(23));
+  t.equal(reads, 4, 'the three newest days are held');
+  await accounts.demandOn('team:x', '2026-11-22', readDay(22));
+  t.equal(reads, 5, 'the earliest day was let go when a fourth came');
+  await accounts.demandOn('team:x', '2026-11-22', readDay(22));
+  t.equal(reads, 6, 'and a day earlier than every day held is answered but not held');
+});
+
 t.test('a failed read of the demand reaches its askers and the next ask reads again', async (t) => {
   const accounts = registry();
   accounts.join('ana', session('phone'), read('ana'));
@@ -152,24 +177,24 @@ t.test('a failed read of the demand reaches its askers and the next ask reads ag
   t.equal(await accounts.demandOn('ana', '2026-11-22', async () => demand), demand, 'the failure is not held');
 });
 
-t.test('an account without a live session here holds no demand, and its demand leaves with its last session', async (t) => {
+t.test('sessions not live yet share a read in flight; what one read is held when it joins, and leaves with the last session', async (t) => {
   const accounts = registry();
-  let readsAsked = 0;
-  const readOnce = async () => {
-    readsAsked += 1;
-    return demandOf(20);
-  };
-  await accounts.demandOn('ana', '2026-11-22', readOnce);
-  await accounts.demandOn('ana', '2026-11-22', readOnce);
-  t.equal(readsAsked, 2, 'each ask reads');
-  t.equal(accounts.lastDemand('ana'), undefined);
-  const phone = session('phone');
-  accounts.join('ana', phone, read('ana'));
-  await accounts.demandOn('ana', '2026-11-22', readOnce);
-  t.ok(accounts.lastDemand('ana'));
-  accounts.leave('ana', phone);
-  t.equal(accounts.lastDemand('ana'), undefined);
-  accounts.join('ana', phone, read('ana'));
-  await accounts.demandOn('ana', '2026-11-22', readOnce);
-  t.equal(readsAsked, 4, 'a session that comes back later reads it anew');
+  const reads = pendingReads();
+  const phone = Promise.resolve(accounts.demandOn('ana', '2026-11-22', reads.read));
+  const tv = Promise.resolve(accounts.demandOn('ana', '2026-11-22', reads.read));
+  t.equal(reads.asked.length, 1, 'two devices saying hello at once read once');
+  reads.asked[0]!.resolve(demandOf(20));
+  const demand = await phone;
+  t.equal(await tv, demand);
+  t.equal(accounts.lastDemand('ana'), undefined, 'without a live session nothing is held');
+  const again = pendingReads();
+  void accounts.demandOn('ana', '2026-11-22', again.read);
+  t.equal(again.asked.length, 1, 'a later ask reads anew');
+  again.asked[0]!.resolve(demandOf(20));
+  const session1 = session('phone');
+  accounts.join('ana', session1, read('ana'), { dayKey: '2026-11-22', demand });
+  t.equal(accounts.demandOn('ana', '2026-11-22', again.read), demand, "the joining session's read is held for the account");
+  t.equal(accounts.lastDemand('ana'), demand);
+  accounts.leave('ana', session1);
+  t.equal(accounts.lastDemand('ana'), undefined, 'the demand leaves with the last session');
 });
