@@ -78,7 +78,10 @@ export interface SessionStateEngine {
   countDay(userId: string, dayKey: string, delta: Partial<DayCounts>, ttlMs: number): Promise<DayCounts>;
   /** A user's counts for each of `dayKeys` (zeros for days without any), in the same order. */
   getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]>;
-  /** Stores a short record (a delivered frame's facts, a stock item) under `key` for `ttlMs`. */
+  /**
+   * Stores a short record (a delivered frame's facts, a stock item) under `key` (its id) for
+   * `ttlMs`. The in-process engine keeps `key` itself as its map's key.
+   */
   putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void>;
   /** The record under `key`; it may be frozen (shared), as a stored decision may. */
   getRecord(key: string): Promise<StoredValue | null>;

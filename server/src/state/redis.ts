@@ -74,6 +74,13 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('HMGET', KEYS[1], 'frames', 'fresh', 'credits', 'sessions')`;
 
+/**
+ * A record's Redis key. Records are the shown frames' (their ids are the keys callers give), and
+ * `shown:` keeps the keys the same as when callers named the kind themselves, so records written
+ * before still answer the beacons that come after.
+ */
+const recordKey = (key: string) => `r:shown:${key}`;
+
 // Claims the record KEYS[1] by setting KEYS[2] with NX for the record's remaining lifetime: 1 when
 // this call claimed it, 0 when it was claimed before or there is no record. A record without a
 // lifetime (never written by putRecord) or in its last millisecond is not claimed: no claim key
@@ -189,16 +196,17 @@ export class RedisEngine implements SessionStateEngine {
   }
 
   async putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void> {
-    await this.#redis.set(`r:${key}`, JSON.stringify(value), 'PX', ttlMs);
+    await this.#redis.set(recordKey(key), JSON.stringify(value), 'PX', ttlMs);
   }
 
   async getRecord(key: string): Promise<StoredValue | null> {
-    const stored = await this.#redis.get(`r:${key}`);
+    const stored = await this.#redis.get(recordKey(key));
     return stored === null ? null : (JSON.parse(stored) as StoredValue);
   }
 
   async claimRecord(key: string): Promise<boolean> {
-    return (await this.#redis.claimRecordScript(`r:${key}`, `r:${key}:claim`)) === 1;
+    const record = recordKey(key);
+    return (await this.#redis.claimRecordScript(record, `${record}:claim`)) === 1;
   }
 
   async addArmOutcome(segment: string, arm: Arm, pulls: number, rewards: number, segmentsMax: number): Promise<boolean> {

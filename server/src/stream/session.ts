@@ -799,8 +799,12 @@ export class StreamSession implements BalanceWatcher {
   }
 }
 
-/** Engine keys of what a beacon needs: a shown frame's (or stock item's) record, and its one claim. */
-const shownKey = (frameId: string) => `shown:${frameId}`;
+/**
+ * The engine key of what a beacon needs, a shown frame's (or stock item's) record and its one
+ * claim: the frame's id itself, a string the decision holds already (a key made anew would be ~70 B
+ * more per decision kept in the in-process engine).
+ */
+const shownKey = (frameId: string) => frameId;
 /** A stock item's record outlives its window like a shown frame's, so a late report is told it is late. */
 const stockRecordTtlMs = shownRecordTtlMs({ dwellMsMin: 0, windowMs: limits.stockTtlMs });
 
