@@ -137,8 +137,8 @@ export type MemoryReading = { sessions: number; residentBytes: number; heapUsedB
  * Memory per idle connection: the sessions connect in `idleSteps` equal steps and memory is read
  * after a full collection at the end of each. A connection costs what it adds to the process's
  * native memory (resident memory less what V8 holds for its heap: uWS sockets, buffers, malloc)
- * plus what it adds to the JavaScript heap in use, each the slope over sessions (least squares over
- * the readings). Resident memory itself is not the measure: it also moves with what V8 reserves for
+ * plus what it adds to the JavaScript heap in use, each the slope over sessions (see
+ * `perConnectionOf`). Resident memory itself is not the measure: it also moves with what V8 reserves for
  * its heap, which grows and shrinks in steps of megabytes by its own policy (the young generation
  * grows under a flurry of connections) whatever each connection holds. A slope over several
  * readings is steadier than the growth between two, and one-off allocations of the first
@@ -169,13 +169,36 @@ export function withSocketsOf(idle: IdleResult, echo: IdleResult): IdleResult {
   return { ...idle, nativePerConnection: socket, nativeFromEcho: true, bytesPerConnection: socket + idle.heapPerConnection };
 }
 
-/** Memory per connection from the readings (see `IdleResult`): each slope rounded to a byte. */
+/**
+ * The median of the slopes between every two points (Theil–Sen): one reading far off the line (an
+ * allocator that gave memory back between two steps) moves it little, where it moves a
+ * least-squares slope by its whole offset spread over the readings. Null with fewer than two
+ * distinct x.
+ */
+export function medianSlopeOf(points: ReadonlyArray<{ x: number; y: number }>): number | null {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i += 1) {
+    for (let j = i + 1; j < points.length; j += 1) {
+      if (points[j]!.x !== points[i]!.x) slopes.push((points[j]!.y - points[i]!.y) / (points[j]!.x - points[i]!.x));
+    }
+  }
+  if (slopes.length === 0) return null;
+  slopes.sort((a, b) => a - b);
+  const middle = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? slopes[middle]! : (slopes[middle - 1]! + slopes[middle]!) / 2;
+}
+
+/**
+ * Memory per connection from the readings (see `IdleResult`), each rounded to a byte: the heap's
+ * by least squares (it grows by what the sessions hold, evenly), native and resident memory by the
+ * median slope (they move by what the allocator keeps or gives back, in steps).
+ */
 export function perConnectionOf(readings: readonly MemoryReading[]): Pick<IdleResult, 'residentPerConnection' | 'nativePerConnection' | 'heapPerConnection' | 'bytesPerConnection'> {
-  const slope = (pick: (reading: MemoryReading) => number) => Math.round(slopeOf(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
-  const nativePerConnection = slope((reading) => reading.residentBytes - reading.heapTotalBytes);
-  const heapPerConnection = slope((reading) => reading.heapUsedBytes);
+  const slope = (fit: typeof slopeOf, pick: (reading: MemoryReading) => number) => Math.round(fit(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
+  const nativePerConnection = slope(medianSlopeOf, (reading) => reading.residentBytes - reading.heapTotalBytes);
+  const heapPerConnection = slope(slopeOf, (reading) => reading.heapUsedBytes);
   return {
-    residentPerConnection: slope((reading) => reading.residentBytes),
+    residentPerConnection: slope(medianSlopeOf, (reading) => reading.residentBytes),
     nativePerConnection,
     heapPerConnection,
     bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketQuantileMs, poolWaitBetween, perConnectionOf, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
+import { bucketQuantileMs, poolWaitBetween, medianSlopeOf, perConnectionOf, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -73,15 +73,26 @@ t.test("Titrate's sockets are counted at least at the echo's native memory, whic
 });
 
 t.test("a connection costs the slope of native memory (resident less V8's reservation) plus the heap's, whatever V8 reserves", async (t) => {
-  // Each 2,000 sessions add 1.2 MB of sockets and 1.3 MB of heap; V8 reserves 18 MB more at the last step.
+  // Each 2,000 sessions add 1.2 MB of sockets and 1.3 MB of heap; V8 reserves 9 MB more at each of the last two steps.
   const readings = [1, 2, 3, 4, 5].map((step) => {
-    const reserved = step === 5 ? 68_000_000 : 50_000_000;
+    const reserved = 50_000_000 + Math.max(0, step - 3) * 9_000_000;
     const native = 250_000_000 + step * 1_200_000;
     return { sessions: step * 2000, residentBytes: native + reserved, heapTotalBytes: reserved, heapUsedBytes: 26_000_000 + step * 1_300_000 };
   });
   const memory = perConnectionOf(readings);
   t.same([memory.nativePerConnection, memory.heapPerConnection, memory.bytesPerConnection], [600, 650, 1250]);
-  t.equal(memory.residentPerConnection, 2400, "resident memory's own slope carries V8's reservation with it");
+  t.equal(memory.residentPerConnection, 2850, "resident memory's own slope carries V8's reservation with it");
   const shrinking = perConnectionOf(readings.map((reading) => ({ ...reading, residentBytes: reading.heapTotalBytes + 250_000_000 - reading.sessions * 100 })));
   t.same([shrinking.nativePerConnection, shrinking.bytesPerConnection], [-100, 650], 'native memory that falls adds nothing');
+});
+
+t.test('native memory is the median slope, which a reading the allocator shrank between two steps moves little', async (t) => {
+  const line = [2000, 4000, 6000, 8000, 10000].map((x) => ({ x, y: 70_000_000 + 400 * x }));
+  t.equal(medianSlopeOf(line), 400);
+  // The echo of one bench: its first reading 7.5 MB high, freed by the second.
+  const firstHigh = line.map((point, index) => (index === 0 ? { ...point, y: point.y + 7_500_000 } : point));
+  t.equal(medianSlopeOf(firstHigh), 400, 'the median of the ten slopes keeps to the line');
+  t.ok(slopeOf(firstHigh)! < 0, 'where least squares reads memory falling as sockets are added');
+  t.equal(medianSlopeOf([{ x: 1, y: 1 }, { x: 2, y: 3 }]), 2, 'two readings give their own slope');
+  t.equal(medianSlopeOf([{ x: 1, y: 1 }]), null);
 });
