@@ -177,9 +177,10 @@ export function withSocketsOf(idle: IdleResult, echo: IdleResult): IdleResult {
  */
 export function medianSlopeOf(points: ReadonlyArray<{ x: number; y: number }>): number | null {
   const slopes: number[] = [];
-  for (let i = 0; i < points.length; i += 1) {
-    for (let j = i + 1; j < points.length; j += 1) {
-      if (points[j]!.x !== points[i]!.x) slopes.push((points[j]!.y - points[i]!.y) / (points[j]!.x - points[i]!.x));
+  for (let first = 0; first < points.length; first += 1) {
+    for (let second = first + 1; second < points.length; second += 1) {
+      const [from, to] = [points[first]!, points[second]!];
+      if (to.x !== from.x) slopes.push((to.y - from.y) / (to.x - from.x));
     }
   }
   if (slopes.length === 0) return null;

@@ -82,6 +82,8 @@ t.test("a connection costs the slope of native memory (resident less V8's reserv
   const memory = perConnectionOf(readings);
   t.same([memory.nativePerConnection, memory.heapPerConnection, memory.bytesPerConnection], [600, 650, 1250]);
   t.equal(memory.residentPerConnection, 2850, "resident memory's own slope carries V8's reservation with it");
+  const firstHigh = perConnectionOf(readings.map((reading, index) => (index === 0 ? { ...reading, residentBytes: reading.residentBytes + 7_500_000 } : reading)));
+  t.equal(firstHigh.nativePerConnection, 600, 'a first native reading the allocator gave back later leaves native memory at its median slope');
   const shrinking = perConnectionOf(readings.map((reading) => ({ ...reading, residentBytes: reading.heapTotalBytes + 250_000_000 - reading.sessions * 100 })));
   t.same([shrinking.nativePerConnection, shrinking.bytesPerConnection], [-100, 650], 'native memory that falls adds nothing');
 });

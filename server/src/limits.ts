@@ -98,11 +98,6 @@ export const limits = {
    */
   reasonTextsMax: 4_096,
   reasonTextLengthMax: 200,
-  /**
-   * Distinct lists of decision reasons shared at most (see `FrameDecider`): a steady show repeats
-   * a few hundred; each costs ~0.5 KB here, so the pool stays under ~2 MB.
-   */
-  reasonListsMax: 4_096,
   /** User-days of demand counts the in-process engine keeps (a month of days for ~30,000 users). */
   memoryUserDaysMax: 1_000_000,
   /** How long a user-day's counts are kept: the demand forecast reads four weeks back. */

@@ -111,11 +111,6 @@ export class FrameDecider {
    * few dozen texts are shared instead of made anew for every decision and kept for minutes.
    */
   readonly #reasonTexts = new TextPool(limits.reasonTextsMax, limits.reasonTextLengthMax);
-  /**
-   * And so are the lists of them: one frozen array per distinct list, by a key that spells the list
-   * (each text with its length first, so no two lists share one). At `reasonListsMax` it starts over.
-   */
-  readonly #reasonLists = new Map<string, readonly string[]>();
 
   constructor(services: {
     catalog: PantryCatalog;
@@ -281,23 +276,11 @@ export class FrameDecider {
     };
   }
 
-  /**
-   * `reasons` followed by `more`, each the pooled copy, as the pooled, frozen list of them. A
-   * decision is kept for its replay window: a list of its own would be ~110 B more per decision.
-   */
+  /** `reasons` followed by `more`, each the pooled copy. */
   #pooled(reasons: readonly string[], more: readonly string[]): string[] {
     // Made at its exact size (an array grown by pushes keeps twice the room it needs, for minutes).
     const all = reasons.concat(more);
-    let key = '';
-    for (let index = 0; index < all.length; index += 1) {
-      const text = this.#reasonTexts.of(all[index]!);
-      all[index] = text;
-      key += `${text.length}:${text}`;
-    }
-    const pooled = this.#reasonLists.get(key);
-    if (pooled !== undefined) return pooled as string[];
-    if (this.#reasonLists.size >= limits.reasonListsMax) this.#reasonLists.clear();
-    this.#reasonLists.set(key, Object.freeze(all));
+    for (let index = 0; index < all.length; index += 1) all[index] = this.#reasonTexts.of(all[index]!);
     return all;
   }
 }

@@ -79,8 +79,9 @@ export interface SessionStateEngine {
   /** A user's counts for each of `dayKeys` (zeros for days without any), in the same order. */
   getDays(userId: string, dayKeys: readonly string[]): Promise<DayCounts[]>;
   /**
-   * Stores a short record (a delivered frame's facts, a stock item) under `key` (its id) for
-   * `ttlMs`. The in-process engine keeps `key` itself as its map's key.
+   * Stores a short record (a delivered frame's facts, a stock item) under `key` (its decision's or
+   * item's id) for `ttlMs`. Records are of that one kind: the in-process engine keeps `key` itself
+   * as its map's key, and Redis names the kind in its key (`r:shown:`).
    */
   putRecord(key: string, value: StoredValue, ttlMs: number): Promise<void>;
   /** The record under `key`; it may be frozen (shared), as a stored decision may. */

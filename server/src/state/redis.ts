@@ -6,8 +6,8 @@
  *   {prefix}seen:{scope}         zset    frame id → time seen; trimmed to the newest `max`
  *   {prefix}d:{session}:{req}    string  a decision, set with NX so the first writer wins
  *   {prefix}u:{user}:{day}       hash    what the user did that local day (frames, fresh, credits, sessions)
- *   {prefix}r:{key}              string  a short record (a delivered frame's facts, a stock item)
- *   {prefix}r:{key}:claim        string  its claim, set with NX for as long as the record has to live
+ *   {prefix}r:shown:{key}        string  a short record (a delivered frame's facts, a stock item)
+ *   {prefix}r:shown:{key}:claim  string  its claim, set with NX for as long as the record has to live
  *   {prefix}bandit:segments      set     the bandit's known segments (bounded by the caller's max)
  *   {prefix}bandit:stats         hash    `{segment}|{arm}|n` pulls and `{segment}|{arm}|r` rewards
  *

@@ -801,10 +801,11 @@ export class StreamSession implements BalanceWatcher {
 
 /**
  * The engine key of what a beacon needs, a shown frame's (or stock item's) record and its one
- * claim: the frame's id itself, a string the decision holds already (a key made anew would be ~70 B
- * more per decision kept in the in-process engine).
+ * claim: the decision's (or stock item's) id itself, the `id` a beacon names and a string the
+ * decision holds already (a key made anew would be ~70 B more per decision kept in the in-process
+ * engine). Not `Decision.frameId`: a library frame is shown to many users.
  */
-const shownKey = (frameId: string) => frameId;
+const shownKey = (decisionId: string) => decisionId;
 /** A stock item's record outlives its window like a shown frame's, so a late report is told it is late. */
 const stockRecordTtlMs = shownRecordTtlMs({ dwellMsMin: 0, windowMs: limits.stockTtlMs });
 
