@@ -50,7 +50,7 @@ import { loadSecrets } from './secrets.js';
 import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
-import { StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
+import { newSessionId, StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { LiveAccounts } from './stream/liveAccounts.js';
 import { Watchers } from './stream/watchers.js';
 import { ContextPool, TextPool } from './texts.js';
@@ -310,7 +310,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       config.role === 'worker'
         ? null
         : {
-            engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: randomUUID,
+            engine, users, credits, decider, fresh, ledger, metrics, log, now: Date.now, newId: newSessionId,
             sharedAccount: (accountId, account) => liveAccounts.shared(accountId, account),
             joinAccount: (accountId, session, account, read) => liveAccounts.join(accountId, session, account, read),
             leaveAccount: (accountId, session) => liveAccounts.leave(accountId, session),

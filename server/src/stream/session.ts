@@ -12,6 +12,7 @@
  * library frame with `fallback: "generation_failed"` when it fails or its deadline passes. The wait
  * ends either way; if the socket closes first, the ready image waits in the user's inbox instead.
  */
+import { randomBytes } from 'node:crypto';
 import {
   ErrorCode,
   NoticeCode,
@@ -116,6 +117,12 @@ export type StreamServices = {
   /** What a beacon's reward is, and how long after its decision a beacon still counts. */
   rewardRules: RewardRules;
 };
+
+/**
+ * A new session id: 128 random bits in 22 URL-safe characters, where a UUID's text spends 36 on 122
+ * (a session keeps its id for as long as it lives, and every journal row names it).
+ */
+export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 /** How long one burst purchase keeps the show always fresh. */
 export const burstMinutes = 15;
