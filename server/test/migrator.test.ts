@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
@@ -16,10 +15,9 @@ async function poolFor(t: Test) {
   return pool;
 }
 
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'migrations-'));
-  for (const [name, sql] of Object.entries(files)) await writeFile(path.join(directory, name), sql);
-  return directory;
+/** A directory of the given migration files, removed when the test ends. */
+function migrationsDir(t: Test, files: Record<string, string>): string {
+  return t.testdir(files);
 }
 
 t.test('the project migrations apply to an empty database, and a second run applies nothing', async (t) => {
@@ -43,7 +41,7 @@ t.test('concurrent starts apply each migration exactly once', async (t) => {
 
 t.test('a failing migration leaves nothing behind and stops the start', async (t) => {
   const pool = await poolFor(t);
-  const directory = await migrationsDir({
+  const directory = migrationsDir(t, {
     '001_good.sql': 'CREATE TABLE good (id int);',
     '002_bad.sql': 'CREATE TABLE half (id int); SELECT no_such_function();',
   });
@@ -54,7 +52,7 @@ t.test('a failing migration leaves nothing behind and stops the start', async (t
 
 t.test('a migration edited after it was applied is refused', async (t) => {
   const pool = await poolFor(t);
-  const directory = await migrationsDir({ '001_one.sql': 'CREATE TABLE one (id int);' });
+  const directory = migrationsDir(t, { '001_one.sql': 'CREATE TABLE one (id int);' });
   await migrate(pool, directory, log);
   await writeFile(path.join(directory, '001_one.sql'), 'CREATE TABLE one (id bigint);');
   await t.rejects(migrate(pool, directory, log), { message: /001_one.sql was edited after it was applied/ });
@@ -62,11 +60,11 @@ t.test('a migration edited after it was applied is refused', async (t) => {
 
 t.test('a database with migrations this code does not know is refused', async (t) => {
   const pool = await poolFor(t);
-  await migrate(pool, await migrationsDir({ '001_one.sql': 'SELECT 1;', '002_two.sql': 'SELECT 2;' }), log);
-  await t.rejects(migrate(pool, await migrationsDir({ '001_one.sql': 'SELECT 1;' }), log), { message: /002_two.sql, which this code does not know/ });
+  await migrate(pool, migrationsDir(t, { '001_one.sql': 'SELECT 1;', '002_two.sql': 'SELECT 2;' }), log);
+  await t.rejects(migrate(pool, migrationsDir(t, { '001_one.sql': 'SELECT 1;' }), log), { message: /002_two.sql, which this code does not know/ });
 });
 
 t.test('badly named or duplicate-numbered files are refused', async (t) => {
-  await t.rejects(readMigrations(await migrationsDir({ 'one.sql': 'SELECT 1;' })), { message: /does not match/ });
-  await t.rejects(readMigrations(await migrationsDir({ '001_a.sql': 'SELECT 1;', '0001_b.sql': 'SELECT 1;' })), { message: /share number 1/ });
+  await t.rejects(readMigrations(migrationsDir(t, { 'one.sql': 'SELECT 1;' })), { message: /does not match/ });
+  await t.rejects(readMigrations(migrationsDir(t, { '001_a.sql': 'SELECT 1;', '0001_b.sql': 'SELECT 1;' })), { message: /share number 1/ });
 });
