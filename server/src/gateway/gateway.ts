@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Outbox, StreamSession } from '../stream/session.js';
 import type { UserAccount } from '../users/directory.js';
 import { CorkAnchor } from './anchor.js';
+import { LinkedList } from './linkedList.js';
 import { TokenBucket, bucketRule } from './tokenBucket.js';
 
 export type Authentication =
@@ -65,34 +66,66 @@ const messageRate = bucketRule(limits.messagesPerSecondMax, limits.messagesBurst
  *   ended      closed by the server or the client: nothing more is sent.
  */
 type ConnectionPhase = 'upgrading' | 'open' | 'closing' | 'ended';
+const phases: readonly ConnectionPhase[] = ['upgrading', 'open', 'closing', 'ended'];
 
-/** One socket's state; it is also its session's outbox and its own message-rate bucket. */
-class Connection extends TokenBucket implements Outbox {
+/** `Connection`'s packed small state: the phase's index, and two bits for the answers' encoding. */
+const phaseBits = 0b011;
+const msgpackBit = 0b100;
+const helloEncodingBit = 0b1000;
+
+/**
+ * One socket's state; it is also its session's outbox, its own message-rate bucket and a link in
+ * the gateway's list of open connections. A server holds one per connection for as long as the
+ * socket is open, so it keeps only what differs between connections: what every connection shares
+ * (the gateway's `io`) is its gateway's subclass's, and the phase and the encoding are bits of one
+ * small integer.
+ */
+abstract class Connection extends TokenBucket implements Outbox {
   socket: uWS.WebSocket<SocketData> | null = null;
-  phase: ConnectionPhase = 'upgrading';
   session: StreamSession | null = null;
-  /** The encoding answers use: the one of `hello`, or of the last message before it. */
-  encoding: Encoding = 'json';
-  helloEncoding: Encoding | null = null;
   inFlight = 0;
   chain: Promise<void> = settled;
+  previous: Connection | null = null;
+  next: Connection | null = null;
+  /** When the token expires, in whole seconds (a token's own unit, and a small integer held in place). */
+  readonly expiresAtSeconds: number;
+  #bits = 0;
 
-  constructor(
-    readonly id: number,
-    expiresAtMs: number,
-    bucketNowMs: number,
-    readonly io: ConnectionIo,
-  ) {
+  constructor(expiresAtMs: number, bucketNowMs: number) {
     super(messageRate, bucketNowMs);
     this.expiresAtSeconds = Math.ceil(expiresAtMs / 1000);
   }
 
-  /** When the token expires, in whole seconds (a token's own unit, and a small integer held in place). */
-  readonly expiresAtSeconds: number;
+  protected abstract get io(): ConnectionIo;
+
+  get phase(): ConnectionPhase {
+    return phases[this.#bits & phaseBits]!;
+  }
+
+  set phase(phase: ConnectionPhase) {
+    this.#bits = (this.#bits & ~phaseBits) | phases.indexOf(phase);
+  }
+
+  /** The encoding answers use: the one of `hello`, or of the last message before it. */
+  get encoding(): Encoding {
+    return (this.#bits & msgpackBit) === 0 ? 'json' : 'msgpack';
+  }
+
+  /** A message in `encoding` arrived; answers use it unless `hello`'s is set (`hello`: it is set now). */
+  heard(encoding: Encoding, hello: boolean): void {
+    if ((this.#bits & helloEncodingBit) !== 0) return;
+    this.#bits = (this.#bits & ~msgpackBit) | (encoding === 'msgpack' ? msgpackBit : 0) | (hello ? helloEncodingBit : 0);
+  }
 
   /** Answers can still go out (an open socket, or one closing after its earlier messages). */
   get writable(): boolean {
-    return this.phase === 'open' || this.phase === 'closing';
+    const phase = this.#bits & phaseBits;
+    return phase === 1 || phase === 2;
+  }
+
+  /** Takes one message from the connection's rate. */
+  admit(nowMs: number): boolean {
+    return this.take(messageRate, nowMs);
   }
 
   send(message: ServerMessage): void {
@@ -150,9 +183,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   // would each be a separate heap number.
   const startedAtMs = now();
   const bucketNow = () => Math.floor(now() - startedAtMs);
-  const connections = new Set<Connection>();
+  const connections = new LinkedList<Connection>();
   let accepting = true;
-  let nextConnectionId = 1;
   const app = uWS.App();
   const anchor = options.openSession === null ? null : new CorkAnchor(app, log);
 
@@ -180,6 +212,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     connection.socket.end(code, reason);
   };
   const io: ConnectionIo = { send, end };
+  /** This gateway's connections: each reaches the gateway's `io` through its class, not a field of its own. */
+  class GatewayConnection extends Connection {
+    protected get io(): ConnectionIo {
+      return io;
+    }
+  }
 
   // Tokens expire: one scan a second closes the sockets whose token has, instead of a timer per socket.
   const expiryScan = setInterval(() => {
@@ -195,14 +233,11 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (session === null || !connection.writable) return;
       if (!decoded.ok) return session.error(decoded.code, decoded.message, decoded.req);
       const message = decoded.value;
-      if (message.t === 'hello' && connection.helloEncoding === null) {
-        connection.helloEncoding = encoding;
-        connection.encoding = encoding;
-      }
+      if (message.t === 'hello') connection.heard(encoding, true);
       try {
         await session.handle(message);
       } catch (error) {
-        log.error({ err: error, connection: connection.id, type: message.t }, 'message handling failed');
+        log.error({ err: error, session: session.sessionId, type: message.t }, 'message handling failed');
         session.error(ErrorCode.internal, 'the server could not process this message; try again', 'id' in message ? message.id : undefined);
       }
     } catch (error) {
@@ -225,8 +260,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     const encoding: Encoding = isBinary ? 'msgpack' : 'json';
-    if (connection.helloEncoding === null) connection.encoding = encoding;
-    if (!connection.take(bucketNow())) {
+    connection.heard(encoding, false);
+    if (!connection.admit(bucketNow())) {
       metrics.messagesIn.inc({ type: 'rate_limited' });
       return connection.session.error(ErrorCode.rateLimited, `more than ${limits.messagesPerSecondMax} messages per second; message dropped`);
     }
@@ -276,7 +311,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       .then((result) => {
         if (!result.ok) return refuse(result.status, { code: result.code, message: result.message });
         if (aborted) return;
-        const connection = new Connection(nextConnectionId++, result.expiresAtMs, bucketNow(), io);
+        const connection = new GatewayConnection(result.expiresAtMs, bucketNow());
         // Corked on the anchor's socket, not on its own (see anchor.ts).
         anchor!.run(() => response.cork(() => response.upgrade<SocketData>({ connection, account: result.account }, key, protocol, extensions, context)));
         metrics.sessionStart.observe({ stage: 'upgrade' }, (performance.now() - started) / 1000);

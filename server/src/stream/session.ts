@@ -168,36 +168,45 @@ type Wait = PendingAnswer & {
 const settleRetryMs = 1_000;
 const settleAttemptsMax = 5;
 
-type Turn = 'idle' | 'handling' | 'owed';
+const turns = ['idle', 'handling', 'owed'] as const;
+type Turn = (typeof turns)[number];
+/** `StreamSession`'s packed phase: the state's index in its low two bits, the turn's above them. */
+const stateBits = 0b11;
+const turnShift = 2;
+
+/**
+ * What a session keeps once it plays, made the first time it needs any of it (a frame, a wait, a
+ * like, stock, a balance told); an idle session keeps none of it.
+ */
+type Play = {
+  /** Its side of titration, made at its first frame. */
+  pace: SessionPace | null;
+  /**
+   * `next` requests waiting for their generation, by generation id (at most
+   * `pendingFreshPerSessionMax`); made on the first wait, since most sessions never wait.
+   */
+  waits: Map<string, Wait> | null;
+  justLiked: boolean;
+  /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
+  stocked: number;
+  /**
+   * The balance this player was last told with a frame, an ack or a push: a credit change that
+   * leaves it as told (this session's own charge, which its frame carried) is not pushed again.
+   */
+  toldBalance: Balance | null;
+};
 
 /** What hears of its account's credit changes. */
 export type BalanceWatcher = { creditsChanged(): void };
 
 export class StreamSession implements BalanceWatcher {
-  #state: SessionState = 'awaiting_hello';
+  /** The state's and the turn's indexes, packed into one small integer (see `#state` and `#turn`). */
+  #phase = 0;
   #record: SessionRecord | null = null;
   /** Its user's account (shared with the user's other sessions on this node while they agree). */
   #account: UserAccount;
-  /**
-   * `next` requests waiting for their generation, by generation id (at most
-   * `pendingFreshPerSessionMax`); made on the first wait, since most sessions never wait.
-   */
-  #waits: Map<string, Wait> | null = null;
-  #justLiked = false;
-  /** Stock frames handed to this connection (bounded: each is a record in the engine for a day). */
-  #stocked = 0;
-  /** Its side of titration, made at its first frame (an idle session has none). */
-  #pace: SessionPace | null = null;
-  /**
-   * The balance this player was last told with a frame, an ack or a push: a credit change that
-   * leaves it as told (this session's own charge, which its frame carried) is not pushed again.
-   */
-  #toldBalance: Balance | null = null;
-  /**
-   * Messages are handled one at a time: `handling` while one is, `owed` when a balance push came
-   * meanwhile (it waits for the answer, which may tell the news), `idle` otherwise.
-   */
-  #turn: Turn = 'idle';
+  /** What it keeps once it plays (an idle session has nothing of it). */
+  #play: Play | null = null;
   readonly #services: StreamServices;
   readonly #outbox: Outbox;
 
@@ -206,6 +215,30 @@ export class StreamSession implements BalanceWatcher {
     this.#services = services;
     this.#account = account;
     this.#outbox = outbox;
+  }
+
+  get #state(): SessionState {
+    return sessionStates[this.#phase & stateBits]!;
+  }
+
+  set #state(state: SessionState) {
+    this.#phase = (this.#phase & ~stateBits) | sessionStates.indexOf(state);
+  }
+
+  /**
+   * Messages are handled one at a time: `handling` while one is, `owed` when a balance push came
+   * meanwhile (it waits for the answer, which may tell the news), `idle` otherwise.
+   */
+  get #turn(): Turn {
+    return turns[this.#phase >> turnShift]!;
+  }
+
+  set #turn(turn: Turn) {
+    this.#phase = (this.#phase & stateBits) | (turns.indexOf(turn) << turnShift);
+  }
+
+  #playing(): Play {
+    return (this.#play ??= { pace: null, waits: null, justLiked: false, stocked: 0, toldBalance: null });
   }
 
   get #userId(): string {
@@ -229,7 +262,7 @@ export class StreamSession implements BalanceWatcher {
   closed(): void {
     if (this.#state === 'live') this.#services.leaveAccount(this.#accountId(), this);
     if (this.#state !== 'closed') this.#setState('closed');
-    for (const wait of this.#waits?.values() ?? []) this.#endWait(wait);
+    for (const wait of this.#play?.waits?.values() ?? []) this.#endWait(wait);
   }
 
   #accountId(): string {
@@ -249,7 +282,8 @@ export class StreamSession implements BalanceWatcher {
       return;
     }
     const summary = await this.#summary();
-    if (this.#toldBalance !== null && sameBalance(this.#toldBalance, summary.balance)) return;
+    const told = this.#play?.toldBalance ?? null;
+    if (told !== null && sameBalance(told, summary.balance)) return;
     this.#send({ t: 'balance', balance: summary.balance, forecast: summary.forecast });
   }
 
@@ -265,7 +299,8 @@ export class StreamSession implements BalanceWatcher {
   }
 
   #paceOf(): SessionPace {
-    return (this.#pace ??= new SessionPace(this.#services.engine, this.#accountId(), this.#account.tz, this.#services.random(), (dayKey) => this.#demandOn(dayKey)));
+    const play = this.#playing();
+    return (play.pace ??= new SessionPace(this.#services.engine, this.#accountId(), this.#account.tz, this.#services.random(), (dayKey) => this.#demandOn(dayKey)));
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -276,7 +311,7 @@ export class StreamSession implements BalanceWatcher {
   #send(message: ServerMessage): void {
     if (this.#state === 'closed') return;
     // A burst's ack sets it too; the welcome's does not, so an idle session keeps nothing for it.
-    if (message.t === 'frame' || message.t === 'balance') this.#toldBalance = message.balance;
+    if (message.t === 'frame' || message.t === 'balance') this.#playing().toldBalance = message.balance;
     this.#outbox.send(message);
   }
 
@@ -411,7 +446,7 @@ export class StreamSession implements BalanceWatcher {
     // Announced before the balance is read: the announcement is what makes a cached view stale.
     if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(accountIdOf(account));
     const summary = await this.#summary();
-    this.#toldBalance = summary.balance;
+    this.#playing().toldBalance = summary.balance;
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
   }
 
@@ -451,10 +486,10 @@ export class StreamSession implements BalanceWatcher {
     const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
-      burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#justLiked, pendingFresh: this.#waits?.size ?? 0, pace,
+      burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#play?.justLiked === true, pendingFresh: this.#play?.waits?.size ?? 0, pace,
       nudge: lean?.mode === 'on' ? lean.nudge.multiplier : 1,
     });
-    this.#justLiked = false;
+    this.#playing().justLiked = false;
     if (outcome === null) return this.error(ErrorCode.noFrame, 'no frame is available for this context and orientation', next.id);
     this.#paceOf().remember(outcome.titration.state);
     const applied = outcome.titration.nudge;
@@ -587,13 +622,13 @@ export class StreamSession implements BalanceWatcher {
 
   /** Waits for a generation's end (a bus event) or its deadline, whichever comes first. */
   #wait(req: string, fingerprint: string, pending: PendingAnswer, verdict: Verdict): void {
-    if (this.#state !== 'live' || this.#waits?.has(pending.generationId) === true) return;
+    if (this.#state !== 'live' || this.#play?.waits?.has(pending.generationId) === true) return;
     const wait: Wait = {
       ...pending, req, fingerprint, verdict, settling: false, recheck: false, attempts: 0,
       unwatch: this.#services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
       timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
     };
-    (this.#waits ??= new Map()).set(pending.generationId, wait);
+    (this.#playing().waits ??= new Map()).set(pending.generationId, wait);
     // The generation may have ended before the watch began.
     this.#settleLater(pending.generationId, false);
   }
@@ -601,7 +636,7 @@ export class StreamSession implements BalanceWatcher {
   #endWait(wait: Wait): void {
     clearTimeout(wait.timer);
     wait.unwatch();
-    this.#waits?.delete(wait.generationId);
+    this.#play?.waits?.delete(wait.generationId);
   }
 
   /**
@@ -611,7 +646,7 @@ export class StreamSession implements BalanceWatcher {
    * generation row remembers who was answered, so a retry finds the same frame).
    */
   async #settle(generationId: string, force: boolean): Promise<void> {
-    const wait = this.#waits?.get(generationId);
+    const wait = this.#play?.waits?.get(generationId);
     if (wait === undefined || this.#state !== 'live') return;
     if (wait.settling) {
       // An event arrived while an earlier check was reading: look again when it is done.
@@ -654,7 +689,7 @@ export class StreamSession implements BalanceWatcher {
       this.#services.log.warn({ err: error, generation: generationId }, 'settling a pending frame failed; retrying');
     } finally {
       wait.settling = false;
-      if (wait.recheck && this.#waits?.has(generationId) === true) {
+      if (wait.recheck && this.#play?.waits?.has(generationId) === true) {
         wait.recheck = false;
         this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs);
       }
@@ -730,7 +765,7 @@ export class StreamSession implements BalanceWatcher {
     const { metrics, fresh } = this.#services;
     metrics.beacons.inc({ effect: 'counted' });
     if (beacon.liked === true) {
-      this.#justLiked = true;
+      this.#playing().justLiked = true;
       metrics.beacons.inc({ effect: 'liked' });
     }
     if (fresh === null || shown?.source === 'library') return;
@@ -755,12 +790,12 @@ export class StreamSession implements BalanceWatcher {
   async #stock(request: Stock): Promise<void> {
     const { decider, engine, now } = this.#services;
     const record = this.#record!;
-    const allowed = limits.stockItemsPerConnectionMax - this.#stocked;
+    const allowed = limits.stockItemsPerConnectionMax - (this.#play?.stocked ?? 0);
     if (allowed <= 0) {
       return this.error(ErrorCode.rateLimited, `this connection already took ${limits.stockItemsPerConnectionMax} stock frames; reconnect for more`, request.id);
     }
     const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
-    this.#stocked += items.length;
+    this.#playing().stocked += items.length;
     const segment = this.#services.texts.of(segmentOf(this.#account.tier, decider.groupOf(record.context)));
     await Promise.all(
       items.map((item) => {
