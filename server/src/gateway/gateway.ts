@@ -68,22 +68,26 @@ const messageRate = bucketRule(limits.messagesPerSecondMax, limits.messagesBurst
 type ConnectionPhase = 'upgrading' | 'open' | 'closing' | 'ended';
 const phases: readonly ConnectionPhase[] = ['upgrading', 'open', 'closing', 'ended'];
 
-/** `Connection`'s packed small state: the phase's index, and two bits for the answers' encoding. */
+/**
+ * `Connection`'s packed small state: the phase's index, two bits for the answers' encoding, and
+ * above them the messages in flight (at most `pendingMessagesPerConnectionMax`).
+ */
 const phaseBits = 0b011;
 const msgpackBit = 0b100;
 const helloEncodingBit = 0b1000;
+const inFlightShift = 4;
+const stateBits = (1 << inFlightShift) - 1;
 
 /**
  * One socket's state; it is also its session's outbox, its own message-rate bucket and a link in
  * the gateway's list of open connections. A server holds one per connection for as long as the
  * socket is open, so it keeps only what differs between connections: what every connection shares
  * (the gateway's `io`) is its gateway's subclass's, and the phase and the encoding are bits of one
- * small integer.
+ * small integer with the count of messages in flight.
  */
 abstract class Connection extends TokenBucket implements Outbox {
   socket: uWS.WebSocket<SocketData> | null = null;
   session: StreamSession | null = null;
-  inFlight = 0;
   chain: Promise<void> = settled;
   previous: Connection | null = null;
   next: Connection | null = null;
@@ -104,6 +108,15 @@ abstract class Connection extends TokenBucket implements Outbox {
 
   set phase(phase: ConnectionPhase) {
     this.#bits = (this.#bits & ~phaseBits) | phases.indexOf(phase);
+  }
+
+  /** Messages read and not yet handled to their end. */
+  get inFlight(): number {
+    return this.#bits >> inFlightShift;
+  }
+
+  set inFlight(count: number) {
+    this.#bits = (this.#bits & stateBits) | (count << inFlightShift);
   }
 
   /** The encoding answers use: the one of `hello`, or of the last message before it. */

@@ -20,14 +20,14 @@ import { evictOldest, makeRoom, ShardedMap } from './shards.js';
 
 type SessionEntry = {
   record: SessionRecord | null;
-  /** Made on the first delivered frame, like `decisions`. */
-  mix: Mix | null;
-  /** Made on the first decision: an idle session has none. */
-  decisions: Map<string, { value: StoredValue; expiresAtMs: number }> | null;
+  /** Made on the first decision or delivered frame: an idle session has none. */
+  play: SessionPlay | null;
   expiresAtMs: number;
   /** Used since an eviction last passed it (see the top of the file). */
   used: boolean;
 };
+/** A playing session's mix (its two counts) and its decisions by request id (made on the first). */
+type SessionPlay = Mix & { decisions: Map<string, { value: StoredValue; expiresAtMs: number }> | null };
 /** Frame id → its place in the order of seeing (`next` is the next place); oldest first. */
 type SeenEntry = { frames: Map<string, number>; next: number; expiresAtMs: number; used: boolean };
 type DayEntry = { counts: DayCounts; expiresAtMs: number; used: boolean };
@@ -83,7 +83,7 @@ export class MemoryEngine implements SessionStateEngine {
     }
     if (entry === undefined) {
       if (ttlMs === null) return null;
-      entry = { record: null, mix: null, decisions: null, expiresAtMs: now + ttlMs, used: false };
+      entry = { record: null, play: null, expiresAtMs: now + ttlMs, used: false };
       makeRoom(sessions, this.#sessions.entriesPerShardMax);
       sessions.set(sessionId, entry);
     } else {
@@ -106,14 +106,14 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async addToMix(sessionId: string, source: FrameSource, ttlMs: number): Promise<Mix> {
-    const mix = (this.#entry(sessionId, ttlMs)!.mix ??= emptyMix());
-    mix[source] += 1;
-    return { ...mix };
+    const play = playOf(this.#entry(sessionId, ttlMs)!);
+    play[source] += 1;
+    return { fresh: play.fresh, library: play.library };
   }
 
   async getMix(sessionId: string): Promise<Mix> {
-    const mix = this.#entry(sessionId, null)?.mix;
-    return mix === undefined || mix === null ? emptyMix() : { ...mix };
+    const play = this.#entry(sessionId, null)?.play;
+    return play === undefined || play === null ? emptyMix() : { fresh: play.fresh, library: play.library };
   }
 
   async markSeen(scope: string, frameId: string, max: number, ttlMs: number): Promise<void> {
@@ -147,7 +147,7 @@ export class MemoryEngine implements SessionStateEngine {
 
   async putDecisionIfAbsent(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<StoredValue> {
     const entry = this.#entry(sessionId, ttlMs)!;
-    const decisions = (entry.decisions ??= new Map());
+    const decisions = (playOf(entry).decisions ??= new Map());
     const existing = decisions.get(requestId);
     if (existing !== undefined && existing.expiresAtMs > this.#now()) return existing.value;
     decisions.delete(requestId);
@@ -157,13 +157,13 @@ export class MemoryEngine implements SessionStateEngine {
   }
 
   async getDecision(sessionId: string, requestId: string): Promise<StoredValue | null> {
-    const decision = this.#entry(sessionId, null)?.decisions?.get(requestId);
+    const decision = this.#entry(sessionId, null)?.play?.decisions?.get(requestId);
     return decision !== undefined && decision.expiresAtMs > this.#now() ? decision.value : null;
   }
 
   async replaceDecision(sessionId: string, requestId: string, value: StoredValue, ttlMs: number): Promise<void> {
     const entry = this.#entry(sessionId, ttlMs)!;
-    const decisions = (entry.decisions ??= new Map());
+    const decisions = (playOf(entry).decisions ??= new Map());
     decisions.delete(requestId);
     decisions.set(requestId, { value: frozenDeep(value), expiresAtMs: this.#now() + ttlMs });
     evictOldest(decisions, limits.memoryDecisionsPerSessionMax);
@@ -280,4 +280,8 @@ function frozenDeep<T>(value: T): T {
 function frozen(record: SessionRecord): Readonly<SessionRecord> {
   if (Object.isFrozen(record) && Object.isFrozen(record.context)) return record;
   return freezeRecord({ ...record, context: { ...record.context } });
+}
+
+function playOf(entry: SessionEntry): SessionPlay {
+  return (entry.play ??= { fresh: 0, library: 0, decisions: null });
 }
