@@ -26,7 +26,7 @@ import { limits } from '../../server/src/limits.js';
 import { capacityOf, searchCapacity, type CapacityResult } from './capacity.js';
 import { checkCorrectness, mergeCorrectness, untilQuiet, type Correctness } from './correctness.js';
 import { seeded, type SessionSpec } from './driver.js';
-import { echoUsage, serverUsage, type Managed } from './processes.js';
+import { cHeapBytesOf, echoUsage, serverUsage, type Managed } from './processes.js';
 import { formatReport, type Report } from './report.js';
 import {
   baseSpec, createUsers, generatorFor, playlist, runIdle, runPhase, withSocketsOf, runReconnect, steadySettle, updateBaseline, type PhaseResult, type RunSettings, type Target,
@@ -111,9 +111,10 @@ export function frameMessageBytes(): number {
 
 const titrateTarget = (stack: Stack): Target => ({
   urls: stack.servers.map((server) => server.url), kind: 'titrate',
-  usage: (collect) => Promise.all(stack.servers.map((server) => serverUsage(server.url, collect === true ? { adminToken: stack.adminToken } : undefined))),
+  usage: (collect) =>
+    Promise.all(stack.servers.map(async (server) => ({ ...(await serverUsage(server.url, collect === true ? { adminToken: stack.adminToken } : undefined)), cHeapBytes: cHeapBytesOf(server.pid) }))),
 });
-const echoTarget = (echo: Managed): Target => ({ urls: [echo.url], kind: 'echo', usage: async (collect) => [await echoUsage(echo.url, collect === true)] });
+const echoTarget = (echo: Managed): Target => ({ urls: [echo.url], kind: 'echo', usage: async (collect) => [{ ...(await echoUsage(echo.url, collect === true)), cHeapBytes: cHeapBytesOf(echo.pid) }] });
 
 async function setUpTiers(stack: Stack): Promise<void> {
   await stack.admin('PUT', '/v1/admin/tiers/lt-library', { baseQuota: 0 });

@@ -5,6 +5,7 @@
  * which is stopped (SIGTERM, then SIGKILL) when the run ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,11 @@ export type Usage = {
   heapUsedBytes: number;
   /** What V8 holds for its heap, used or not (resident memory less this is the process's native memory). */
   heapTotalBytes: number;
+  /**
+   * The resident part of the C allocator's main heap (see `cHeapBytesOf`), read by the load test
+   * beside the process; null or absent where it cannot be read.
+   */
+  cHeapBytes?: number | null;
   /**
    * The server's own time from reading a library `next` to answering it: its histogram's
    * cumulative counts by upper bound in seconds (`titrate_decision_latency_seconds`); none for the echo.
@@ -127,4 +133,34 @@ export async function serverUsage(url: string, collect?: { adminToken: string })
 export async function echoUsage(url: string, collect = false): Promise<Usage> {
   const stats = (await (await fetch(`${url}/stats${collect ? '?gc=1' : ''}`)).json()) as Usage;
   return { cpuSeconds: stats.cpuSeconds, residentBytes: stats.residentBytes, heapUsedBytes: stats.heapUsedBytes, heapTotalBytes: stats.heapTotalBytes };
+}
+
+/**
+ * The resident bytes of process `pid`'s C heap: the `[heap]` mapping in `/proc/PID/smaps`, where
+ * glibc's main arena keeps what the main thread allocates with `malloc` (a uWebSockets.js socket,
+ * its libuv poll handle, V8's handles for its JavaScript object). Unlike resident memory as a
+ * whole, it does not move with the megabytes V8 reserves and returns for its own heap, which sit in
+ * mappings of their own. Null when the process or `/proc` is not there (another OS, a process on
+ * another machine).
+ */
+export function cHeapBytesOf(pid: number): number | null {
+  let smaps: string;
+  try {
+    smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  return cHeapBytesIn(smaps);
+}
+
+/** The `[heap]` mapping's resident bytes in the text of an smaps file (0 when it has none). */
+export function cHeapBytesIn(smaps: string): number {
+  let inHeap = false;
+  let bytes = 0;
+  for (const line of smaps.split('\n')) {
+    // A mapping's header: "start-end perms offset dev inode [path]"; its fields follow as "Name:  value kB".
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith(' [heap]');
+    else if (inHeap && line.startsWith('Rss:')) bytes += Number(/(\d+) kB/.exec(line)?.[1] ?? 0) * 1024;
+  }
+  return bytes;
 }

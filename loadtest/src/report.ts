@@ -35,7 +35,9 @@ const sessionStartOf = (reconnect: ReconnectResult) =>
   reconnect.serverSessionStart === null ? '—' : `${p99Of(reconnect.serverSessionStart.upgrade)} / ${p99Of(reconnect.serverSessionStart.hello)}`;
 const warmupOf = (phase: PhaseResult) => `${fixed(phase.warmup.seconds, 1)} (${phase.warmup.settled === null ? '—' : phase.warmup.settled ? 'yes' : 'no'})`;
 
-const nativeAndHeap = (idle: IdleResult) => `${idle.nativePerConnection}${idle.nativeFromEcho ? ' (echo)' : ''} + ${idle.heapPerConnection} (${idle.residentPerConnection})`;
+/** Native (the C heap's, or resident memory less V8's reservation where that cannot be read) + heap, then resident memory's own slope. */
+const nativeAndHeap = (idle: IdleResult) =>
+  `${idle.nativePerConnection}${idle.nativeMeasure === 'cHeap' ? '' : ' [resident less V8]'}${idle.nativeFromEcho ? ' (echo)' : ''} + ${idle.heapPerConnection} (${idle.residentPerConnection})`;
 
 export function formatReport(report: Report): string {
   const { echo, steady, dj, charge, reconnect, ratios, correctness } = report;

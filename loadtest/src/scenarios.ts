@@ -131,18 +131,22 @@ async function settle(target: Target, rule: Settle): Promise<boolean> {
 }
 
 /** Memory after a full collection with `sessions` idle sessions connected. */
-export type MemoryReading = { sessions: number; residentBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+export type MemoryReading = { sessions: number; residentBytes: number; heapUsedBytes: number; heapTotalBytes: number; cHeapBytes: number | null };
 
 /**
  * Memory per idle connection: the sessions connect in `idleSteps` equal steps and memory is read
  * after a full collection at the end of each. A connection costs what it adds to the process's
- * native memory (resident memory less what V8 holds for its heap: uWS sockets, buffers, malloc)
- * plus what it adds to the JavaScript heap in use, each the slope over sessions (see
- * `perConnectionOf`). Resident memory itself is not the measure: it also moves with what V8 reserves for
- * its heap, which grows and shrinks in steps of megabytes by its own policy (the young generation
- * grows under a flurry of connections) whatever each connection holds. A slope over several
- * readings is steadier than the growth between two, and one-off allocations of the first
- * connections (code, caches) fall before the first reading.
+ * native memory plus what it adds to the JavaScript heap in use, each the slope over sessions (see
+ * `perConnectionOf`). Native memory is the resident part of the C allocator's main heap (the
+ * `[heap]` mapping: uWS sockets, their poll handles, V8's handles for their objects; see
+ * `cHeapBytesOf`) where it can be read, else resident memory less what V8 holds for its heap
+ * (`nativeMeasure` says which). Resident memory itself is not the measure: it also moves with what
+ * V8 reserves for its heap, which grows and shrinks in steps of megabytes by its own policy (the
+ * young generation grows under a flurry of connections) whatever each connection holds; so does
+ * resident memory less V8's reservation, by less (the echo's socket read 173–718 B that way over
+ * four benches, 510–555 B a step by its C heap). A slope over several readings is steadier than
+ * the growth between two, and one-off allocations of the first connections (code, caches) fall
+ * before the first reading.
  * A process that freed memory before (Titrate's, after seeding its pantry) hands sockets memory its
  * allocator already holds, so its native slope can read nothing: see `withSocketsOf`.
  * `residentBeforeBytes` … `heapUsedAfterBytes` are the first and the last readings;
@@ -151,6 +155,8 @@ export type MemoryReading = { sessions: number; residentBytes: number; heapUsedB
 export type IdleResult = {
   sessions: number; residentBeforeBytes: number; residentAfterBytes: number; heapUsedBeforeBytes: number; heapUsedAfterBytes: number;
   residentPerConnection: number; nativePerConnection: number; heapPerConnection: number; bytesPerConnection: number; connectMs: Percentiles;
+  /** What `nativePerConnection` is the slope of: the C allocator's main heap, or resident memory less V8's reservation. */
+  nativeMeasure: NativeMeasure;
   readings: MemoryReading[];
   /** `nativePerConnection` is the echo's, not this process's own, smaller, reading (see `withSocketsOf`). */
   nativeFromEcho: boolean;
@@ -194,17 +200,22 @@ export function medianSlopeOf(points: ReadonlyArray<{ x: number; y: number }>): 
  * by least squares (it grows by what the sessions hold, evenly), native and resident memory by the
  * median slope (they move by what the allocator keeps or gives back, in steps).
  */
-export function perConnectionOf(readings: readonly MemoryReading[]): Pick<IdleResult, 'residentPerConnection' | 'nativePerConnection' | 'heapPerConnection' | 'bytesPerConnection'> {
+export function perConnectionOf(readings: readonly MemoryReading[]): Pick<IdleResult, 'residentPerConnection' | 'nativePerConnection' | 'heapPerConnection' | 'bytesPerConnection' | 'nativeMeasure'> {
   const slope = (fit: typeof slopeOf, pick: (reading: MemoryReading) => number) => Math.round(fit(readings.map((reading) => ({ x: reading.sessions, y: pick(reading) }))) ?? 0);
-  const nativePerConnection = slope(medianSlopeOf, (reading) => reading.residentBytes - reading.heapTotalBytes);
+  const nativeMeasure: NativeMeasure = readings.length > 0 && readings.every((reading) => reading.cHeapBytes !== null) ? 'cHeap' : 'residentLessHeap';
+  const nativePerConnection = slope(medianSlopeOf, (reading) => (nativeMeasure === 'cHeap' ? reading.cHeapBytes! : reading.residentBytes - reading.heapTotalBytes));
   const heapPerConnection = slope(slopeOf, (reading) => reading.heapUsedBytes);
   return {
     residentPerConnection: slope(medianSlopeOf, (reading) => reading.residentBytes),
     nativePerConnection,
+    nativeMeasure,
     heapPerConnection,
     bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection,
   };
 }
+
+/** Native memory's measure: the C allocator's main heap, or (where that cannot be read) resident memory less V8's reservation. */
+export type NativeMeasure = 'cHeap' | 'residentLessHeap';
 
 /** Steps in which idle sessions connect, with a memory reading after each. */
 export const idleSteps = 5;
@@ -274,6 +285,7 @@ const sumUsage = (usages: Usage[]): Usage => ({
   cpuSeconds: usages.reduce((sum, usage) => sum + usage.cpuSeconds, 0), residentBytes: usages.reduce((sum, usage) => sum + usage.residentBytes, 0),
   heapUsedBytes: usages.reduce((sum, usage) => sum + usage.heapUsedBytes, 0),
   heapTotalBytes: usages.reduce((sum, usage) => sum + usage.heapTotalBytes, 0),
+  cHeapBytes: usages.some((usage) => usage.cHeapBytes === undefined || usage.cHeapBytes === null) ? null : usages.reduce((sum, usage) => sum + usage.cHeapBytes!, 0),
 });
 
 /** Opens a generator on the target. */
@@ -370,7 +382,7 @@ export async function runIdle(target: Target, settings: RunSettings, prefix: str
       await waitFor(async () => (await generator.progress()).live >= to, 180_000, `${to} idle sessions to connect`);
       await sleep(2000);
       const usage = sumUsage(await target.usage(true));
-      readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes, heapTotalBytes: usage.heapTotalBytes });
+      readings.push({ sessions: to, residentBytes: usage.residentBytes, heapUsedBytes: usage.heapUsedBytes, heapTotalBytes: usage.heapTotalBytes, cHeapBytes: usage.cHeapBytes ?? null });
     }
     const snapshot = await generator.snapshot();
     const [first, last] = [readings[0]!, readings[readings.length - 1]!];

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { bucketQuantileMs, poolWaitBetween, medianSlopeOf, perConnectionOf, slopeOf, withinBucket, withSocketsOf, type IdleResult } from '../src/scenarios.js';
+import { cHeapBytesIn, cHeapBytesOf } from '../src/processes.js';
 
 const usage = (buckets: Array<[number, number]>) => ({ cpuSeconds: 0, residentBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0, libraryDecisionBuckets: buckets });
 
@@ -56,7 +57,7 @@ t.test('memory per connection is the least-squares slope of the readings, which 
 const idle = (nativePerConnection: number, heapPerConnection: number): IdleResult => ({
   sessions: 10000, residentBeforeBytes: 0, residentAfterBytes: 0, heapUsedBeforeBytes: 0, heapUsedAfterBytes: 0, residentPerConnection: nativePerConnection,
   nativePerConnection, heapPerConnection, bytesPerConnection: Math.max(0, nativePerConnection) + heapPerConnection, connectMs: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 },
-  readings: [], nativeFromEcho: false,
+  readings: [], nativeFromEcho: false, nativeMeasure: 'cHeap',
 });
 
 t.test("Titrate's sockets are counted at least at the echo's native memory, which its own resident memory cannot show", async (t) => {
@@ -72,20 +73,54 @@ t.test("Titrate's sockets are counted at least at the echo's native memory, whic
   t.same([noFloor.nativePerConnection, noFloor.nativeFromEcho, noFloor.bytesPerConnection], [-10, false, 650], 'an echo reading at or below zero is no floor');
 });
 
-t.test("a connection costs the slope of native memory (resident less V8's reservation) plus the heap's, whatever V8 reserves", async (t) => {
+t.test("where the C heap cannot be read, a connection costs the slope of resident memory less V8's reservation plus the heap's, whatever V8 reserves", async (t) => {
   // Each 2,000 sessions add 1.2 MB of sockets and 1.3 MB of heap; V8 reserves 9 MB more at each of the last two steps.
   const readings = [1, 2, 3, 4, 5].map((step) => {
     const reserved = 50_000_000 + Math.max(0, step - 3) * 9_000_000;
     const native = 250_000_000 + step * 1_200_000;
-    return { sessions: step * 2000, residentBytes: native + reserved, heapTotalBytes: reserved, heapUsedBytes: 26_000_000 + step * 1_300_000 };
+    return { sessions: step * 2000, residentBytes: native + reserved, heapTotalBytes: reserved, heapUsedBytes: 26_000_000 + step * 1_300_000, cHeapBytes: null };
   });
   const memory = perConnectionOf(readings);
   t.same([memory.nativePerConnection, memory.heapPerConnection, memory.bytesPerConnection], [600, 650, 1250]);
+  t.equal(memory.nativeMeasure, 'residentLessHeap');
   t.equal(memory.residentPerConnection, 2850, "resident memory's own slope carries V8's reservation with it");
   const firstHigh = perConnectionOf(readings.map((reading, index) => (index === 0 ? { ...reading, residentBytes: reading.residentBytes + 7_500_000 } : reading)));
   t.equal(firstHigh.nativePerConnection, 600, 'a first native reading the allocator gave back later leaves native memory at its median slope');
   const shrinking = perConnectionOf(readings.map((reading) => ({ ...reading, residentBytes: reading.heapTotalBytes + 250_000_000 - reading.sessions * 100 })));
   t.same([shrinking.nativePerConnection, shrinking.bytesPerConnection], [-100, 650], 'native memory that falls adds nothing');
+});
+
+t.test("native memory is the C heap's slope where it can be read: V8 reserving and returning megabytes elsewhere does not move it", async (t) => {
+  // The echo of one run: 520 B a socket into its C heap; V8's reservation and resident memory jump by megabytes.
+  const readings = [1, 2, 3, 4, 5].map((step) => ({
+    sessions: step * 2000, cHeapBytes: 9_000_000 + step * 1_040_000, heapUsedBytes: 6_000_000 + step * 40_000,
+    heapTotalBytes: [9, 16, 12, 20, 14][step - 1]! * 1_000_000, residentBytes: [80, 74, 70, 81, 76][step - 1]! * 1_000_000,
+  }));
+  const memory = perConnectionOf(readings);
+  t.same([memory.nativeMeasure, memory.nativePerConnection, memory.heapPerConnection, memory.bytesPerConnection], ['cHeap', 520, 20, 540]);
+  const oneUnread = perConnectionOf(readings.map((reading, index) => (index === 2 ? { ...reading, cHeapBytes: null } : reading)));
+  t.equal(oneUnread.nativeMeasure, 'residentLessHeap', 'one reading without its C heap and the measure falls back for them all');
+});
+
+t.test("the C heap is the resident size of the [heap] mapping in /proc's smaps, and nothing else's", async (t) => {
+  const smaps = [
+    '55d1c0a00000-55d1c0b00000 r-xp 00000000 08:01 131 /usr/bin/node',
+    'Size:               1024 kB',
+    'Rss:                 900 kB',
+    '55d1c2000000-55d1c4000000 rw-p 00000000 00:00 0                          [heap]',
+    'Size:              32768 kB',
+    'Rss:               30000 kB',
+    'Pss:               30000 kB',
+    '7f00a0000000-7f00a4000000 rw-p 00000000 00:00 0 ',
+    'Size:              65536 kB',
+    'Rss:               40000 kB',
+    '7ffd1a000000-7ffd1a021000 rw-p 00000000 00:00 0                          [stack]',
+    'Rss:                  12 kB',
+  ].join('\n');
+  t.equal(cHeapBytesIn(smaps), 30_000 * 1024);
+  t.equal(cHeapBytesIn('7ffd1a000000-7ffd1a021000 rw-p 00000000 00:00 0 [stack]\nRss: 12 kB'), 0, 'no [heap] mapping, nothing');
+  t.equal(cHeapBytesOf(2 ** 30), null, 'a process that is not there has none');
+  t.ok((cHeapBytesOf(process.pid) ?? 0) > 0, "this test's own process has one");
 });
 
 t.test('native memory is the median slope, which a reading the allocator shrank between two steps moves little', async (t) => {
