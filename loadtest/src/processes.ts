@@ -153,14 +153,21 @@ export function cHeapBytesOf(pid: number): number | null {
   return cHeapBytesIn(smaps);
 }
 
-/** The `[heap]` mapping's resident bytes in the text of an smaps file (0 when it has none). */
-export function cHeapBytesIn(smaps: string): number {
+/**
+ * The `[heap]` mapping's resident bytes in the text of an smaps file; null when it has none (an
+ * allocator that keeps no heap there: musl's, or one loaded with `LD_PRELOAD`).
+ */
+export function cHeapBytesIn(smaps: string): number | null {
   let inHeap = false;
+  let found = false;
   let bytes = 0;
   for (const line of smaps.split('\n')) {
     // A mapping's header: "start-end perms offset dev inode [path]"; its fields follow as "Name:  value kB".
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith(' [heap]');
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      inHeap = line.endsWith(' [heap]');
+      found ||= inHeap;
+    }
     else if (inHeap && line.startsWith('Rss:')) bytes += Number(/(\d+) kB/.exec(line)?.[1] ?? 0) * 1024;
   }
-  return bytes;
+  return found ? bytes : null;
 }

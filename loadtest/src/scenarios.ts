@@ -172,7 +172,7 @@ export type IdleResult = {
 export function withSocketsOf(idle: IdleResult, echo: IdleResult): IdleResult {
   const socket = echo.nativePerConnection;
   if (socket <= 0 || idle.nativePerConnection >= socket) return idle;
-  return { ...idle, nativePerConnection: socket, nativeFromEcho: true, bytesPerConnection: socket + idle.heapPerConnection };
+  return { ...idle, nativePerConnection: socket, nativeMeasure: echo.nativeMeasure, nativeFromEcho: true, bytesPerConnection: socket + idle.heapPerConnection };
 }
 
 /**

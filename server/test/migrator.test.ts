@@ -15,7 +15,7 @@ async function poolFor(t: Test) {
   return pool;
 }
 
-/** A directory of the given migration files, removed when the test ends. */
+/** The test's directory of the given migration files, removed when the test ends (a second call in one test replaces the first's). */
 function migrationsDir(t: Test, files: Record<string, string>): string {
   return t.testdir(files);
 }

@@ -24,7 +24,7 @@ t.test('a clock going backwards does not mint tokens', async (t) => {
   t.equal(bucket.take(rule, 0), false);
 });
 
-t.test('parts of a token add up across takes: 10 ms and then 15 ms at 40 a second make one token', async (t) => {
+t.test('parts of a token add up across takes: at 40 a second, 25 ms make one token however they are split', async (t) => {
   const rule = bucketRule(40, 1);
   const bucket = new TokenBucket(rule, 0);
   t.equal(bucket.take(rule, 0), true);

@@ -40,7 +40,10 @@ export class LinkedList<T extends Linked<T>> {
     return true;
   }
 
-  /** Newest first. The next member is read before this one is handed out, so the loop's body may delete it. */
+  /**
+   * Newest first. The next member is read before this one is handed out, so the loop's body may
+   * delete the member it is at; deleting another may end the loop early (copy the list first).
+   */
   *[Symbol.iterator](): IterableIterator<T> {
     let member = this.#first;
     while (member !== null) {

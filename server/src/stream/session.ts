@@ -253,6 +253,11 @@ export class StreamSession implements BalanceWatcher {
     return this.#record?.id ?? null;
   }
 
+  /** The user the connection was authenticated as (known before `hello`, unlike the session id). */
+  get userId(): string {
+    return this.#userId;
+  }
+
   #setState(next: SessionState): void {
     if (!transitions[this.#state].includes(next)) throw new Error(`illegal session transition ${this.#state} → ${next}`);
     this.#state = next;
@@ -795,7 +800,7 @@ export class StreamSession implements BalanceWatcher {
       return this.error(ErrorCode.rateLimited, `this connection already took ${limits.stockItemsPerConnectionMax} stock frames; reconnect for more`, request.id);
     }
     const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
-    this.#playing().stocked += items.length;
+    if (items.length > 0) this.#playing().stocked += items.length;
     const segment = this.#services.texts.of(segmentOf(this.#account.tier, decider.groupOf(record.context)));
     await Promise.all(
       items.map((item) => {

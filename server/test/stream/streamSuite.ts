@@ -133,6 +133,16 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.equal(frame.t, 'frame');
   });
 
+  t.test("answers come in the encoding of the last message before hello, then in hello's whatever comes later", async (t) => {
+    const client = await connect(t, { encoding: 'msgpack' });
+    client.sendRaw(JSON.stringify({ t: 'next', id: 'early' }), false);
+    t.match(await client.take(), { t: 'error', code: ErrorCode.outOfOrder, req: 'early' });
+    await client.hello();
+    client.sendRaw(JSON.stringify({ t: 'next', id: 'late' }), false);
+    t.match(await client.take((message) => message['req'] === 'late'), { t: 'frame', req: 'late' });
+    t.same(client.encodings, ['json', 'msgpack', 'msgpack'], 'the early error in JSON; the welcome and the later frame in MessagePack, as hello was');
+  });
+
   t.test('the same next id returns the same decision and counts once', async (t) => {
     const client = await connect(t);
     await client.hello();

@@ -11,6 +11,8 @@ export class TestClient {
   readonly socket: WebSocket;
   readonly encoding: Encoding;
   readonly received: Received[] = [];
+  /** The encoding of every message received, in the order they came (unlike `received`, never taken from). */
+  readonly encodings: Encoding[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters: Array<() => void> = [];
 
@@ -20,6 +22,7 @@ export class TestClient {
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       const message = decodeServerMessage(isBinary ? new Uint8Array(data) : data.toString('utf8'), isBinary ? 'msgpack' : 'json') as Received;
       this.received.push(message);
+      this.encodings.push(isBinary ? 'msgpack' : 'json');
       for (const wake of this.#waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) => {
