@@ -50,7 +50,7 @@ import { loadSecrets } from './secrets.js';
 import type { SessionStateEngine } from './state/engine.js';
 import { MemoryEngine } from './state/memory.js';
 import { RedisEngine } from './state/redis.js';
-import { newSessionId, StreamSession, type BalanceWatcher, type StreamServices } from './stream/session.js';
+import { newSessionId, sessionsOf, type BalanceWatcher, type StreamServices } from './stream/session.js';
 import { LiveAccounts } from './stream/liveAccounts.js';
 import { Watchers } from './stream/watchers.js';
 import { ContextPool, TextPool } from './texts.js';
@@ -339,7 +339,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       authenticate,
       metrics,
       log,
-      openSession: streamServices === null ? null : (account, outbox) => new StreamSession(streamServices, account, outbox),
+      openSession: streamServices === null ? null : sessionsOf(streamServices),
     });
     ready = true;
     const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

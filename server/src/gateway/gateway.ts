@@ -98,7 +98,7 @@ abstract class Connection extends TokenBucket implements Outbox {
   #bits = 0;
 
   constructor(expiresAtMs: number, bucketNowMs: number) {
-    super(messageRate, bucketNowMs);
+    super(bucketNowMs);
     this.expiresAtSeconds = Math.ceil(expiresAtMs / 1000);
   }
 

@@ -199,7 +199,21 @@ type Play = {
 /** What hears of its account's credit changes. */
 export type BalanceWatcher = { creditsChanged(): void };
 
-export class StreamSession implements BalanceWatcher {
+/**
+ * How a node opens its players' sessions: each reaches the node's `services` through its class
+ * rather than a field of its own (a node holds a session per connection, and every one's services
+ * are the same object).
+ */
+export function sessionsOf(services: StreamServices): (account: UserAccount, outbox: Outbox) => StreamSession {
+  class NodeSession extends StreamSession {
+    protected get services(): StreamServices {
+      return services;
+    }
+  }
+  return (account, outbox) => new NodeSession(account, outbox);
+}
+
+export abstract class StreamSession implements BalanceWatcher {
   /** The state's and the turn's indexes, packed into one small integer (see `#state` and `#turn`). */
   #phase = 0;
   #record: SessionRecord | null = null;
@@ -207,12 +221,10 @@ export class StreamSession implements BalanceWatcher {
   #account: UserAccount;
   /** What it keeps once it plays (an idle session has nothing of it). */
   #play: Play | null = null;
-  readonly #services: StreamServices;
   readonly #outbox: Outbox;
 
   /** `account` is the one read when the connection was accepted, a moment before its `hello`. */
-  constructor(services: StreamServices, account: UserAccount, outbox: Outbox) {
-    this.#services = services;
+  constructor(account: UserAccount, outbox: Outbox) {
     this.#account = account;
     this.#outbox = outbox;
   }
@@ -241,6 +253,9 @@ export class StreamSession implements BalanceWatcher {
     return (this.#play ??= { pace: null, waits: null, justLiked: false, stocked: 0, toldBalance: null });
   }
 
+  /** The node's services (see `sessionsOf`). */
+  protected abstract get services(): StreamServices;
+
   get #userId(): string {
     return this.#account.id;
   }
@@ -265,7 +280,7 @@ export class StreamSession implements BalanceWatcher {
 
   /** The socket closed; nothing more is sent. */
   closed(): void {
-    if (this.#state === 'live') this.#services.leaveAccount(this.#accountId(), this);
+    if (this.#state === 'live') this.services.leaveAccount(this.#accountId(), this);
     if (this.#state !== 'closed') this.#setState('closed');
     for (const wait of this.#play?.waits?.values() ?? []) this.#endWait(wait);
   }
@@ -276,7 +291,7 @@ export class StreamSession implements BalanceWatcher {
 
   /** The account's credits changed (here or on another node). */
   creditsChanged(): void {
-    this.pushBalance().catch((error: unknown) => this.#services.log.warn({ err: error }, 'balance push failed'));
+    this.pushBalance().catch((error: unknown) => this.services.log.warn({ err: error }, 'balance push failed'));
   }
 
   /** Sends the current balance when the account's credits changed from what this player was told. */
@@ -294,18 +309,18 @@ export class StreamSession implements BalanceWatcher {
 
   /** The account's balance and forecast now, at the account's demand (`demand`, else the one held for it). */
   #summary(demand?: Demand): Promise<CreditSummary> {
-    return this.#services.credits.summaryOf(this.#account, this.#services.now(), demand ?? this.#services.lastDemand(this.#accountId()));
+    return this.services.credits.summaryOf(this.#account, this.services.now(), demand ?? this.services.lastDemand(this.#accountId()));
   }
 
   /** The account's demand on its local day `dayKey` (held for all its live sessions here). */
   #demandOn(dayKey: string): Demand | Promise<Demand> {
     const accountId = this.#accountId();
-    return this.#services.demandOn(accountId, dayKey, () => readDemand(this.#services.engine, accountId, dayKey));
+    return this.services.demandOn(accountId, dayKey, () => readDemand(this.services.engine, accountId, dayKey));
   }
 
   #paceOf(): SessionPace {
     const play = this.#playing();
-    return (play.pace ??= new SessionPace(this.#services.engine, this.#accountId(), this.#account.tz, this.#services.random(), (dayKey) => this.#demandOn(dayKey)));
+    return (play.pace ??= new SessionPace(this.services.engine, this.#accountId(), this.#account.tz, this.services.random(), (dayKey) => this.#demandOn(dayKey)));
   }
 
   error(code: ErrorCode, message: string, req?: string): void {
@@ -371,8 +386,8 @@ export class StreamSession implements BalanceWatcher {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
     const started = performance.now();
-    const { engine, now, newId, texts } = this.#services;
-    const account = (this.#account = this.#services.sharedAccount(this.#accountId(), this.#account));
+    const { engine, now, newId, texts } = this.services;
+    const account = (this.#account = this.services.sharedAccount(this.#accountId(), this.#account));
     let resumed = false;
     let record: SessionRecord | null = null;
     if (hello.resume !== undefined) {
@@ -402,7 +417,7 @@ export class StreamSession implements BalanceWatcher {
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
     this.#setState('live');
-    this.#services.joinAccount(accountId, this, account, { dayKey, demand });
+    this.services.joinAccount(accountId, this, account, { dayKey, demand });
     const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
     this.#send({
       t: 'welcome',
@@ -420,7 +435,7 @@ export class StreamSession implements BalanceWatcher {
       orientation: record.orientation,
       context: record.context,
     });
-    this.#services.metrics.sessionStart.observe({ stage: 'hello' }, (performance.now() - started) / 1000);
+    this.services.metrics.sessionStart.observe({ stage: 'hello' }, (performance.now() - started) / 1000);
     if (hello.resume !== undefined && !resumed) {
       this.#send({ t: 'notice', code: NoticeCode.resumeUnavailable, text: 'The earlier session could not be resumed; a new one started.' });
     }
@@ -431,7 +446,7 @@ export class StreamSession implements BalanceWatcher {
    * buying again while a burst runs extends it. A short balance is refused and charges nothing.
    */
   async #burst(id: string): Promise<void> {
-    const { ledger, users } = this.#services;
+    const { ledger, users } = this.services;
     // The price is read now, not at hello: an operator may have changed it since. The session
     // keeps the new read unless it moved the user to another credit account (the session stays on
     // the one it joined until it closes; the admin API does not move users between accounts).
@@ -442,14 +457,14 @@ export class StreamSession implements BalanceWatcher {
       { userId: account.id, kind: 'burst', requestId: id, amount: account.burstPrice, parameters: { minutes: burstMinutes }, details: { minutes: burstMinutes } },
       async (client) => ({ until: await Ledger.extendBurst(client, account.id, burstMinutes) }),
     );
-    this.#services.metrics.debits.inc({ kind: 'burst', result: result.status === 'debited' && result.replayed ? 'replayed' : result.status });
+    this.services.metrics.debits.inc({ kind: 'burst', result: result.status === 'debited' && result.replayed ? 'replayed' : result.status });
     if (result.status === 'insufficient') {
       return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.insufficientCredits, charged: 0, price: account.burstPrice, available: result.available });
     }
     if (result.status === 'mismatch') return this.#send({ t: 'ack', req: id, ok: false, code: ErrorCode.idempotencyMismatch, charged: 0 });
     if (result.status === 'unknown_user') return this.#outbox.close(1008, 'unknown user');
     // Announced before the balance is read: the announcement is what makes a cached view stale.
-    if (!result.replayed && result.charged > 0) this.#services.announceCreditChange(accountIdOf(account));
+    if (!result.replayed && result.charged > 0) this.services.announceCreditChange(accountIdOf(account));
     const summary = await this.#summary();
     this.#playing().toldBalance = summary.balance;
     this.#send({ t: 'ack', req: id, ok: true, until: result.outcome['until'], charged: result.charged, replayed: result.replayed, balance: summary.balance });
@@ -457,17 +472,17 @@ export class StreamSession implements BalanceWatcher {
 
   /** The context as the session keeps it: its labels shared with every other session of the same music. */
   #pooled(context: Context): Readonly<Context> {
-    return this.#services.contexts.of(context);
+    return this.services.contexts.of(context);
   }
 
   async #updateRecord(change: Partial<Pick<SessionRecord, 'context' | 'conserve'>>): Promise<void> {
     const record = freezeRecord({ ...this.#record!, ...change, ...(change.context === undefined ? {} : { context: this.#pooled(change.context) }) });
     this.#record = record;
-    await this.#services.engine.putSession(record, limits.sessionTtlMs);
+    await this.services.engine.putSession(record, limits.sessionTtlMs);
   }
 
   async #next(next: Next): Promise<void> {
-    const { engine, decider, fresh, now } = this.#services;
+    const { engine, decider, fresh, now } = this.services;
     const started = performance.now();
     const recordStored = next.context === undefined ? undefined : this.#updateRecord({ context: next.context });
     const record = this.#record!;
@@ -486,9 +501,9 @@ export class StreamSession implements BalanceWatcher {
       return this.#answer(next.id, { fingerprint, decision }, started, undefined, this.#verdictOf('inbox', null, decision.reasons, null, null));
     }
     const account = this.#account;
-    const pace = this.#paceOf().input(nowMs, summary.credits, day, this.#services.policyFor(account.tier), record.conserve, mix.fresh);
-    const segment = this.#services.texts.of(segmentOf(account.tier, decider.groupOf(record.context)));
-    const lean = this.#services.bandit?.lean(this.#userId, account.tier, segment, this.#services.random) ?? null;
+    const pace = this.#paceOf().input(nowMs, summary.credits, day, this.services.policyFor(account.tier), record.conserve, mix.fresh);
+    const segment = this.services.texts.of(segmentOf(account.tier, decider.groupOf(record.context)));
+    const lean = this.services.bandit?.lean(this.#userId, account.tier, segment, this.services.random) ?? null;
     const outcome = await decider.decide({
       sessionId: record.id, requestId: next.id, account, context: record.context, orientation: record.orientation, seen,
       burstUntil: summary.burstUntil, nowMs, framesShown: mix.fresh + mix.library, justLiked: this.#play?.justLiked === true, pendingFresh: this.#play?.waits?.size ?? 0, pace,
@@ -500,7 +515,7 @@ export class StreamSession implements BalanceWatcher {
     const applied = outcome.titration.nudge;
     const bandit: BanditRecord | null =
       lean === null ? null : {
-        mode: lean.mode, algorithm: this.#services.bandit!.settings.algorithm,
+        mode: lean.mode, algorithm: this.services.bandit!.settings.algorithm,
         // What p carries: this frame's draw, or nothing when a mode or constraint set p.
         arm: lean.mode === 'shadow' ? lean.nudge.arm : applied > 1 ? 'fresh' : applied < 1 ? 'library' : null,
         multiplier: lean.mode === 'shadow' ? lean.nudge.multiplier : applied, drawn: lean.nudge.multiplier, explored: lean.nudge.explored,
@@ -528,13 +543,13 @@ export class StreamSession implements BalanceWatcher {
    * the context maps to, which is where the next order reads (its own labels may be an alias).
    */
   #seenGroupOf(decision: Decision): { genre: string; mood: string } {
-    return decision.source === 'library' ? decision : (this.#services.decider.groupOf(this.#record!.context) ?? decision);
+    return decision.source === 'library' ? decision : (this.services.decider.groupOf(this.#record!.context) ?? decision);
   }
 
   /** What this user saw, on any device, in the library group the context maps to. */
   async #seen(context: Context): Promise<SeenFrames> {
-    const group = this.#services.decider.groupOf(context);
-    return group === null ? nothingSeen : this.#services.engine.seenFrames(seenScope(this.#userId, group));
+    const group = this.services.decider.groupOf(context);
+    return group === null ? nothingSeen : this.services.engine.seenFrames(seenScope(this.#userId, group));
   }
 
   /**
@@ -552,7 +567,7 @@ export class StreamSession implements BalanceWatcher {
   /** Stores a final decision for `req` (first writer wins) and sends it. */
   async #answer(req: string, ours: StoredDecision & { decision: Decision }, started: number, summary: CreditSummary | undefined, verdict: Verdict): Promise<void> {
     const record = this.#record!;
-    const stored = await this.#services.engine.putDecisionIfAbsent(record.id, req, ours, limits.decisionTtlMs);
+    const stored = await this.services.engine.putDecisionIfAbsent(record.id, req, ours, limits.decisionTtlMs);
     if (stored !== ours) return this.#replay({ t: 'next', id: req }, ours.fingerprint, stored as StoredDecision);
     await this.#deliver(req, ours.decision, started, summary, verdict);
   }
@@ -562,7 +577,7 @@ export class StreamSession implements BalanceWatcher {
    * charged nothing may pass the balance read before it, saving a second read on the library path.
    */
   async #deliver(req: string, decision: Decision, started: number, known: CreditSummary | undefined, verdict: Verdict): Promise<void> {
-    const { engine, metrics, now } = this.#services;
+    const { engine, metrics, now } = this.services;
     const record = this.#record!;
     // What its beacon needs: whose frame it is, when it was decided (the journal's key), its segment and arm.
     const decidedAt = now();
@@ -570,9 +585,9 @@ export class StreamSession implements BalanceWatcher {
       user: this.#userId, at: decidedAt, segment: verdict.segment, source: decision.source, eligible: this.#eligible(decision, verdict),
     };
     // Best effort: the frame is decided and counted; without the record its beacon is only unknown.
-    const rememberShown = engine.putRecord(shownKey(decision.id), shown, shownRecordTtlMs(this.#services.rewardRules)).catch((error: unknown) => {
+    const rememberShown = engine.putRecord(shownKey(decision.id), shown, shownRecordTtlMs(this.services.rewardRules)).catch((error: unknown) => {
       metrics.beaconResults.inc({ result: 'not_remembered' });
-      this.#services.log.warn({ err: error, decision: decision.id }, "a shown frame's record was not stored; its beacon will not count");
+      this.services.log.warn({ err: error, decision: decision.id }, "a shown frame's record was not stored; its beacon will not count");
     });
     // Every write of a delivery at once (a shared engine gets them in one round trip).
     const [mix, summary] = await Promise.all([
@@ -582,7 +597,7 @@ export class StreamSession implements BalanceWatcher {
       this.#paceOf().delivered(decidedAt, decision.source, decision.charged),
       rememberShown,
     ]);
-    if (decision.frameId !== decision.seenId) this.#services.warmVariant(decision.frameId);
+    if (decision.frameId !== decision.seenId) this.services.warmVariant(decision.frameId);
     metrics.decisionLatency.observe({ source: decision.source }, (performance.now() - started) / 1000);
     metrics.decisions.inc({ source: decision.source, fallback: decision.fallback });
     this.#send(this.#frameMessage(req, decision, summary, mix));
@@ -599,7 +614,7 @@ export class StreamSession implements BalanceWatcher {
 
   #journal(decidedAt: number, req: string, decision: Decision, summary: CreditSummary, verdict: Verdict): void {
     const record = this.#record!;
-    this.#services.journal.record({
+    this.services.journal.record({
       ts: decidedAt, id: decision.id, userId: this.#userId, sessionId: record.id, requestId: req, policy: verdict.policy,
       tier: this.#account.tier, p: decision.p, source: decision.source, fallback: decision.fallback, charged: decision.charged,
       context: record.context, orientation: decision.orientation, factors: verdict.factors, reasons: decision.reasons, forecast: summary.forecast,
@@ -611,14 +626,14 @@ export class StreamSession implements BalanceWatcher {
     if (stored.fingerprint !== fingerprint) {
       return this.error(ErrorCode.idempotencyMismatch, `next id "${next.id}" was already used with a different context`, next.id);
     }
-    const { engine, metrics, now } = this.#services;
+    const { engine, metrics, now } = this.services;
     metrics.decisionReplays.inc();
     if (stored.pending !== undefined) {
       // Still generating: say so again; the frame follows (this socket may be a reconnect).
       this.#send({ t: 'pending', req: next.id, etaMs: Math.max(0, Math.round(stored.pending.deadlineAtMs - now())) });
       // The controller's factors stayed with the socket that decided; the journal gets the outcome.
       const evidence = stored.pending.evidence;
-      const verdict = evidence === undefined ? this.#verdictOf(this.#services.policyFor(this.#account.tier), null, [], null, null) : { ...evidence, factors: {}, reasons: [] };
+      const verdict = evidence === undefined ? this.#verdictOf(this.services.policyFor(this.#account.tier), null, [], null, null) : { ...evidence, factors: {}, reasons: [] };
       return this.#wait(next.id, fingerprint, stored.pending, verdict);
     }
     const [mix, summary] = await Promise.all([engine.getMix(this.#record!.id), this.#summary()]);
@@ -630,8 +645,8 @@ export class StreamSession implements BalanceWatcher {
     if (this.#state !== 'live' || this.#play?.waits?.has(pending.generationId) === true) return;
     const wait: Wait = {
       ...pending, req, fingerprint, verdict, settling: false, recheck: false, attempts: 0,
-      unwatch: this.#services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
-      timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.#services.now())),
+      unwatch: this.services.watchGeneration(pending.generationId, () => this.#settleLater(pending.generationId, false)),
+      timer: setTimeout(() => this.#settleLater(pending.generationId, true), Math.max(0, pending.deadlineAtMs - this.services.now())),
     };
     (this.#playing().waits ??= new Map()).set(pending.generationId, wait);
     // The generation may have ended before the watch began.
@@ -663,17 +678,17 @@ export class StreamSession implements BalanceWatcher {
     let ended = false;
     try {
       const started = performance.now();
-      const settlement = await this.#services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
+      const settlement = await this.services.fresh!.settle(generationId, this.#record!.id, wait.req, force);
       if (settlement.kind === 'waiting') return;
       const decision =
-        settlement.kind === 'ready' ? this.#services.decider.fromGeneration(settlement.generation, [], wait.fallback) : await this.#standIn(wait, settlement.reason, settlement.refunded);
+        settlement.kind === 'ready' ? this.services.decider.fromGeneration(settlement.generation, [], wait.fallback) : await this.#standIn(wait, settlement.reason, settlement.refunded);
       if (decision === null) {
         this.#endWait(wait);
         ended = true;
         return this.error(ErrorCode.noFrame, 'the fresh frame failed and no library frame is available', wait.req);
       }
       const final: StoredDecision = { fingerprint: wait.fingerprint, decision };
-      await this.#services.engine.replaceDecision(this.#record!.id, wait.req, final, limits.decisionTtlMs);
+      await this.services.engine.replaceDecision(this.#record!.id, wait.req, final, limits.decisionTtlMs);
       this.#endWait(wait);
       ended = true;
       await this.#deliver(wait.req, decision, started, undefined, wait.verdict);
@@ -690,20 +705,20 @@ export class StreamSession implements BalanceWatcher {
         throw error;
       }
       clearTimeout(wait.timer);
-      wait.timer = setTimeout(() => this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs), settleRetryMs);
-      this.#services.log.warn({ err: error, generation: generationId }, 'settling a pending frame failed; retrying');
+      wait.timer = setTimeout(() => this.#settleLater(generationId, this.services.now() >= wait.deadlineAtMs), settleRetryMs);
+      this.services.log.warn({ err: error, generation: generationId }, 'settling a pending frame failed; retrying');
     } finally {
       wait.settling = false;
       if (wait.recheck && this.#play?.waits?.has(generationId) === true) {
         wait.recheck = false;
-        this.#settleLater(generationId, this.#services.now() >= wait.deadlineAtMs);
+        this.#settleLater(generationId, this.services.now() >= wait.deadlineAtMs);
       }
     }
   }
 
   #settleLater(generationId: string, force: boolean): void {
     this.#settle(generationId, force).catch((error: unknown) => {
-      this.#services.log.error({ err: error, generation: generationId }, 'a pending frame could not be settled');
+      this.services.log.error({ err: error, generation: generationId }, 'a pending frame could not be settled');
     });
   }
 
@@ -712,7 +727,7 @@ export class StreamSession implements BalanceWatcher {
     const record = this.#record!;
     const seen = await this.#seen(record.context);
     const why = refunded ? `the fresh frame could not be made (${reason}); credits refunded` : `the fresh frame is not available (${reason})`;
-    return this.#services.decider.fallback({ context: record.context, orientation: record.orientation, seen }, 'generation_failed', wait.p, [why]);
+    return this.services.decider.fallback({ context: record.context, orientation: record.orientation, seen }, 'generation_failed', wait.p, [why]);
   }
 
   /**
@@ -725,7 +740,7 @@ export class StreamSession implements BalanceWatcher {
    * never counted. With a beacon `id` the answer is an `ack`; without one a refusal is an `error`.
    */
   async #beacon(beacon: Beacon): Promise<void> {
-    const { metrics, engine, now, rewardRules } = this.#services;
+    const { metrics, engine, now, rewardRules } = this.services;
     const shown = (await engine.getRecord(shownKey(beacon.frame))) as ShownRecord | null;
     const nowMs = now();
     // The claim lasts as long as the record it guards, so a replay is a duplicate, never counted anew.
@@ -744,7 +759,7 @@ export class StreamSession implements BalanceWatcher {
     const counted = !offline && record.segment !== null;
     // The log first: recording never throws, so a failure below cannot lose the claimed reward.
     if (record.segment !== null) {
-      this.#services.rewards.record({
+      this.services.rewards.record({
         decisionId: beacon.frame, decidedAt: record.at, rewardedAt: nowMs, userId: this.#userId, segment: record.segment, source: record.source, reward,
         dwellMs: beacon.dwellMs, liked: beacon.liked === true, skipped: beacon.skipped === true, offline,
       });
@@ -752,11 +767,11 @@ export class StreamSession implements BalanceWatcher {
     metrics.beaconResults.inc({ result: offline ? 'offline' : reward === 1 ? 'rewarded' : 'unrewarded' });
     try {
       if (offline) await this.#countOfflineFrame(record);
-      else if (counted) await this.#services.bandit?.observe(record.segment!, record.source, reward);
+      else if (counted) await this.services.bandit?.observe(record.segment!, record.source, reward);
     } catch (error) {
       // The reward is in the log (a rebuild restores the bandit's count); the player is not asked to retry.
       metrics.beaconResults.inc({ result: 'not_applied' });
-      this.#services.log.warn({ err: error, frame: beacon.frame }, 'a counted beacon was not applied to the live state');
+      this.services.log.warn({ err: error, frame: beacon.frame }, 'a counted beacon was not applied to the live state');
     }
     if (beacon.id !== undefined) this.#send({ t: 'ack', req: beacon.id, ok: true, reward, counted });
   }
@@ -767,7 +782,7 @@ export class StreamSession implements BalanceWatcher {
    * the library asks PostgreSQL nothing.
    */
   async #steer(beacon: Beacon, shown: ShownRecord | null): Promise<void> {
-    const { metrics, fresh } = this.#services;
+    const { metrics, fresh } = this.services;
     metrics.beacons.inc({ effect: 'counted' });
     if (beacon.liked === true) {
       this.#playing().justLiked = true;
@@ -779,7 +794,7 @@ export class StreamSession implements BalanceWatcher {
 
   /** A stock frame was shown while the player was offline: it joins the show now (mix, seen, today's frames). */
   async #countOfflineFrame(record: ShownRecord): Promise<void> {
-    const { engine, now } = this.#services;
+    const { engine, now } = this.services;
     const stock = record.stock!;
     await Promise.all([
       engine.addToMix(this.#record!.id, 'library', limits.sessionTtlMs),
@@ -793,7 +808,7 @@ export class StreamSession implements BalanceWatcher {
    * checked and counted later); nothing is counted or marked seen until a beacon reports one shown.
    */
   async #stock(request: Stock): Promise<void> {
-    const { decider, engine, now } = this.#services;
+    const { decider, engine, now } = this.services;
     const record = this.#record!;
     const allowed = limits.stockItemsPerConnectionMax - (this.#play?.stocked ?? 0);
     if (allowed <= 0) {
@@ -801,13 +816,13 @@ export class StreamSession implements BalanceWatcher {
     }
     const items = decider.stock({ context: record.context, orientation: record.orientation, seen: await this.#seen(record.context) }, Math.min(request.count, allowed));
     if (items.length > 0) this.#playing().stocked += items.length;
-    const segment = this.#services.texts.of(segmentOf(this.#account.tier, decider.groupOf(record.context)));
+    const segment = this.services.texts.of(segmentOf(this.#account.tier, decider.groupOf(record.context)));
     await Promise.all(
       items.map((item) => {
         const shown: ShownRecord = {
           user: this.#userId, at: now(), segment, source: 'library', eligible: false, stock: { seenId: item.seenId, genre: item.genre, mood: item.mood },
         };
-        if (item.frameId !== item.seenId) this.#services.warmVariant(item.frameId);
+        if (item.frameId !== item.seenId) this.services.warmVariant(item.frameId);
         return engine.putRecord(shownKey(item.id), shown, stockRecordTtlMs);
       }),
     );
@@ -815,7 +830,7 @@ export class StreamSession implements BalanceWatcher {
       t: 'stock',
       req: request.id,
       frames: items.map((item) => ({
-        id: item.id, frameId: item.frameId, url: this.#services.frameUrl(item.frameId), width: item.width, height: item.height,
+        id: item.id, frameId: item.frameId, url: this.services.frameUrl(item.frameId), width: item.width, height: item.height,
         orientation: item.orientation, fallback: item.fallback, genre: item.genre, mood: item.mood, style: item.style,
       })),
     });
@@ -828,7 +843,7 @@ export class StreamSession implements BalanceWatcher {
       req,
       source: decision.source,
       frameId: decision.frameId,
-      url: this.#services.frameUrl(decision.frameId),
+      url: this.services.frameUrl(decision.frameId),
       width: decision.width,
       height: decision.height,
       orientation: decision.orientation,
