@@ -459,6 +459,9 @@ export async function runReconnect(target: Target, settings: RunSettings, prefix
   };
 }
 
+/** The UPDATE baseline of a run: `transactionsPerSecond` is the better of its `runs` (before and after the charged sessions). */
+export type UpdateBaseline = { clients: number; transactionsPerSecond: number; runs: number[] };
+
 /** Single-row UPDATE transactions (BEGIN; UPDATE; COMMIT) on distinct rows by `clients` connections. */
 export async function updateBaseline(databaseUrl: string, clients: number, seconds: number): Promise<{ clients: number; transactionsPerSecond: number }> {
   const admin = new pg.Client({ connectionString: databaseUrl });
