@@ -24,6 +24,18 @@ t.test('a clock going backwards does not mint tokens', async (t) => {
   t.equal(bucket.take(rule, 0), false);
 });
 
+t.test('a clock stepping back an hour holds a connection back by one interval at most, as if its bucket were empty', async (t) => {
+  const rule = bucketRule(10, 5);
+  const bucket = new TokenBucket(3_600_000);
+  for (let index = 0; index < 5; index += 1) bucket.take(rule, 3_600_000);
+  t.equal(bucket.take(rule, 0), false, 'empty when the clock steps back');
+  t.equal(bucket.take(rule, 100), true, 'one interval later on the new clock, a token');
+  const rested = new TokenBucket(3_600_000);
+  t.equal(bucket.take(rule, 100), false);
+  t.equal(rested.take(rule, 0), false, 'a full bucket stepped back is refused once too');
+  t.equal(rested.take(rule, 100), true);
+});
+
 t.test('parts of a token add up across takes: at 40 a second, 25 ms make one token however they are split', async (t) => {
   const rule = bucketRule(40, 1);
   const bucket = new TokenBucket(0);

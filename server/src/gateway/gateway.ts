@@ -193,12 +193,12 @@ function tokenFrom(query: string, authorization: string): string | null {
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { metrics, log } = options;
   const now = options.now ?? Date.now;
-  // Rate buckets count time from the gateway's start in whole milliseconds: small integers that a
-  // connection holds in place, where epoch milliseconds (or a difference of two, until rounded)
-  // would each be a separate heap number. (Past 2^31 ms, ~24.8 days of uptime, they are heap
-  // numbers too: still exact, 16 B more a connection.)
-  const startedAtMs = now();
-  const bucketNow = () => Math.floor(now() - startedAtMs);
+  // Rate buckets count time on the process's monotonic clock in whole milliseconds: it never steps
+  // back as the wall clock may (a bucket would then be empty for a moment), and its small integers
+  // are held in place by a connection, where epoch milliseconds would each be a separate heap
+  // number. (Past 2^31 ms, ~24.8 days of uptime, they are heap numbers too: still exact, 16 B more
+  // a connection.)
+  const bucketNow = () => Math.floor(performance.now());
   const connections = new LinkedList<Connection>();
   let accepting = true;
   const app = uWS.App();

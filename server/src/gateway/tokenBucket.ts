@@ -33,8 +33,14 @@ export class TokenBucket {
 
   /** Takes one token if there is one; false means the message is over the rate. */
   take(rule: BucketRule, nowMs: number): boolean {
-    if (this.#fullAtMs - nowMs > rule.toleranceMs) return false;
-    this.#fullAtMs = Math.max(this.#fullAtMs, nowMs) + rule.intervalMs;
+    // At most one interval past empty: a clock that stepped back leaves the bucket empty, never
+    // owing for the time it went back (a wall clock corrected by an hour would refuse an hour).
+    const fullAtMs = Math.min(this.#fullAtMs, nowMs + rule.toleranceMs + rule.intervalMs);
+    if (fullAtMs - nowMs > rule.toleranceMs) {
+      this.#fullAtMs = fullAtMs;
+      return false;
+    }
+    this.#fullAtMs = Math.max(fullAtMs, nowMs) + rule.intervalMs;
     return true;
   }
 }
