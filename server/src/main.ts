@@ -70,6 +70,8 @@ export type TitrateOptions = {
   provider?: ImageProvider;
   /** Runs the scheduled maintenance jobs (default true; tests that drive cycles by hand turn it off). */
   maintenance?: boolean;
+  /** Wraps the session-state engine (tests inject engines that fail on cue). */
+  wrapEngine?: (engine: SessionStateEngine) => SessionStateEngine;
 };
 
 export type Titrate = {
@@ -195,8 +197,9 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     cleanups.push(() => variants.stop());
     const monitor = new CoverageMonitor({ metrics });
 
-    const engine: SessionStateEngine =
+    const configured: SessionStateEngine =
       config.redisUrl === undefined ? new MemoryEngine() : new RedisEngine(config.redisUrl, { keyPrefix });
+    const engine = options.wrapEngine?.(configured) ?? configured;
     cleanups.push(() => engine.close());
     await engine.ping();
 

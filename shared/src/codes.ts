@@ -58,6 +58,11 @@ export const CloseCode = {
   sessionExpired: 4001,
   /** The client fell too far behind reading its socket; reconnect to start clean. */
   backpressure: 4002,
+  /**
+   * The session could not start: a server-side failure after `hello` made it live, before its
+   * `welcome`. Reconnect (with `hello.resume` of an earlier session, as before).
+   */
+  startFailed: 4003,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  CloseCode,
   ErrorCode,
   NoticeCode,
   type Fallback,
@@ -26,6 +27,7 @@ import {
   type ErrorMessage,
   type FrameMessage,
   type Hello,
+  type Mix,
   type Next,
   type Orientation,
   type ServerMessage,
@@ -418,7 +420,17 @@ export abstract class StreamSession implements BalanceWatcher {
     this.#record = record;
     this.#setState('live');
     this.services.joinAccount(accountId, this, account, { dayKey, demand });
-    const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
+    // Read once live, so that a credit change from now on is pushed after the welcome. A failure
+    // here would leave a live session without its welcome, whose second hello is refused: the
+    // socket closes instead, and the player reconnects.
+    let mix: Mix;
+    let summary: CreditSummary;
+    try {
+      [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
+    } catch (error) {
+      this.services.log.warn({ err: error, session: record.id, user: this.#userId }, 'a session could not start after going live; closing for a reconnect');
+      return this.#outbox.close(CloseCode.startFailed, 'the session could not start; reconnect');
+    }
     this.#send({
       t: 'welcome',
       v: protocolVersion,

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { startTitrate, type Titrate } from '../../src/main.js';
 import type { ImageProvider } from '../../src/generation/providers/provider.js';
 import type { DemoPlan } from '../../src/pantry/demo.js';
+import type { SessionStateEngine } from '../../src/state/engine.js';
 import { testDatabaseUrl, testDirectory, testRedisUrl, uniquePrefix } from './services.js';
 
 export type EngineKind = 'memory' | 'redis';
@@ -21,7 +22,10 @@ export async function startTestServer(
   t: Test,
   engine: EngineKind,
   environment: Record<string, string> = {},
-  options: { maintenance?: boolean; databaseUrl?: string; dataDir?: string; redisKeyPrefix?: string; provider?: ImageProvider; demoPlan?: DemoPlan } = {},
+  options: {
+    maintenance?: boolean; databaseUrl?: string; dataDir?: string; redisKeyPrefix?: string; provider?: ImageProvider; demoPlan?: DemoPlan;
+    wrapEngine?: (engine: SessionStateEngine) => SessionStateEngine;
+  } = {},
 ): Promise<Titrate> {
   const dataDir = options.dataDir ?? (await testDirectory(t));
   const config = loadConfig(
@@ -48,6 +52,7 @@ export async function startTestServer(
     redisKeyPrefix: options.redisKeyPrefix ?? uniquePrefix('server'),
     maintenance: options.maintenance ?? false,
     ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(options.wrapEngine === undefined ? {} : { wrapEngine: options.wrapEngine }),
   });
   t.teardown(() => titrate.stop());
   return titrate;
