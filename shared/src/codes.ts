@@ -59,8 +59,8 @@ export const CloseCode = {
   /** The client fell too far behind reading its socket; reconnect to start clean. */
   backpressure: 4002,
   /**
-   * The session could not start: a server-side failure after `hello` made it live, before its
-   * `welcome`. Reconnect (with `hello.resume` of an earlier session, as before).
+   * The session could not start: a server-side failure between `hello` and its `welcome`.
+   * Reconnect (with `hello.resume` of an earlier session, as before).
    */
   startFailed: 4003,
 } as const;

@@ -27,7 +27,6 @@ import {
   type ErrorMessage,
   type FrameMessage,
   type Hello,
-  type Mix,
   type Next,
   type Orientation,
   type ServerMessage,
@@ -387,6 +386,19 @@ export abstract class StreamSession implements BalanceWatcher {
     if (hello.v !== protocolVersion) {
       return this.error(ErrorCode.unsupportedVersion, `protocol version ${hello.v} is not supported; this server speaks ${protocolVersion}`);
     }
+    try {
+      await this.#start(hello);
+    } catch (error) {
+      // The socket closes rather than answer `internal`: once live, a session without its welcome
+      // would refuse a second hello, and a player waiting for its welcome would learn nothing; a
+      // reconnect starts (or resumes) the session afresh.
+      this.#outbox.close(CloseCode.startFailed, 'the session could not start; reconnect');
+      this.services.log.warn({ err: error, session: this.sessionId, user: this.#userId }, 'a session could not start; closed for a reconnect');
+    }
+  }
+
+  /** Starts (or resumes) the session of a valid `hello` and welcomes it; throws when a read fails. */
+  async #start(hello: Hello): Promise<void> {
     const started = performance.now();
     const { engine, now, newId, texts } = this.services;
     const account = (this.#account = this.services.sharedAccount(this.#accountId(), this.#account));
@@ -412,7 +424,7 @@ export abstract class StreamSession implements BalanceWatcher {
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
     // Counted into today's sessions, and the account's demand read (or taken from the account's
-    // other sessions here), before the session is live: a failure here leaves `hello` to be retried.
+    // other sessions here), before the session is live.
     const accountId = this.#accountId();
     const { dayKey } = localDayOf(now(), account.tz);
     const [demand] = await Promise.all([this.#demandOn(dayKey), engine.countDay(accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
@@ -420,17 +432,8 @@ export abstract class StreamSession implements BalanceWatcher {
     this.#record = record;
     this.#setState('live');
     this.services.joinAccount(accountId, this, account, { dayKey, demand });
-    // Read once live, so that a credit change from now on is pushed after the welcome. A failure
-    // here would leave a live session without its welcome, whose second hello is refused: the
-    // socket closes instead, and the player reconnects.
-    let mix: Mix;
-    let summary: CreditSummary;
-    try {
-      [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
-    } catch (error) {
-      this.services.log.warn({ err: error, session: record.id, user: this.#userId }, 'a session could not start after going live; closing for a reconnect');
-      return this.#outbox.close(CloseCode.startFailed, 'the session could not start; reconnect');
-    }
+    // Read once live, so that a credit change from now on is pushed after the welcome.
+    const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
     this.#send({
       t: 'welcome',
       v: protocolVersion,
