@@ -10,7 +10,8 @@
  * The rule is one object shared by every bucket that follows it, handed to each `take` by the
  * bucket's owner (a connection is its own bucket, see the gateway).
  */
-export type BucketRule = { readonly perSecond: number; readonly burst: number; readonly intervalMs: number; readonly toleranceMs: number };
+/** Messages `intervalMs` apart on average; `toleranceMs` is how far ahead of now a burst may run the bucket's time. */
+export type BucketRule = { readonly intervalMs: number; readonly toleranceMs: number };
 
 /** A rule of `perSecond` messages a second (a whole number of milliseconds apart) and bursts of `burst`. */
 export function bucketRule(perSecond: number, burst: number): BucketRule {
@@ -19,7 +20,7 @@ export function bucketRule(perSecond: number, burst: number): BucketRule {
   }
   if (1000 % perSecond !== 0) throw new RangeError(`a bucket's rate is a whole number of milliseconds apart (a divisor of 1000), not ${perSecond} a second`);
   const intervalMs = 1000 / perSecond;
-  return Object.freeze({ perSecond, burst, intervalMs, toleranceMs: (burst - 1) * intervalMs });
+  return Object.freeze({ intervalMs, toleranceMs: (burst - 1) * intervalMs });
 }
 
 export class TokenBucket {
