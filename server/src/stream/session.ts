@@ -423,11 +423,11 @@ export abstract class StreamSession implements BalanceWatcher {
     freezeRecord(record);
     await engine.putSession(record, limits.sessionTtlMs);
     if (resumed) await engine.touchSession(record.id, limits.sessionTtlMs);
-    // Counted into today's sessions, and the account's demand read (or taken from the account's
-    // other sessions here), before the session is live.
+    // The account's demand read (or taken from the account's other sessions here) before the
+    // session is live.
     const accountId = this.#accountId();
     const { dayKey } = localDayOf(now(), account.tz);
-    const [demand] = await Promise.all([this.#demandOn(dayKey), engine.countDay(accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs)]);
+    const demand = await this.#demandOn(dayKey);
     if (this.#state !== 'awaiting_hello') return;
     this.#record = record;
     this.#setState('live');
@@ -453,6 +453,22 @@ export abstract class StreamSession implements BalanceWatcher {
     this.services.metrics.sessionStart.observe({ stage: 'hello' }, (performance.now() - started) / 1000);
     if (hello.resume !== undefined && !resumed) {
       this.#send({ t: 'notice', code: NoticeCode.resumeUnavailable, text: 'The earlier session could not be resumed; a new one started.' });
+    }
+    if (!resumed) await this.#countStarted(accountId, dayKey);
+  }
+
+  /**
+   * Counts a new session into its user's day once its welcome is out: a resume is the same
+   * session, and a start that failed before its welcome was not a session the player saw (its
+   * reconnect is). The count only tells a high-velocity day (`sessionsPerDayMin`), so one that
+   * fails is logged and the session goes on; it is awaited so that the session's first decision
+   * reads the day with it.
+   */
+  async #countStarted(accountId: string, dayKey: string): Promise<void> {
+    try {
+      await this.services.engine.countDay(accountId, dayKey, { sessions: 1 }, limits.userDayTtlMs);
+    } catch (error) {
+      this.services.log.warn({ err: error, session: this.sessionId, user: this.#userId }, "a started session was not counted into its user's day");
     }
   }
 

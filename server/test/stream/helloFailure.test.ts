@@ -10,16 +10,26 @@ import type { SessionStateEngine } from '../../src/state/engine.js';
 import { TestClient } from '../support/client.js';
 import { startTestServer } from '../support/server.js';
 
-/** The engine as it is, except that calls of `failing.method` fail while it is set. */
-function failingOnCue(failing: { method: keyof SessionStateEngine | null }) {
-  return (engine: SessionStateEngine): SessionStateEngine =>
-    new Proxy(engine, {
+type Seen = { engine?: SessionStateEngine; day?: { accountId: string; dayKey: string } };
+
+/** The engine as it is, except that calls of `failing.method` fail while it is set; `seen` gets the engine and the day counted in. */
+function failingOnCue(failing: { method: keyof SessionStateEngine | null }, seen: Seen = {}) {
+  return (engine: SessionStateEngine): SessionStateEngine => {
+    seen.engine = engine;
+    return new Proxy(engine, {
       get(target, key) {
         if (key === failing.method) return async () => Promise.reject(new Error('session state unavailable'));
+        if (key === 'countDay') {
+          return async (...args: Parameters<SessionStateEngine['countDay']>) => {
+            seen.day ??= { accountId: args[0], dayKey: args[1] };
+            return target.countDay(...args);
+          };
+        }
         const value: unknown = Reflect.get(target, key, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
+  };
 }
 
 t.test('a hello that fails before or after the session goes live closes the socket for a reconnect, and the reconnect resumes the session', async (t) => {
@@ -32,8 +42,8 @@ t.test('a hello that fails before or after the session goes live closes the sock
   first.close();
   await first.closed;
 
-  // countDay is read before the session goes live; getMix after it has.
-  for (const method of ['countDay', 'getMix'] as const) {
+  // putSession is called before the session goes live; getMix after it has.
+  for (const method of ['putSession', 'getMix'] as const) {
     failing.method = method;
     const broken = await TestClient.connect(server.url, token);
     broken.send({ t: 'hello', v: 1, orientation: 'landscape', context: { genre: 'techno', mood: 'energetic', energy: 0.8 }, resume: welcome['session'] });
@@ -49,4 +59,47 @@ t.test('a hello that fails before or after the session goes live closes the sock
   const resumed = await again.hello({ resume: welcome['session'] });
   t.match(resumed, { t: 'welcome', session: welcome['session'], resumed: true });
   t.match(await again.next('after'), { t: 'frame', req: 'after' });
+});
+
+t.test("a session counts into its user's day once, after its welcome: not when its start fails, not when it resumes, and a count that fails leaves it playing", async (t) => {
+  const failing: { method: keyof SessionStateEngine | null } = { method: null };
+  const seen: Seen = {};
+  const server = await startTestServer(t, 'memory', {}, { wrapEngine: failingOnCue(failing, seen) });
+  const token = await server.tokens.issue('demo', 600);
+  const hello = { t: 'hello', v: 1, orientation: 'landscape', context: { genre: 'techno', mood: 'energetic', energy: 0.8 } } as const;
+  // The day the first session was counted into (a day read later could be the next one).
+  const sessionsToday = async () => (await seen.engine!.getDays(seen.day!.accountId, [seen.day!.dayKey]))[0]!.sessions;
+
+  const first = await TestClient.connect(server.url, token);
+  const welcome = await first.hello();
+  t.equal(await sessionsToday(), 1, 'a new session is counted');
+  first.close();
+  await first.closed;
+
+  const resuming = await TestClient.connect(server.url, token);
+  t.match(await resuming.hello({ resume: welcome['session'] }), { resumed: true });
+  t.equal(await sessionsToday(), 1, 'a resumed session is not counted again');
+  resuming.close();
+  await resuming.closed;
+
+  failing.method = 'getMix';
+  const broken = await TestClient.connect(server.url, token);
+  broken.send(hello);
+  t.equal((await broken.closed).code, CloseCode.startFailed);
+  t.equal(await sessionsToday(), 1, 'a start that failed before its welcome is not counted');
+
+  failing.method = null;
+  const reconnected = await TestClient.connect(server.url, token);
+  t.match(await reconnected.hello(), { t: 'welcome', resumed: false });
+  t.equal(await sessionsToday(), 2, 'its reconnect is');
+  reconnected.close();
+  await reconnected.closed;
+
+  failing.method = 'countDay';
+  const uncounted = await TestClient.connect(server.url, token);
+  t.teardown(() => uncounted.close());
+  t.match(await uncounted.hello(), { t: 'welcome', resumed: false });
+  failing.method = null;
+  t.match(await uncounted.next('after'), { t: 'frame', req: 'after' }, 'a session whose count failed plays on');
+  t.equal(await sessionsToday(), 2, 'and is not counted');
 });
