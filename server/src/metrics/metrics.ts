@@ -4,7 +4,7 @@
  * error codes), never from user input, so the series count is bounded.
  */
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { TalliedCounter } from './tally.js';
+import { TalliedCounter, TalliedHistogram } from './tally.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -53,14 +53,14 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
-    decisionLatency: new Histogram({
+    decisionLatency: new TalliedHistogram({
       name: 'titrate_decision_latency_seconds',
       help: 'Time from a next request to its decision, by source',
       labelNames: ['source'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    sessionStart: new Histogram({
+    sessionStart: new TalliedHistogram({
       name: 'titrate_session_start_seconds',
       help: 'Time to start a session, by stage: upgrade (from the WebSocket upgrade request to the socket opened: the token checked, the account read), hello (from reading hello to sending welcome)',
       labelNames: ['stage'] as const,
@@ -257,7 +257,7 @@ export function createMetrics() {
         }
       },
     }),
-    databasePoolWait: new Histogram({
+    databasePoolWait: new TalliedHistogram({
       name: 'titrate_db_pool_wait_seconds',
       help: 'Time a query or transaction waited for a PostgreSQL pool client, by pool (main, jobs)',
       labelNames: ['pool'] as const,

@@ -1,5 +1,7 @@
 /**
- * A Prometheus counter for the per-message path. prom-client's own `inc` validates the label
+ * Prometheus counters and histograms for the per-message path.
+ *
+ * A counter: prom-client's own `inc` prom-client's own `inc` validates the label
  * names and hashes the label set on every call; here `inc` adds to a plain number per label set,
  * and the sums reach prom-client when the registry is read (its `collect` hook), once per label
  * set per scrape. What a scrape shows is exactly what was counted before it.
@@ -7,7 +9,7 @@
  * The pending sums are bounded by the label sets in use, which are closed sets (see metrics.ts),
  * and emptied by every scrape.
  */
-import { Counter, type CounterConfiguration, type LabelValues } from 'prom-client';
+import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type LabelValues } from 'prom-client';
 
 type Pending<T extends string> = { labels: LabelValues<T>; count: number };
 
@@ -16,14 +18,14 @@ type Pending<T extends string> = { labels: LabelValues<T>; count: number };
  * an increment walks a few maps by values that are mostly constants, where a key made of the values
  * would be a new string to build and hash on every call.
  */
-type Level<T extends string> = Map<unknown, Level<T> | Pending<T>>;
+type Level<Leaf> = Map<unknown, Level<Leaf> | Leaf>;
 
 /** The key of a label the call did not give (a series of its own, apart from an empty value). */
 const absent = Symbol('absent');
 
 export class TalliedCounter<T extends string = string> extends Counter<T> {
   readonly #names: readonly T[];
-  #pending: Level<T> = new Map();
+  #pending: Level<Pending<T>> = new Map();
   /** Every pending sum, for the flush. */
   #sums: Pending<T>[] = [];
   /** prom-client's own increment, which the flush uses. */
@@ -69,7 +71,7 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     let level = this.#pending;
     for (let index = 0; index < names.length - 1; index += 1) {
       const key = labels[names[index]!] ?? absent;
-      let next = level.get(key) as Level<T> | undefined;
+      let next = level.get(key) as Level<Pending<T>> | undefined;
       if (next === undefined) level.set(key, (next = new Map()));
       level = next;
     }
@@ -86,4 +88,92 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     level.set(leafKey, sum);
     this.#sums.push(sum);
   };
+}
+
+/** One series of a histogram as prom-client keeps it: a count per bucket, by the bucket's bound as a key. */
+type Series = { labels: object; bucketValues: Record<string, number>; sum: number; count: number };
+
+/** What a `TalliedHistogram` reads of prom-client's `Histogram` beyond its typed API. */
+type HistogramInternals = { upperBounds: readonly number[]; hashMap: Record<string, Series> };
+
+/**
+ * A Prometheus histogram for the per-message path. prom-client's own `observe` checks the label
+ * names, hashes the label set into a key and turns the bucket's bound into a property name on every
+ * call. Here an observation finds its series through one map per label name, by values that are
+ * mostly constants, and adds to the very series prom-client keeps and exposes, so a scrape, a
+ * `labels()` child, `reset` and `remove` work as they do on a `Histogram`. A label set seen for the
+ * first time is observed through prom-client's own `observe`, which checks it and makes its series.
+ * The series' shape is prom-client's, not its typed API: the tests check the two against each other.
+ */
+export class TalliedHistogram<T extends string = string> extends Histogram<T> {
+  readonly #names: readonly T[];
+  readonly #bounds: readonly number[];
+  /** The property of each bucket in a series' `bucketValues`. */
+  readonly #keys: readonly string[];
+  /** prom-client's own observe. */
+  readonly #observe: (labels: LabelValues<T>, value: number) => void;
+  #series: Level<Series> = new Map();
+
+  constructor(configuration: Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'>) {
+    super(configuration);
+    this.#names = [...(configuration.labelNames ?? [])];
+    this.#bounds = [...(this as unknown as HistogramInternals).upperBounds];
+    this.#keys = this.#bounds.map(String);
+    this.#observe = this.observe.bind(this) as (labels: LabelValues<T>, value: number) => void;
+    this.observe = this.#tally as Histogram<T>['observe'];
+  }
+
+  override reset(): void {
+    // prom-client's constructor resets too, before this class's fields exist.
+    if (#series in this) this.#series = new Map();
+    super.reset();
+  }
+
+  override remove(...labels: unknown[]): void {
+    this.#series = new Map();
+    (super.remove as (...labels: unknown[]) => void).apply(this, labels);
+  }
+
+  override zero(labels: LabelValues<T>): void {
+    this.#series = new Map();
+    super.zero(labels);
+  }
+
+  readonly #tally = (labelsOrValue: LabelValues<T> | number, value?: number): void => {
+    const labels: LabelValues<T> = typeof labelsOrValue === 'object' ? labelsOrValue : {};
+    const observed = typeof labelsOrValue === 'object' ? value : labelsOrValue;
+    if (typeof observed !== 'number' || !Number.isFinite(observed)) throw new TypeError(`a histogram observes finite numbers, not ${String(observed)}`);
+    const names = this.#names;
+    let level = this.#series;
+    for (let index = 0; index < names.length - 1; index += 1) {
+      const key = labels[names[index]!] ?? absent;
+      let next = level.get(key) as Level<Series> | undefined;
+      if (next === undefined) level.set(key, (next = new Map()));
+      level = next;
+    }
+    const leafKey = names.length === 0 ? absent : (labels[names[names.length - 1]!] ?? absent);
+    const series = level.get(leafKey) as Series | undefined;
+    if (series === undefined) {
+      this.#observe(labels, observed);
+      level.set(leafKey, this.#seriesOf(labels));
+      return;
+    }
+    series.sum += observed;
+    series.count += 1;
+    const bounds = this.#bounds;
+    for (let index = 0; index < bounds.length; index += 1) {
+      if (observed <= bounds[index]!) {
+        series.bucketValues[this.#keys[index]!]! += 1;
+        return;
+      }
+    }
+  };
+
+  /** The series prom-client keeps for `labels` (it has just observed them, so there is one). */
+  #seriesOf(labels: LabelValues<T>): Series {
+    const same = (series: Series) => this.#names.every((name) => (series.labels as LabelValues<T>)[name] === labels[name]);
+    const series = Object.values((this as unknown as HistogramInternals).hashMap).find(same);
+    if (series === undefined) throw new Error(`prom-client keeps no series for ${JSON.stringify(labels)} after observing it`);
+    return series;
+  }
 }

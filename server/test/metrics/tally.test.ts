@@ -1,6 +1,7 @@
 import t from 'tap';
-import { Registry } from 'prom-client';
-import { TalliedCounter } from '../../src/metrics/tally.js';
+import fc from 'fast-check';
+import { Histogram, Registry } from 'prom-client';
+import { TalliedCounter, TalliedHistogram } from '../../src/metrics/tally.js';
 
 function counter(registry: Registry) {
   return new TalliedCounter({ name: 'test_events_total', help: 'events', labelNames: ['kind', 'result'] as const, registers: [registry] });
@@ -67,4 +68,58 @@ t.test('the labels() child counts through the tally too', async (t) => {
   events.labels('a', 'ok').inc(2);
   events.labels({ kind: 'a', result: 'ok' }).inc();
   t.equal((await events.get()).values[0]?.value, 3);
+});
+
+t.test('a tallied histogram scrapes exactly as a plain one fed the same observations, through observe, labels() children, resets and removes', async (t) => {
+  const buckets = [0.001, 0.01, 0.1, 1];
+  const made = () => {
+    const plainRegistry = new Registry();
+    const talliedRegistry = new Registry();
+    const configuration = { name: 'test_latency_seconds', help: 'latency', labelNames: ['source', 'kind'] as const, buckets };
+    return {
+      plain: new Histogram({ ...configuration, registers: [plainRegistry] }),
+      tallied: new TalliedHistogram({ ...configuration, registers: [talliedRegistry] }),
+      plainRegistry,
+      talliedRegistry,
+    };
+  };
+  const labelSets = [{ source: 'fresh', kind: 'a' }, { source: 'library', kind: 'a' }, { source: 'library' }, {}];
+  // Values on and around the bounds, and beyond the last one (counted in +Inf only).
+  const value = fc.oneof(fc.constantFrom(0, ...buckets, 2.5), fc.double({ min: 0, max: 3, noNaN: true }));
+  const step = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('observe' as const), labels: fc.nat(labelSets.length - 1), value }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('child' as const), labels: fc.nat(1), value }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('scrape' as const) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('reset' as const, 'remove' as const, 'zero' as const), labels: fc.nat(1) }) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
+      const { plain, tallied, plainRegistry, talliedRegistry } = made();
+      for (const s of steps) {
+        for (const histogram of [plain, tallied]) {
+          if (s.op === 'observe') histogram.observe(labelSets[s.labels]!, s.value);
+          else if (s.op === 'child') histogram.labels(labelSets[s.labels]!).observe(s.value);
+          else if (s.op === 'reset') histogram.reset();
+          else if (s.op === 'remove') histogram.remove(labelSets[s.labels]!);
+          else if (s.op === 'zero') histogram.zero(labelSets[s.labels]!);
+        }
+        if (s.op === 'scrape') t.equal(await talliedRegistry.metrics(), await plainRegistry.metrics());
+      }
+      t.equal(await talliedRegistry.metrics(), await plainRegistry.metrics());
+    }),
+    { numRuns: 200 },
+  );
+});
+
+t.test('a tallied histogram without labels observes a bare value, and refuses a value that is not a finite number at the call', async (t) => {
+  const registry = new Registry();
+  const latency = new TalliedHistogram({ name: 'test_plain_seconds', help: 'plain', buckets: [1], registers: [registry] });
+  latency.observe(0.5);
+  latency.observe(0.5);
+  latency.observe(2);
+  t.match(await registry.metrics(), /test_plain_seconds_bucket\{le="1"\} 2\ntest_plain_seconds_bucket\{le="\+Inf"\} 3\ntest_plain_seconds_sum 3\ntest_plain_seconds_count 3/);
+  t.throws(() => latency.observe(Number.NaN), TypeError);
+  t.throws(() => latency.observe(Number.POSITIVE_INFINITY), TypeError);
+  const labelled = new TalliedHistogram({ name: 'test_labelled_seconds', help: 'labelled', labelNames: ['source'] as const, buckets: [1], registers: [registry] });
+  t.throws(() => labelled.observe({ source: 'fresh', colour: 'red' } as never, 1), /colour/, 'an unknown label is refused by the first observation of its set');
 });
