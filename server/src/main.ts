@@ -113,8 +113,8 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const metrics = createMetrics();
     /** A pool's clients and their waits in the metrics, under `name`. */
     const measurePool = (name: 'main' | 'jobs', measured: Database) => {
-      const wait = metrics.databasePoolWait.labels({ pool: name });
-      timeAcquisitions(measured, (seconds) => wait.observe(seconds));
+      const labels = { pool: name };
+      timeAcquisitions(measured, (seconds) => metrics.databasePoolWait.observe(labels, seconds));
       metrics.pools.set(name, measured);
     };
     measurePool('main', pool);

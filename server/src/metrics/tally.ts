@@ -1,7 +1,7 @@
 /**
  * Prometheus counters and histograms for the per-message path.
  *
- * A counter: prom-client's own `inc` prom-client's own `inc` validates the label
+ * A counter: prom-client's own `inc` validates the label
  * names and hashes the label set on every call; here `inc` adds to a plain number per label set,
  * and the sums reach prom-client when the registry is read (its `collect` hook), once per label
  * set per scrape. What a scrape shows is exactly what was counted before it.
@@ -99,14 +99,19 @@ type HistogramInternals = { upperBounds: readonly number[]; hashMap: Record<stri
 /**
  * A Prometheus histogram for the per-message path. prom-client's own `observe` checks the label
  * names, hashes the label set into a key and turns the bucket's bound into a property name on every
- * call. Here an observation finds its series through one map per label name, by values that are
- * mostly constants, and adds to the very series prom-client keeps and exposes, so a scrape, a
- * `labels()` child, `reset` and `remove` work as they do on a `Histogram`. A label set seen for the
- * first time is observed through prom-client's own `observe`, which checks it and makes its series.
- * The series' shape is prom-client's, not its typed API: the tests check the two against each other.
+ * call. Here an observation finds its series through one map per label name, by the values' text
+ * (as prom-client's key has them), and adds to the very series prom-client keeps and exposes, so a
+ * scrape, `reset`, `remove` and `zero` work as they do on a `Histogram`. A label set seen for the
+ * first time, or one with a label that is not the histogram's, is observed through prom-client's
+ * own `observe`, which checks it (and throws for the unknown label) and makes its series. A
+ * `labels()` child observes through prom-client's own path: hand the labels to `observe` on the
+ * per-message path instead. The series' shape and key are prom-client's, not its typed API: the
+ * tests check the two against each other.
  */
 export class TalliedHistogram<T extends string = string> extends Histogram<T> {
   readonly #names: readonly T[];
+  /** The label names in prom-client's order for a series' key. */
+  readonly #sortedNames: readonly T[];
   readonly #bounds: readonly number[];
   /** The property of each bucket in a series' `bucketValues`. */
   readonly #keys: readonly string[];
@@ -117,6 +122,7 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
   constructor(configuration: Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'>) {
     super(configuration);
     this.#names = [...(configuration.labelNames ?? [])];
+    this.#sortedNames = [...this.#names].sort();
     this.#bounds = [...(this as unknown as HistogramInternals).upperBounds];
     this.#keys = this.#bounds.map(String);
     this.#observe = this.observe.bind(this) as (labels: LabelValues<T>, value: number) => void;
@@ -146,14 +152,14 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
     const names = this.#names;
     let level = this.#series;
     for (let index = 0; index < names.length - 1; index += 1) {
-      const key = labels[names[index]!] ?? absent;
+      const key = keyOf(labels[names[index]!]);
       let next = level.get(key) as Level<Series> | undefined;
       if (next === undefined) level.set(key, (next = new Map()));
       level = next;
     }
-    const leafKey = names.length === 0 ? absent : (labels[names[names.length - 1]!] ?? absent);
+    const leafKey = names.length === 0 ? absent : keyOf(labels[names[names.length - 1]!]);
     const series = level.get(leafKey) as Series | undefined;
-    if (series === undefined) {
+    if (series === undefined || this.#hasUnknownLabel(labels)) {
       this.#observe(labels, observed);
       level.set(leafKey, this.#seriesOf(labels));
       return;
@@ -169,11 +175,27 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
     }
   };
 
-  /** The series prom-client keeps for `labels` (it has just observed them, so there is one). */
+  /** Whether `labels` names a label that is not one of the histogram's (prom-client throws for it). */
+  #hasUnknownLabel(labels: LabelValues<T>): boolean {
+    const given = Object.keys(labels).length;
+    if (given === 0) return false;
+    let known = 0;
+    for (const name of this.#names) if (name in labels) known += 1;
+    return given !== known;
+  }
+
+  /** The series prom-client keeps for `labels` (it has just observed them, so there is one), found by prom-client's key. */
   #seriesOf(labels: LabelValues<T>): Series {
-    const same = (series: Series) => this.#names.every((name) => (series.labels as LabelValues<T>)[name] === labels[name]);
-    const series = Object.values((this as unknown as HistogramInternals).hashMap).find(same);
+    let key = '';
+    for (const name of this.#sortedNames) if (labels[name] !== undefined) key += `${name}:${labels[name]},`;
+    const series = (this as unknown as HistogramInternals).hashMap[key];
     if (series === undefined) throw new Error(`prom-client keeps no series for ${JSON.stringify(labels)} after observing it`);
     return series;
   }
+}
+
+/** A label's value as a key of a level: its text, as in prom-client's key, or `absent` when it is not given. */
+function keyOf(value: string | number | undefined): unknown {
+  if (value === undefined) return absent;
+  return typeof value === 'string' ? value : String(value);
 }

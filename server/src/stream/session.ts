@@ -437,6 +437,9 @@ export abstract class StreamSession implements BalanceWatcher {
     this.services.joinAccount(accountId, this, account, { dayKey, demand });
     // Read once live, so that a credit change from now on is pushed after the welcome.
     const [mix, summary] = await Promise.all([engine.getMix(record.id), this.#summary(demand)]);
+    // A socket that closed meanwhile gets no welcome, and its session has not started. (Read
+    // through a widened type: the compiler keeps the state it narrowed before the awaits.)
+    if ((this.#state as SessionState) !== 'live') return;
     this.#send({
       t: 'welcome',
       v: protocolVersion,

@@ -70,7 +70,7 @@ t.test('the labels() child counts through the tally too', async (t) => {
   t.equal((await events.get()).values[0]?.value, 3);
 });
 
-t.test('a tallied histogram scrapes exactly as a plain one fed the same observations, through observe, labels() children, resets and removes', async (t) => {
+t.test('a tallied histogram scrapes exactly as a plain one fed the same observations, through observe, labels() children, resets and removes', async () => {
   const buckets = [0.001, 0.01, 0.1, 1];
   const made = () => {
     const plainRegistry = new Registry();
@@ -83,12 +83,14 @@ t.test('a tallied histogram scrapes exactly as a plain one fed the same observat
       talliedRegistry,
     };
   };
-  const labelSets = [{ source: 'fresh', kind: 'a' }, { source: 'library', kind: 'a' }, { source: 'library' }, {}];
+  // A number and its text are one series to prom-client; an undefined value is a label not given.
+  const labelSets = [{ source: 'fresh', kind: 'a' }, { source: 'library', kind: 'a' }, { source: 'library' }, {}, { source: 1 }, { source: '1' }, { source: 'library', kind: undefined }];
   // Values on and around the bounds, and beyond the last one (counted in +Inf only).
   const value = fc.oneof(fc.constantFrom(0, ...buckets, 2.5), fc.double({ min: 0, max: 3, noNaN: true }));
   const step = fc.oneof(
     { weight: 8, arbitrary: fc.record({ op: fc.constant('observe' as const), labels: fc.nat(labelSets.length - 1), value }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('child' as const), labels: fc.nat(1), value }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('positional' as const), value }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('scrape' as const) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('reset' as const, 'remove' as const, 'zero' as const), labels: fc.nat(1) }) },
   );
@@ -99,13 +101,18 @@ t.test('a tallied histogram scrapes exactly as a plain one fed the same observat
         for (const histogram of [plain, tallied]) {
           if (s.op === 'observe') histogram.observe(labelSets[s.labels]!, s.value);
           else if (s.op === 'child') histogram.labels(labelSets[s.labels]!).observe(s.value);
+          else if (s.op === 'positional') histogram.labels('fresh', 'a').observe(s.value);
           else if (s.op === 'reset') histogram.reset();
           else if (s.op === 'remove') histogram.remove(labelSets[s.labels]!);
           else if (s.op === 'zero') histogram.zero(labelSets[s.labels]!);
         }
-        if (s.op === 'scrape') t.equal(await talliedRegistry.metrics(), await plainRegistry.metrics());
+        if (s.op === 'scrape') await sameScrape();
       }
-      t.equal(await talliedRegistry.metrics(), await plainRegistry.metrics());
+      await sameScrape();
+      async function sameScrape() {
+        const [got, expected] = [await talliedRegistry.metrics(), await plainRegistry.metrics()];
+        if (got !== expected) throw new Error(`tallied:\n${got}\nplain:\n${expected}`);
+      }
     }),
     { numRuns: 200 },
   );
@@ -122,4 +129,8 @@ t.test('a tallied histogram without labels observes a bare value, and refuses a 
   t.throws(() => latency.observe(Number.POSITIVE_INFINITY), TypeError);
   const labelled = new TalliedHistogram({ name: 'test_labelled_seconds', help: 'labelled', labelNames: ['source'] as const, buckets: [1], registers: [registry] });
   t.throws(() => labelled.observe({ source: 'fresh', colour: 'red' } as never, 1), /colour/, 'an unknown label is refused by the first observation of its set');
+  labelled.observe({ source: 'fresh' }, 1);
+  t.throws(() => labelled.observe({ source: 'fresh', colour: 'red' } as never, 1), /colour/, 'and by any later one');
+  labelled.startTimer({ source: 'timed' })();
+  t.match(await registry.metrics(), /test_labelled_seconds_count\{source="timed"\} 1/, 'a timer observes through the tally too');
 });

@@ -10,7 +10,7 @@ import type { SessionStateEngine } from '../../src/state/engine.js';
 import { TestClient } from '../support/client.js';
 import { startTestServer } from '../support/server.js';
 
-type Seen = { engine?: SessionStateEngine; day?: { accountId: string; dayKey: string } };
+type Seen = { engine?: SessionStateEngine; day?: { accountId: string; dayKey: string }; held?: Promise<void>; reached?: () => void };
 
 /** The engine as it is, except that calls of `failing.method` fail while it is set; `seen` gets the engine and the day counted in. */
 function failingOnCue(failing: { method: keyof SessionStateEngine | null }, seen: Seen = {}) {
@@ -19,6 +19,14 @@ function failingOnCue(failing: { method: keyof SessionStateEngine | null }, seen
     return new Proxy(engine, {
       get(target, key) {
         if (key === failing.method) return async () => Promise.reject(new Error('session state unavailable'));
+        if (key === 'getMix' && seen.held !== undefined) {
+          // Held until the test lets it go, telling the test once it is waiting.
+          return async (...args: Parameters<SessionStateEngine['getMix']>) => {
+            seen.reached?.();
+            await seen.held;
+            return target.getMix(...args);
+          };
+        }
         if (key === 'countDay') {
           return async (...args: Parameters<SessionStateEngine['countDay']>) => {
             seen.day ??= { accountId: args[0], dayKey: args[1] };
@@ -102,4 +110,36 @@ t.test("a session counts into its user's day once, after its welcome: not when i
   failing.method = null;
   t.match(await uncounted.next('after'), { t: 'frame', req: 'after' }, 'a session whose count failed plays on');
   t.equal(await sessionsToday(), 2, 'and is not counted');
+});
+
+t.test('a socket that closes while its session starts gets no welcome, and the session is not counted into the day', async (t) => {
+  const seen: Seen = {};
+  const server = await startTestServer(t, 'memory', {}, { wrapEngine: failingOnCue({ method: null }, seen) });
+  const token = await server.tokens.issue('demo', 600);
+  const sessionsToday = async () => (await seen.engine!.getDays(seen.day!.accountId, [seen.day!.dayKey]))[0]!.sessions;
+
+  const counted = await TestClient.connect(server.url, token);
+  await counted.hello();
+  t.equal(await sessionsToday(), 1);
+
+  let release = () => {};
+  seen.held = new Promise((resolve) => (release = resolve));
+  const reached = new Promise<void>((resolve) => (seen.reached = resolve));
+  const leaving = await TestClient.connect(server.url, token);
+  leaving.send({ t: 'hello', v: 1, orientation: 'landscape', context: { genre: 'techno', mood: 'energetic', energy: 0.8 } });
+  await reached;
+  leaving.close();
+  await leaving.closed;
+  // The server has seen the close once it counts one connection, the first client's.
+  const connections = async () => Number(/^titrate_connections (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+  while ((await connections()) !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  seen.held = undefined;
+
+  const after = await TestClient.connect(server.url, token);
+  t.teardown(() => after.close());
+  t.match(await after.hello(), { t: 'welcome' });
+  t.equal(await sessionsToday(), 2, 'the first session and this one, not the one that left before its welcome');
+  t.same(leaving.received, [], 'the socket that left got nothing');
+  counted.close();
 });
