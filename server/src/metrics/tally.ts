@@ -67,15 +67,8 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     const labels: LabelValues<T> = typeof labelsOrValue === 'object' ? labelsOrValue : {};
     const by = typeof labelsOrValue === 'object' ? (value ?? 1) : (labelsOrValue ?? 1);
     if (!Number.isFinite(by) || by < 0) throw new RangeError(`a counter only grows by a finite amount of at least 0, not ${by}`);
-    const names = this.#names;
-    let level = this.#pending;
-    for (let index = 0; index < names.length - 1; index += 1) {
-      const key = labels[names[index]!] ?? absent;
-      let next = level.get(key) as Level<Pending<T>> | undefined;
-      if (next === undefined) level.set(key, (next = new Map()));
-      level = next;
-    }
-    const leafKey = names.length === 0 ? absent : (labels[names[names.length - 1]!] ?? absent);
+    const level = levelFor(this.#pending, this.#names, labels);
+    const leafKey = leafKeyOf(this.#names, labels);
     const pending = level.get(leafKey) as Pending<T> | undefined;
     if (pending !== undefined) {
       pending.count += by;
@@ -149,15 +142,8 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
     const labels: LabelValues<T> = typeof labelsOrValue === 'object' ? labelsOrValue : {};
     const observed = typeof labelsOrValue === 'object' ? value : labelsOrValue;
     if (typeof observed !== 'number' || !Number.isFinite(observed)) throw new TypeError(`a histogram observes finite numbers, not ${String(observed)}`);
-    const names = this.#names;
-    let level = this.#series;
-    for (let index = 0; index < names.length - 1; index += 1) {
-      const key = keyOf(labels[names[index]!]);
-      let next = level.get(key) as Level<Series> | undefined;
-      if (next === undefined) level.set(key, (next = new Map()));
-      level = next;
-    }
-    const leafKey = names.length === 0 ? absent : keyOf(labels[names[names.length - 1]!]);
+    const level = levelFor(this.#series, this.#names, labels);
+    const leafKey = leafKeyOf(this.#names, labels);
     const series = level.get(leafKey) as Series | undefined;
     if (series === undefined || this.#hasUnknownLabel(labels)) {
       this.#observe(labels, observed);
@@ -192,6 +178,23 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
     if (series === undefined) throw new Error(`prom-client keeps no series for ${JSON.stringify(labels)} after observing it`);
     return series;
   }
+}
+
+/** The level that holds the leaf of `labels`: one map per label name but the last, by its value (made as needed). */
+function levelFor<Leaf>(root: Level<Leaf>, names: readonly string[], labels: LabelValues<string>): Level<Leaf> {
+  let level = root;
+  for (let index = 0; index < names.length - 1; index += 1) {
+    const key = keyOf(labels[names[index]!]);
+    let next = level.get(key) as Level<Leaf> | undefined;
+    if (next === undefined) level.set(key, (next = new Map()));
+    level = next;
+  }
+  return level;
+}
+
+/** The key of the leaf of `labels` in its level: the value of the last label name. */
+function leafKeyOf(names: readonly string[], labels: LabelValues<string>): unknown {
+  return names.length === 0 ? absent : keyOf(labels[names[names.length - 1]!]);
 }
 
 /** A label's value as a key of a level: its text, as in prom-client's key, or `absent` when it is not given. */
