@@ -58,6 +58,12 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     super.reset();
   }
 
+  override remove(...labels: unknown[]): void {
+    // What was counted before the removal goes with the series.
+    this.flush();
+    (super.remove as (...labels: unknown[]) => void).apply(this, labels);
+  }
+
   #forget(): void {
     this.#pending = new Map();
     this.#sums = [];
@@ -67,15 +73,14 @@ export class TalliedCounter<T extends string = string> extends Counter<T> {
     const labels: LabelValues<T> = typeof labelsOrValue === 'object' ? labelsOrValue : {};
     const by = typeof labelsOrValue === 'object' ? (value ?? 1) : (labelsOrValue ?? 1);
     if (!Number.isFinite(by) || by < 0) throw new RangeError(`a counter only grows by a finite amount of at least 0, not ${by}`);
+    const unknown = unknownLabelOf(this.#names, labels);
+    if (unknown !== null) throw new Error(`label "${unknown}" is not one of ${this.#names.join(', ') || 'no labels'}`);
     const level = levelFor(this.#pending, this.#names, labels);
     const leafKey = leafKeyOf(this.#names, labels);
     const pending = level.get(leafKey) as Pending<T> | undefined;
     if (pending !== undefined) {
       pending.count += by;
       return;
-    }
-    for (const name of Object.keys(labels)) {
-      if (!this.#names.includes(name as T)) throw new Error(`label "${name}" is not one of ${this.#names.join(', ') || 'no labels'}`);
     }
     const sum: Pending<T> = { labels: { ...labels }, count: by };
     level.set(leafKey, sum);
@@ -145,7 +150,7 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
     const level = levelFor(this.#series, this.#names, labels);
     const leafKey = leafKeyOf(this.#names, labels);
     const series = level.get(leafKey) as Series | undefined;
-    if (series === undefined || this.#hasUnknownLabel(labels)) {
+    if (series === undefined || unknownLabelOf(this.#names, labels) !== null) {
       this.#observe(labels, observed);
       level.set(leafKey, this.#seriesOf(labels));
       return;
@@ -160,15 +165,6 @@ export class TalliedHistogram<T extends string = string> extends Histogram<T> {
       }
     }
   };
-
-  /** Whether `labels` names a label that is not one of the histogram's (prom-client throws for it). */
-  #hasUnknownLabel(labels: LabelValues<T>): boolean {
-    const given = Object.keys(labels).length;
-    if (given === 0) return false;
-    let known = 0;
-    for (const name of this.#names) if (name in labels) known += 1;
-    return given !== known;
-  }
 
   /** The series prom-client keeps for `labels` (it has just observed them, so there is one), found by prom-client's key. */
   #seriesOf(labels: LabelValues<T>): Series {
@@ -195,6 +191,12 @@ function levelFor<Leaf>(root: Level<Leaf>, names: readonly string[], labels: Lab
 /** The key of the leaf of `labels` in its level: the value of the last label name. */
 function leafKeyOf(names: readonly string[], labels: LabelValues<string>): unknown {
   return names.length === 0 ? absent : keyOf(labels[names[names.length - 1]!]);
+}
+
+/** A label `labels` names that is not one of `names` (prom-client refuses it), or null. */
+function unknownLabelOf(names: readonly string[], labels: object): string | null {
+  for (const name of Object.keys(labels)) if (!names.includes(name)) return name;
+  return null;
 }
 
 /** A label's value as a key of a level: its text, as in prom-client's key, or `absent` when it is not given. */

@@ -54,6 +54,24 @@ t.test('an unknown label name or a bad amount is refused at the call, not at the
   t.match(await registry.metrics(), /# TYPE test_events_total counter/);
 });
 
+t.test('an unknown label is refused on every call, not only the first of its label set', async (t) => {
+  const registry = new Registry();
+  const events = counter(registry);
+  events.inc({ kind: 'a', result: 'ok' });
+  t.throws(() => events.inc({ kind: 'a', result: 'ok', colour: 'red' } as never), /label "colour"/);
+  t.match(await registry.metrics(), /test_events_total\{kind="a",result="ok"\} 1\n/, 'and it counts nothing');
+});
+
+t.test('remove takes a series away with what was counted into it before, as on a plain counter', async (t) => {
+  const registry = new Registry();
+  const events = counter(registry);
+  events.inc({ kind: 'a', result: 'ok' });
+  events.inc({ kind: 'b', result: 'ok' });
+  events.remove({ kind: 'a', result: 'ok' });
+  const { values } = await events.get();
+  t.same(values.map((v) => [v.labels, v.value]), [[{ kind: 'b', result: 'ok' }, 1]]);
+});
+
 t.test('reset forgets counts not yet scraped', async (t) => {
   const registry = new Registry();
   const events = counter(registry);

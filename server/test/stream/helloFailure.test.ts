@@ -132,7 +132,12 @@ t.test('a socket that closes while its session starts gets no welcome, and the s
   await leaving.closed;
   // The server has seen the close once it counts one connection, the first client's.
   const connections = async () => Number(/^titrate_connections (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
-  while ((await connections()) !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  let open = await connections();
+  for (let tries = 0; open !== 1 && tries < 500; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    open = await connections();
+  }
+  t.equal(open, 1, 'the server saw the close while the start was held');
   release();
   seen.held = undefined;
 
