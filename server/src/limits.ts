@@ -281,6 +281,12 @@ export const limits = {
   // --- PostgreSQL ------------------------------------------------------------------------------
   /** Pool size: two cores do not benefit from more concurrent queries. */
   databasePoolSize: 10,
+  /**
+   * The evidence pool's size (the decision journal and the reward log, each with at most one batch
+   * in flight, and their partition and retention upkeep): apart from the main pool, so evidence
+   * never takes a client a debit is waiting for.
+   */
+  evidencePoolSize: 3,
   /** A query slower than this is cancelled by PostgreSQL. */
   statementTimeoutMs: 10_000,
   /** Waiting for a pooled connection longer than this fails the request. */

@@ -112,12 +112,17 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
 
     const metrics = createMetrics();
     /** A pool's clients and their waits in the metrics, under `name`. */
-    const measurePool = (name: 'main' | 'jobs', measured: Database) => {
+    const measurePool = (name: 'main' | 'jobs' | 'evidence', measured: Database) => {
       const labels = { pool: name };
       timeAcquisitions(measured, (seconds) => metrics.databasePoolWait.observe(labels, seconds));
       metrics.pools.set(name, measured);
     };
     measurePool('main', pool);
+    // The journal and the reward log write on their own few connections, without waiting for the
+    // WAL flush: evidence, not money, and never in the way of a debit (db/batched.ts).
+    const evidence = createPool(databaseUrl, log, { applicationName: 'titrate-evidence', max: limits.evidencePoolSize, asynchronousCommit: true });
+    cleanups.push(() => evidence.end());
+    measurePool('evidence', evidence);
     const keyPrefix = options.redisKeyPrefix ?? config.redisKeyPrefix;
     const bus: MessageBus = config.redisUrl === undefined ? new MemoryBus() : await RedisBus.connect(config.redisUrl, keyPrefix, log);
     cleanups.push(() => bus.close());
@@ -147,7 +152,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     };
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
     await ledger.ensurePartitions(partitionMonthsAhead);
-    const journal = new DecisionJournal({ pool, log, metrics });
+    const journal = new DecisionJournal({ pool: evidence, log, metrics });
     // Cleanups run in reverse: the journal flushes before the pool ends.
     cleanups.push(() => journal.stop());
     await journal.ensurePartitions(decisionPartitionDaysAhead);
@@ -244,7 +249,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       coverage: config.pantry.coverage, observeCoverage: (check) => monitor.observe(check),
     });
     const policyFor = (tier: string) => config.titration.tierPolicies[tier] ?? config.titration.policy;
-    const rewardLog = new RewardLog({ pool, log, metrics });
+    const rewardLog = new RewardLog({ pool: evidence, log, metrics });
     cleanups.push(() => rewardLog.stop());
     const bandit = new BanditStatistics({ engine, settings: config.bandit.settings, rollout: config.bandit.rollout, log, metrics });
     await bandit.start();

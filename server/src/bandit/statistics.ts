@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { BatchedInserts, type Column } from '../db/batched.js';
+import { BatchedInserts, type Column, type RowOf } from '../db/batched.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionStateEngine } from '../state/engine.js';
@@ -32,27 +32,24 @@ export type RewardEntry = {
   offline: boolean;
 };
 
-const rewardColumns: ReadonlyArray<Column<RewardEntry>> = [
-  ['decision_id', 'text', (entry) => entry.decisionId],
-  ['decided_at', 'timestamptz', (entry) => entry.decidedAt],
-  ['rewarded_at', 'timestamptz', (entry) => entry.rewardedAt],
-  ['user_id', 'text', (entry) => entry.userId],
-  ['segment', 'text', (entry) => entry.segment],
-  ['source', 'text', (entry) => entry.source],
-  ['reward', 'int2', (entry) => entry.reward],
-  ['dwell_ms', 'int', (entry) => entry.dwellMs],
-  ['liked', 'bool', (entry) => entry.liked],
-  ['skipped', 'bool', (entry) => entry.skipped],
-  ['offline', 'bool', (entry) => entry.offline],
+const rewardColumns = [
+  ['decision_id', 'text'], ['decided_at', 'timestamptz'], ['rewarded_at', 'timestamptz'], ['user_id', 'text'], ['segment', 'text'],
+  ['source', 'text'], ['reward', 'int2'], ['dwell_ms', 'int'], ['liked', 'bool'], ['skipped', 'bool'], ['offline', 'bool'],
+] as const satisfies ReadonlyArray<Column>;
+
+/** A reward's row, in the order of `rewardColumns`. */
+const rewardRowOf = (entry: RewardEntry): RowOf<typeof rewardColumns> => [
+  entry.decisionId, entry.decidedAt, entry.rewardedAt, entry.userId, entry.segment,
+  entry.source, entry.reward, entry.dwellMs, entry.liked, entry.skipped, entry.offline,
 ];
 
 /** The reward log: batched like the decision journal, never on the hot path. */
-export class RewardLog extends BatchedInserts<RewardEntry> {
+export class RewardLog extends BatchedInserts<RewardEntry, typeof rewardColumns> {
   constructor(services: { pool: pg.Pool; log: Logger; metrics: Pick<Metrics, 'rewardLog' | 'rewardLogBuffered'> }) {
     super(
       services,
       {
-        table: 'decision_rewards', noun: 'reward', columns: rewardColumns, counter: services.metrics.rewardLog, buffered: services.metrics.rewardLogBuffered,
+        table: 'decision_rewards', noun: 'reward', columns: rewardColumns, row: rewardRowOf, counter: services.metrics.rewardLog, buffered: services.metrics.rewardLogBuffered,
         problem: (entry) => (Number.isNaN(new Date(entry.decidedAt).getTime()) ? `decidedAt ${entry.decidedAt} is not a time` : null),
       },
       { batchMax: limits.decisionJournalBatchMax, bufferMax: limits.decisionJournalBufferMax, flushIntervalMs: limits.decisionJournalFlushIntervalMs },

@@ -3,9 +3,9 @@
  *
  * `record` turns an entry into its row (a short JSON text, so the work is spread over the entries
  * and a buffered row holds nothing else alive) and appends it to a buffer in memory. A full batch
- * starts a write at once, a timer writes
- * what is left, and one write is in flight at a time; a batch is one `INSERT … SELECT * FROM
- * unnest(…) ON CONFLICT DO NOTHING`, so a retried batch that had committed adds nothing. Everything
+ * starts a write at once, a timer writes what is left, and one write is in flight at a time; a
+ * batch is one `INSERT … SELECT … FROM jsonb_array_elements($1) ON CONFLICT DO NOTHING` (the
+ * rows as one JSON array), so a retried batch that had committed adds nothing. Everything
  * is bounded: beyond the buffer limit new entries are dropped, and a batch the database refuses is
  * retried once, at the next write, then dropped. An outage costs entries (counted), never memory
  * or latency.
@@ -16,12 +16,15 @@ import type { Counter, Gauge } from 'prom-client';
 
 export type BatchBounds = { batchMax: number; bufferMax: number; flushIntervalMs: number };
 
+/** One column: its name and its PostgreSQL type. */
+export type Column = readonly [column: string, type: string];
+
 /**
- * One column: its name, its PostgreSQL type, and how an entry gives its value as JSON: a
+ * An entry's row: one JSON value per column, in the columns' order (the compiler counts them): a
  * `timestamptz` as epoch milliseconds, a `jsonb` as the value itself, anything else as what its
  * text form casts from. null is SQL NULL.
  */
-export type Column<Entry> = readonly [column: string, type: string, value: (entry: Entry) => unknown];
+export type RowOf<Columns extends ReadonlyArray<Column>> = { -readonly [Index in keyof Columns]: unknown };
 
 /** How column `index` of a row (`r`, a JSON array) becomes a value of the column's type. */
 function columnValue(type: string, index: number): string {
@@ -30,11 +33,16 @@ function columnValue(type: string, index: number): string {
   return `(r->>${index})::${type}`;
 }
 
-export type BatchTable<Entry> = {
+export type BatchTable<Entry, Columns extends ReadonlyArray<Column> = ReadonlyArray<Column>> = {
   table: string;
   /** What an entry is called in logs ("decision", "reward"). */
   noun: string;
-  columns: ReadonlyArray<Column<Entry>>;
+  columns: Columns;
+  /**
+   * The entry's row. One function of one shape per table, not a function per column: a row is
+   * made for every decision and every beacon.
+   */
+  row: (entry: Entry) => RowOf<Columns>;
   /** Why an entry cannot be written, or null: one row the table refuses would sink its whole batch. */
   problem: (entry: Entry) => string | null;
   /** Labelled by result: written, dropped, invalid, failed. */
@@ -42,18 +50,18 @@ export type BatchTable<Entry> = {
   buffered: Pick<Gauge, 'set'>;
 };
 
-/** The statement of a table: the INSERT and its parameters come from one list, so they cannot disagree. */
-export function insertStatement<Entry>(spec: Pick<BatchTable<Entry>, 'table' | 'columns'>): string {
+/** The statement of a table: the INSERT and its column values come from one list. */
+export function insertStatement(spec: { table: string; columns: ReadonlyArray<Column> }): string {
   return `INSERT INTO ${spec.table} (${spec.columns.map(([column]) => column).join(', ')})
   SELECT ${spec.columns.map(([, type], index) => columnValue(type, index)).join(', ')}
   FROM jsonb_array_elements($1::jsonb) AS r
   ON CONFLICT DO NOTHING`;
 }
 
-export class BatchedInserts<Entry> {
+export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = ReadonlyArray<Column>> {
   protected readonly pool: pg.Pool;
   readonly #log: Logger;
-  readonly #spec: BatchTable<Entry>;
+  readonly #spec: BatchTable<Entry, Columns>;
   readonly #statement: string;
   readonly #bounds: BatchBounds;
   readonly #timer: NodeJS.Timeout;
@@ -71,7 +79,7 @@ export class BatchedInserts<Entry> {
   #dropping = false;
   #stopped = false;
 
-  constructor(services: { pool: pg.Pool; log: Logger }, spec: BatchTable<Entry>, bounds: BatchBounds) {
+  constructor(services: { pool: pg.Pool; log: Logger }, spec: BatchTable<Entry, Columns>, bounds: BatchBounds) {
     this.pool = services.pool;
     this.#log = services.log;
     this.#spec = spec;
@@ -109,7 +117,7 @@ export class BatchedInserts<Entry> {
     const problem = this.#spec.problem(entry);
     if (problem !== null) return { problem };
     try {
-      return JSON.stringify(this.#spec.columns.map(([, , value]) => value(entry)));
+      return JSON.stringify(this.#spec.row(entry));
     } catch (error) {
       return { problem: `its values are not JSON: ${error instanceof Error ? error.message : String(error)}` };
     }

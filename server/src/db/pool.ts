@@ -6,13 +6,28 @@ import { limits } from '../limits.js';
 export type Database = pg.Pool;
 export type DatabaseClient = pg.PoolClient;
 
-export function createPool(url: string, log: Logger, applicationName = 'titrate'): pg.Pool {
+export type PoolSettings = {
+  applicationName: string;
+  max: number;
+  /**
+   * Commit without waiting for the WAL to reach the disk (`synchronous_commit = off` on every
+   * connection): only for writes whose loss on a database crash is acceptable (the last fraction of
+   * a second of evidence), never for money.
+   */
+  asynchronousCommit: boolean;
+};
+
+const mainPool: PoolSettings = { applicationName: 'titrate', max: limits.databasePoolSize, asynchronousCommit: false };
+
+export function createPool(url: string, log: Logger, settings: Partial<PoolSettings> = {}): pg.Pool {
+  const { applicationName, max, asynchronousCommit } = { ...mainPool, ...settings };
   const pool = new pg.Pool({
     connectionString: url,
-    max: limits.databasePoolSize,
+    max,
     connectionTimeoutMillis: limits.connectTimeoutMs,
     statement_timeout: limits.statementTimeoutMs,
     application_name: applicationName,
+    ...(asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // An idle client's error (e.g. the server restarting) must not crash the process. pg-pool hangs
   // the whole client on the error, so only its message and code are logged. While the pool ends,

@@ -3,12 +3,15 @@
  * day-partitioned `decisions` table (migrations 007 and 009), for offline evaluation and for
  * rebuilding the bandit's statistics. It is evidence, not money, so the show never waits for it:
  * writes are batched off the hot path and bounded (db/batched.ts); an outage costs decisions,
- * counted in titrate_decision_journal_total, never memory or latency.
+ * counted in titrate_decision_journal_total, never memory or latency. It is written on the
+ * evidence pool (main.ts), whose commits do not wait for the WAL flush: a crash of the database
+ * may also lose the batches of its last fraction of a second (`wal_writer_delay`, 200 ms by
+ * default), which no debit depends on.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { FrameSource } from '@titrate/shared';
-import { BatchedInserts, type BatchBounds, type Column } from '../db/batched.js';
+import { BatchedInserts, type BatchBounds, type Column, type RowOf } from '../db/batched.js';
 import { limits } from '../limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -66,29 +69,19 @@ const defaultBounds: BatchBounds = {
   flushIntervalMs: limits.decisionJournalFlushIntervalMs,
 };
 
-const columns: ReadonlyArray<Column<JournalEntry>> = [
-  ['ts', 'timestamptz', (entry) => entry.ts],
-  ['id', 'text', (entry) => entry.id],
-  ['user_id', 'text', (entry) => entry.userId],
-  ['session_id', 'text', (entry) => entry.sessionId],
-  ['request_id', 'text', (entry) => entry.requestId],
-  ['policy', 'text', (entry) => entry.policy],
-  ['tier', 'text', (entry) => entry.tier],
-  ['p', 'float8', (entry) => entry.p],
-  ['source', 'text', (entry) => entry.source],
-  ['fallback', 'text', (entry) => entry.fallback],
-  ['charged', 'int', (entry) => entry.charged],
-  ['genre', 'text', (entry) => entry.context.genre],
-  ['mood', 'text', (entry) => entry.context.mood],
-  ['energy', 'float8', (entry) => entry.context.energy],
-  ['orientation', 'text', (entry) => entry.orientation],
-  ['factors', 'jsonb', (entry) => entry.factors],
-  ['reasons', 'jsonb', (entry) => entry.reasons],
-  ['forecast', 'jsonb', (entry) => entry.forecast],
-  ['propensity', 'float8', (entry) => propensityOf(entry)],
-  ['segment', 'text', (entry) => entry.segment],
-  ['eligible', 'bool', (entry) => entry.eligible],
-  ['bandit', 'jsonb', (entry) => entry.bandit],
+const columns = [
+  ['ts', 'timestamptz'], ['id', 'text'], ['user_id', 'text'], ['session_id', 'text'], ['request_id', 'text'], ['policy', 'text'],
+  ['tier', 'text'], ['p', 'float8'], ['source', 'text'], ['fallback', 'text'], ['charged', 'int'], ['genre', 'text'], ['mood', 'text'],
+  ['energy', 'float8'], ['orientation', 'text'], ['factors', 'jsonb'], ['reasons', 'jsonb'], ['forecast', 'jsonb'], ['propensity', 'float8'],
+  ['segment', 'text'], ['eligible', 'bool'], ['bandit', 'jsonb'],
+] as const satisfies ReadonlyArray<Column>;
+
+/** A decision's row, in the order of `columns`. */
+const rowOf = (entry: JournalEntry): RowOf<typeof columns> => [
+  entry.ts, entry.id, entry.userId, entry.sessionId, entry.requestId, entry.policy,
+  entry.tier, entry.p, entry.source, entry.fallback, entry.charged, entry.context.genre, entry.context.mood,
+  entry.context.energy, entry.orientation, entry.factors, entry.reasons, entry.forecast, propensityOf(entry),
+  entry.segment, entry.eligible, entry.bandit,
 ];
 
 /** Why the entry cannot be written, or null. One row the table refuses would sink its whole batch, so it is stopped at the door. */
@@ -99,11 +92,11 @@ export function entryProblem(entry: JournalEntry): string | null {
   return null;
 }
 
-export class DecisionJournal extends BatchedInserts<JournalEntry> {
+export class DecisionJournal extends BatchedInserts<JournalEntry, typeof columns> {
   constructor(services: { pool: pg.Pool; log: Logger; metrics: JournalMetrics }, bounds: JournalBounds = defaultBounds) {
     super(
       services,
-      { table: 'decisions', noun: 'decision', columns, problem: entryProblem, counter: services.metrics.decisionJournal, buffered: services.metrics.decisionJournalBuffered },
+      { table: 'decisions', noun: 'decision', columns, row: rowOf, problem: entryProblem, counter: services.metrics.decisionJournal, buffered: services.metrics.decisionJournalBuffered },
       bounds,
     );
   }

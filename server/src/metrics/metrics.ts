@@ -246,7 +246,7 @@ export function createMetrics() {
     pools,
     databasePoolClients: new Gauge({
       name: 'titrate_db_pool_clients',
-      help: 'PostgreSQL pool clients by pool (main, jobs) and state (total, idle, waiting: queries waiting for a client), at the scrape',
+      help: 'PostgreSQL pool clients by pool (main, jobs, evidence) and state (total, idle, waiting: queries waiting for a client), at the scrape',
       labelNames: ['pool', 'state'] as const,
       registers: [registry],
       collect() {
@@ -259,7 +259,7 @@ export function createMetrics() {
     }),
     databasePoolWait: new TalliedHistogram({
       name: 'titrate_db_pool_wait_seconds',
-      help: 'Time a query or transaction waited for a PostgreSQL pool client, by pool (main, jobs)',
+      help: 'Time a query or transaction waited for a PostgreSQL pool client, by pool (main, jobs, evidence)',
       labelNames: ['pool'] as const,
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],

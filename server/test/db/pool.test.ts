@@ -1,8 +1,22 @@
 import pg from 'pg';
 import t from 'tap';
-import { timeAcquisitions } from '../../src/db/pool.js';
+import { pino } from 'pino';
+import { createPool, timeAcquisitions } from '../../src/db/pool.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { testDatabaseUrl } from '../support/services.js';
+
+t.test('an evidence pool commits without waiting for the WAL flush, and the main pool waits for it', async (t) => {
+  const url = await testDatabaseUrl(t);
+  const log = pino({ level: 'silent' });
+  const main = createPool(url, log);
+  const evidence = createPool(url, log, { applicationName: 'titrate-evidence', max: 2, asynchronousCommit: true });
+  t.teardown(() => Promise.all([main.end(), evidence.end()]));
+  const settingOf = async (pool: pg.Pool) =>
+    (await pool.query<{ commit: string; name: string }>(`SELECT current_setting('synchronous_commit') AS commit, current_setting('application_name') AS name`)).rows[0];
+  t.same(await settingOf(main), { commit: 'on', name: 'titrate' });
+  t.same(await settingOf(evidence), { commit: 'off', name: 'titrate-evidence' });
+  t.equal(evidence.options.max, 2);
+});
 
 t.test('a query that waits for the only client of a pool is timed from asking to having it', async (t) => {
   const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1 });
