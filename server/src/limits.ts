@@ -282,9 +282,9 @@ export const limits = {
   /** Pool size: two cores do not benefit from more concurrent queries. */
   databasePoolSize: 10,
   /**
-   * The evidence pool's size (the decision journal and the reward log, each with at most one batch
-   * in flight, and their partition and retention upkeep): apart from the main pool, so evidence
-   * never takes a client a debit is waiting for.
+   * The evidence pool's size: the decision journal and the reward log, each with at most one batch
+   * in flight, and their partition and retention upkeep. Apart from the main pool, so evidence
+   * never takes a client a debit is waiting for; its commits are asynchronous (db/pool.ts).
    */
   evidencePoolSize: 3,
   /** A query slower than this is cancelled by PostgreSQL. */

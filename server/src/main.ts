@@ -118,8 +118,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       metrics.pools.set(name, measured);
     };
     measurePool('main', pool);
-    // The journal and the reward log write on their own few connections, without waiting for the
-    // WAL flush: evidence, not money, and never in the way of a debit (db/batched.ts).
+    // The journal and the reward log write on their own connections (`limits.evidencePoolSize`).
     const evidence = createPool(databaseUrl, log, { applicationName: 'titrate-evidence', max: limits.evidencePoolSize, asynchronousCommit: true });
     cleanups.push(() => evidence.end());
     measurePool('evidence', evidence);
@@ -153,7 +152,7 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
     const ledger = new Ledger(pool, log, { onDrift: () => metrics.ledgerDrift.inc(), onChange: announce });
     await ledger.ensurePartitions(partitionMonthsAhead);
     const journal = new DecisionJournal({ pool: evidence, log, metrics });
-    // Cleanups run in reverse: the journal flushes before the pool ends.
+    // Cleanups run in reverse: the journal flushes before the evidence pool ends.
     cleanups.push(() => journal.stop());
     await journal.ensurePartitions(decisionPartitionDaysAhead);
     const texts = new TextPool(limits.pooledTextsMax);

@@ -11,8 +11,9 @@ export type PoolSettings = {
   max: number;
   /**
    * Commit without waiting for the WAL to reach the disk (`synchronous_commit = off` on every
-   * connection): only for writes whose loss on a database crash is acceptable (the last fraction of
-   * a second of evidence), never for money.
+   * connection): only for writes whose loss on a crash of the database is acceptable, never for
+   * money. Such a crash may lose what was committed in up to three times `wal_writer_delay` before
+   * it (600 ms by default); visibility to other connections is the same as ever.
    */
   asynchronousCommit: boolean;
 };
@@ -27,8 +28,14 @@ export function createPool(url: string, log: Logger, settings: Partial<PoolSetti
     connectionTimeoutMillis: limits.connectTimeoutMs,
     statement_timeout: limits.statementTimeoutMs,
     application_name: applicationName,
-    ...(asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
+  // Set on each new connection before its first query (a client runs its queries in order), not
+  // in the startup packet, which `options` in the database URL would replace.
+  if (asynchronousCommit) {
+    pool.on('connect', (client) => {
+      client.query('SET synchronous_commit = off').catch((error: unknown) => log.warn({ err: error }, 'a connection of the evidence pool commits synchronously'));
+    });
+  }
   // An idle client's error (e.g. the server restarting) must not crash the process. pg-pool hangs
   // the whole client on the error, so only its message and code are logged. While the pool ends,
   // its clients' goodbyes race the server's own shutdown (an embedded one stops right after), and

@@ -3,10 +3,8 @@
  * day-partitioned `decisions` table (migrations 007 and 009), for offline evaluation and for
  * rebuilding the bandit's statistics. It is evidence, not money, so the show never waits for it:
  * writes are batched off the hot path and bounded (db/batched.ts); an outage costs decisions,
- * counted in titrate_decision_journal_total, never memory or latency. It is written on the
- * evidence pool (main.ts), whose commits do not wait for the WAL flush: a crash of the database
- * may also lose the batches of its last fraction of a second (`wal_writer_delay`, 200 ms by
- * default), which no debit depends on.
+ * counted in titrate_decision_journal_total, never memory or latency; so may a crash of the
+ * database, since the evidence pool it writes on commits asynchronously (db/pool.ts).
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';

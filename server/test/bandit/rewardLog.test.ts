@@ -20,9 +20,10 @@ t.test('a reward is written with each of its values in its own column', async (t
     await pool.end();
   });
   const decidedAt = Date.UTC(2026, 10, 20, 12, 0, 0, 250);
-  // Every value differs from its neighbours', booleans included, so a value in another's column shows.
+  // Each column's values differ from every other column's, the booleans' included (true/false,
+  // false/true, true/true), so a value written into another's column shows.
   const entries: RewardEntry[] = [
-    { decisionId: 'decision-a', decidedAt, rewardedAt: decidedAt + 12_500, userId: 'ann', segment: 'basic|house|calm', source: 'fresh', reward: 1, dwellMs: 12_000, liked: true, skipped: false, offline: false },
+    { decisionId: 'decision-a', decidedAt, rewardedAt: decidedAt + 12_500, userId: 'ann', segment: 'basic|house|calm', source: 'fresh', reward: 1, dwellMs: 12_000, liked: true, skipped: false, offline: true },
     { decisionId: 'decision-b', decidedAt: decidedAt + 1, rewardedAt: decidedAt + 3_000, userId: 'bob', segment: 'pro|techno|dark', source: 'library', reward: 0, dwellMs: 2_000, liked: false, skipped: true, offline: true },
   ];
   for (const entry of entries) rewards.record(entry);

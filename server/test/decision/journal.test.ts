@@ -102,6 +102,8 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
     reasons: ['within budget'], forecast: null, propensity: 1, segment: 'basic|house|warm', eligible: true,
     bandit: { mode: 'on', algorithm: 'epsilon-greedy', arm: 'fresh', multiplier: 1.15, drawn: 1.15, explored: false },
   });
+  const library = await f.pool.query(`SELECT DISTINCT p, propensity FROM decisions WHERE source = 'library'`);
+  t.same(library.rows, [{ p: 0.25, propensity: 0.75 }], 'a library decision is shown with the propensity 1 − p');
   const nulls = await f.pool.query<{ forecasts: number; genres: number }>(
     `SELECT count(*) FILTER (WHERE forecast IS NULL)::int AS forecasts, count(*) FILTER (WHERE genre IS NULL AND energy IS NULL)::int AS genres FROM decisions`,
   );
