@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
+import fc from 'fast-check';
 import sharp from 'sharp';
 import t, { type Test } from 'tap';
 import { limits } from '../../src/limits.js';
@@ -148,6 +149,56 @@ t.test('an axis without mass gives the centred interval of the share', async (t)
 t.test('a flat picture has no interest anywhere', async (t) => {
   const map = interestMap(raw(20, 10, () => [51, 68, 85]));
   t.ok(map.values.every((value) => value === 0));
+});
+
+/**
+ * The interest map by its definition, pixel by pixel: the Sobel gradient of the luminance with the
+ * edge repeated beyond the border, plus the RGB distance from the median colour.
+ */
+function interestByDefinition(image: RawImage): Float64Array {
+  const { pixels, width, height, channels } = image;
+  const luminanceAt = (x: number, y: number) => {
+    const offset = (Math.min(Math.max(y, 0), height - 1) * width + Math.min(Math.max(x, 0), width - 1)) * channels;
+    return 54 * pixels[offset]! + 183 * pixels[offset + 1]! + 19 * pixels[offset + 2]!;
+  };
+  const median = [0, 1, 2].map((channel) => {
+    const sorted = Array.from({ length: width * height }, (_, index) => pixels[index * channels + channel]!).sort((a, b) => a - b);
+    // The lower median: the first level at which more than half the pixels are at or below it.
+    return sorted.find((level) => sorted.filter((value) => value <= level).length > (width * height) / 2)!;
+  });
+  const values = new Float64Array(width * height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const at = luminanceAt;
+      const horizontal = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x - 1, y) - at(x - 1, y + 1);
+      const vertical = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x, y - 1) - at(x + 1, y - 1);
+      const offset = (y * width + x) * channels;
+      const distance = Math.hypot(pixels[offset]! - median[0]!, pixels[offset + 1]! - median[1]!, pixels[offset + 2]! - median[2]!);
+      values[y * width + x] = Math.hypot(horizontal, vertical) / (4 * 256) + distance;
+    }
+  }
+  return values;
+}
+
+t.test('the interest map is its definition on any picture, edges and single rows included', async (t) => {
+  let worst = 0;
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom(3, 4), fc.integer(), (width, height, channels, seed) => {
+      const pixels = new Uint8Array(width * height * channels);
+      for (let index = 0; index < pixels.length; index += 1) pixels[index] = (Math.imul(seed ^ index, 2654435761) >>> 24) & (seed % 3 === 0 ? 0xf0 : 0xff);
+      const image = { pixels, width, height, channels };
+      const expected = interestByDefinition(image);
+      const { values } = interestMap(image);
+      for (let index = 0; index < expected.length; index += 1) {
+        const difference = Math.abs(values[index]! - expected[index]!) / Math.max(1, expected[index]!);
+        worst = Math.max(worst, difference);
+        if (difference > 1e-12) return false;
+      }
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+  t.ok(worst <= 1e-12, `the largest relative difference was ${worst}`);
 });
 
 t.test('a small subject on a plain background holds the interest and the background none', async (t) => {
