@@ -28,13 +28,13 @@ export function createPool(url: string, log: Logger, settings: Partial<PoolSetti
     connectionTimeoutMillis: limits.connectTimeoutMs,
     statement_timeout: limits.statementTimeoutMs,
     application_name: applicationName,
+    // In the startup packet, so no query waits for it. `options` in the database URL replaces this
+    // one (the URL's parameters win in pg): those connections then commit synchronously, which is
+    // only slower.
+    ...(asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
-  // Set on each new connection before its first query (a client runs its queries in order), not
-  // in the startup packet, which `options` in the database URL would replace.
-  if (asynchronousCommit) {
-    pool.on('connect', (client) => {
-      client.query('SET synchronous_commit = off').catch((error: unknown) => log.warn({ err: error }, 'a connection of the evidence pool commits synchronously'));
-    });
+  if (asynchronousCommit && urlSetsOptions(url)) {
+    log.warn({ pool: applicationName }, 'the database URL sets its own `options`, which replace this pool\'s synchronous_commit=off');
   }
   // An idle client's error (e.g. the server restarting) must not crash the process. pg-pool hangs
   // the whole client on the error, so only its message and code are logged. While the pool ends,
@@ -46,6 +46,12 @@ export function createPool(url: string, log: Logger, settings: Partial<PoolSetti
     else log.warn({ err: reported }, 'idle PostgreSQL client failed');
   });
   return pool;
+}
+
+/** Whether a database URL carries an `options` parameter of its own. */
+function urlSetsOptions(url: string): boolean {
+  const query = url.indexOf('?');
+  return query !== -1 && new URLSearchParams(url.slice(query + 1)).has('options');
 }
 
 /**

@@ -18,6 +18,18 @@ t.test('an evidence pool commits without waiting for the WAL flush, and the main
   t.equal(evidence.options.max, 2);
 });
 
+t.test('options in the database URL are kept, and the evidence pool warns that they replace its asynchronous commit', async (t) => {
+  const url = new URL(await testDatabaseUrl(t));
+  url.searchParams.set('options', '-c lock_timeout=1234');
+  const warnings: unknown[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+  const evidence = createPool(url.toString(), log, { applicationName: 'titrate-evidence', max: 1, asynchronousCommit: true });
+  t.teardown(() => evidence.end());
+  const { rows } = await evidence.query<{ commit: string; lock: string }>(`SELECT current_setting('synchronous_commit') AS commit, current_setting('lock_timeout') AS lock`);
+  t.same(rows[0], { commit: 'on', lock: '1234ms' });
+  t.match(warnings, [{ pool: 'titrate-evidence', msg: /sets its own `options`, which replace/ }]);
+});
+
 t.test('a query that waits for the only client of a pool is timed from asking to having it', async (t) => {
   const pool = new pg.Pool({ connectionString: await testDatabaseUrl(t), max: 1 });
   t.teardown(() => pool.end());
