@@ -71,9 +71,19 @@ export function decodeValue(data: Uint8Array | string, encoding: Encoding, limit
   // MessagePack's reserved byte 0xc1 decodes to undefined: that is not a message either.
   if (value === undefined) return failure(ErrorCode.badEncoding, 'message is not valid MessagePack');
   const problem = structureProblem(value, limits);
-  if (problem !== null) return failure(ErrorCode.badMessage, problem);
+  if (problem !== null) {
+    const req = typeof value === 'object' && value !== null && !Array.isArray(value) ? requestIdOf(value as Record<string, unknown>) : undefined;
+    return failure(ErrorCode.badMessage, problem, req === undefined ? {} : { req });
+  }
   return { ok: true, value };
 }
+
+/**
+ * U+0000 is refused in every string and key: PostgreSQL's text and jsonb cannot hold it, so a
+ * request id or a label carrying one would fail every statement it is written with, and the
+ * journal's batches and the charges' group commits write many sessions' rows in one statement.
+ */
+const nulProblem = 'strings must not contain U+0000';
 
 /**
  * Returns why a decoded value is not a plain, bounded tree of JSON-like values, or null.
@@ -94,6 +104,7 @@ export function structureProblem(root: unknown, limits: Limits = defaultLimits):
     }
     if (typeof value === 'string') {
       if (value.length > limits.stringLengthMax) return `a string exceeds ${limits.stringLengthMax} characters`;
+      if (value.includes('\u0000')) return nulProblem;
       continue;
     }
     if (typeof value !== 'object') return `values of type ${typeof value} are not allowed`;
@@ -109,6 +120,7 @@ export function structureProblem(root: unknown, limits: Limits = defaultLimits):
     if (keys.length > limits.collectionSizeMax) return `an object exceeds ${limits.collectionSizeMax} keys`;
     for (const key of keys) {
       if (key.length > limits.stringLengthMax) return `a key exceeds ${limits.stringLengthMax} characters`;
+      if (key.includes('\u0000')) return nulProblem;
       stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
     }
   }

@@ -136,6 +136,25 @@ t.test('values that are not bounded plain trees are a bad_message error', async 
   t.equal(!infinity.ok && infinity.code, ErrorCode.badMessage, 'non-finite numbers are refused');
 });
 
+t.test('U+0000 in any string or key is a bad_message error that keeps a readable request id', async (t) => {
+  const messages = {
+    'in the request id': { t: 'next', id: 'r\u00001' },
+    'in a label': { t: 'next', id: 'r2', context: { genre: 'tech\u0000no', mood: 'dark', energy: 0.5 } },
+    'in a key': { t: 'next', id: 'r3', ['x\u0000']: 1 },
+    'in a device name': { t: 'hello', v: 1, orientation: 'portrait', device: '\u0000' },
+  };
+  for (const [label, message] of Object.entries(messages)) {
+    for (const encoding of encodings) {
+      const decoded = decodeClientMessage(encodeMessage(message as ClientMessage, encoding), encoding);
+      t.same(decoded.ok ? null : { code: decoded.code, message: decoded.message, req: decoded.req }, {
+        code: ErrorCode.badMessage, message: 'strings must not contain U+0000', req: 'id' in message ? message.id : undefined,
+      }, `${label} via ${encoding}`);
+    }
+  }
+  const other = decodeClientMessage(JSON.stringify({ t: 'next', id: 'r4', context: { genre: 'a\u0001b', mood: 'dark', energy: 0.5 } }), 'json');
+  t.ok(other.ok, 'other control characters are text like any other');
+});
+
 t.test('an unknown type is named, and keeps the request id for the answer', async (t) => {
   const decoded = decodeClientMessage(JSON.stringify({ t: 'teleport', id: 'r9' }), 'json');
   t.same(decoded.ok ? null : { code: decoded.code, req: decoded.req }, { code: ErrorCode.unknownType, req: 'r9' });

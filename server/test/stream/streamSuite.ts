@@ -209,6 +209,8 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage });
     client.send({ t: 'beacon', frame: 'f', dwellMs: -5 });
     t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage });
+    client.send({ t: 'next', id: 'nul\u0000' });
+    t.match(await client.takeType('error'), { code: ErrorCode.badMessage, req: 'nul\u0000', message: 'strings must not contain U+0000' });
     t.equal((await client.next('still-alive')).t, 'frame');
   });
 
