@@ -110,6 +110,20 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
   t.same(nulls.rows[0], { forecasts: 1, genres: 1 }, 'a missing value is SQL NULL, not a JSON null');
 });
 
+t.test('rows reach the table as they were recorded: text beyond ASCII, rows larger than a batch starts with, batch after batch', async (t) => {
+  const f = await journalFixture(t);
+  const reasons = ['early in the session: ×1.45', 'Ünïcödé — 🎧', 'x'.repeat(40_000)];
+  const entries = Array.from({ length: 250 }, (_, index) => entry({ reasons: index % 50 === 0 ? reasons : [`reason ${index}`] }));
+  for (const decision of entries) f.journal.record(decision);
+  await f.journal.flush();
+  t.match(await f.counts(), { written: 250, failed: 0 });
+  const batches = await f.pool.query<{ transactions: number }>(`SELECT count(DISTINCT xmin::text)::int AS transactions FROM decisions`);
+  t.equal(batches.rows[0]!.transactions, 3, 'batches of 100, 100 and 50');
+  const { rows } = await f.pool.query<{ id: string; reasons: string[] }>(`SELECT id, reasons FROM decisions`);
+  const read = new Map(rows.map((row) => [row.id, row.reasons]));
+  t.same(entries.map((decision) => read.get(decision.id)), entries.map((decision) => decision.reasons));
+});
+
 t.test('a full batch is written at once, without waiting for the timer', async (t) => {
   const f = await journalFixture(t, { batchMax: 3 });
   for (let index = 0; index < 3; index += 1) f.journal.record(entry());
