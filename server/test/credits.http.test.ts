@@ -44,6 +44,9 @@ t.test('grants are idempotent: replayed with 200, refused with 409 when the amou
   t.equal(mismatch.status, 409);
   t.match(mismatch.body, { error: { code: 'idempotency_mismatch' } });
   t.equal((await call('POST', '/v1/admin/users/dave/grants', { amount: 0, id: 'zero' })).status, 400);
+  const nul = await call('POST', '/v1/admin/users/dave/grants', { amount: 5, id: 'promo\u0000', reason: 'sorry' });
+  t.equal(nul.status, 400, 'an id PostgreSQL cannot store is refused before it is written');
+  t.match(nul.body, { error: { code: 'invalid_body', message: 'strings must not contain U+0000' } });
   t.match((await call('GET', '/v1/admin/users/dave/credits')).body, { available: 225, ledgerBalance: 225 });
 });
 

@@ -77,6 +77,8 @@ t.test('bad admin bodies get 400 with a reason', async (t) => {
     ['/v1/admin/tiers/Gold Tier', { baseQuota: 10 }, /invalid_name/],
     ['/v1/admin/users/u1', { tier: 'basic', tz: 'Mars/Base' }, /IANA/],
     ['/v1/admin/users/u1', {}, /tier/],
+    ['/v1/admin/users/u1', { tier: 'basic\u0000' }, /invalid_body.*U\+0000/],
+    ['/v1/admin/tiers/gold', { baseQuota: 10, ['regionMultipliers']: { ['eu\u0000']: 1 } }, /invalid_body.*U\+0000/],
   ];
   for (const [path, body, reason] of cases) {
     const response = await admin('PUT', path, body);

@@ -1,16 +1,14 @@
 /**
  * Evidence written in batches, off the hot path: the decision journal and the reward log.
  *
- * `record` turns an entry into its row (a short JSON text) and writes the row's UTF-8 into the
- * open batch's bytes, outside the JavaScript heap: the text is garbage at once, so no buffered
- * row is copied by the young generation's collections or promoted, and a buffered row holds
- * nothing else alive. A batch's bytes are a `jsonb` value in PostgreSQL's binary form (its format
- * version, then the rows as one JSON array), sent as is. A full batch starts a write at once, a
- * timer writes what is left, and one write is in flight at a time; a batch is one
- * `INSERT … SELECT … FROM jsonb_array_elements($1) ON CONFLICT DO NOTHING`, so a retried batch
- * that had committed adds nothing. Everything is bounded: beyond the buffer limit new entries are
- * dropped, and a batch the database refuses is retried once, at the next write, then dropped. An
- * outage costs entries (counted), never memory or latency.
+ * `record` turns an entry into its row (a short JSON text, so the work is spread over the entries
+ * and a buffered row holds nothing else alive) and appends it to a buffer in memory. A full batch
+ * starts a write at once, a timer writes what is left, and one write is in flight at a time; a
+ * batch is one `INSERT … SELECT … FROM jsonb_array_elements($1) ON CONFLICT DO NOTHING` (the
+ * rows as one JSON array), so a retried batch that had committed adds nothing. Everything
+ * is bounded: beyond the buffer limit new entries are dropped, and a batch the database refuses is
+ * retried once, at the next write, then dropped. An outage costs entries (counted), never memory
+ * or latency.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -60,65 +58,6 @@ export function insertStatement(spec: { table: string; columns: ReadonlyArray<Co
   ON CONFLICT DO NOTHING`;
 }
 
-/** The first byte of a `jsonb` value in binary form: the version of the format (its text follows). */
-const jsonbVersion = 1;
-const openBracket = 0x5b;
-const comma = 0x2c;
-const closeBracket = 0x5d;
-/** The most bytes one UTF-16 code unit takes in UTF-8 (a surrogate pair takes 4 for its 2). */
-const utf8BytesPerUnitMax = 3;
-
-/**
- * One batch's rows as the bytes of a `jsonb` parameter in binary form, written as they are
- * recorded: the version byte, `[`, the rows separated by commas, and `]` when it is sealed.
- * Its capacity grows by doubling when a row would not fit (the bytes so far are copied once).
- */
-export class BatchBytes {
-  #bytes: Buffer;
-  #length = 2;
-  #rows = 0;
-
-  constructor(capacity: number) {
-    this.#bytes = Buffer.allocUnsafeSlow(Math.max(capacity, 64));
-    this.#bytes[0] = jsonbVersion;
-    this.#bytes[1] = openBracket;
-  }
-
-  get rows(): number {
-    return this.#rows;
-  }
-
-  /** Bytes written so far, the brackets included. */
-  get length(): number {
-    return this.#length;
-  }
-
-  /** Appends one row (a JSON text). */
-  add(row: string): void {
-    // Room for the comma, the row and the closing bracket: the row counted at its longest in
-    // UTF-8, and exactly only when that would not fit.
-    let needed = this.#length + 2 + row.length * utf8BytesPerUnitMax;
-    if (needed > this.#bytes.length) needed = this.#length + 2 + Buffer.byteLength(row, 'utf8');
-    if (needed > this.#bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.#bytes.length * 2));
-      this.#bytes.copy(grown, 0, 0, this.#length);
-      this.#bytes = grown;
-    }
-    if (this.#rows > 0) this.#bytes[this.#length++] = comma;
-    this.#length += this.#bytes.write(row, this.#length, 'utf8');
-    this.#rows += 1;
-  }
-
-  /** The batch's value: closes the array. Nothing may be added after it. */
-  seal(): Buffer {
-    this.#bytes[this.#length++] = closeBracket;
-    return this.#bytes.subarray(0, this.#length);
-  }
-}
-
-/** A sealed batch: its `jsonb` value and how many rows it holds. */
-type Batch = { value: Buffer; rows: number };
-
 export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = ReadonlyArray<Column>> {
   protected readonly pool: pg.Pool;
   readonly #log: Logger;
@@ -126,16 +65,10 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
   readonly #statement: string;
   readonly #bounds: BatchBounds;
   readonly #timer: NodeJS.Timeout;
-  /** Full batches waiting to be written, oldest first. */
-  readonly #sealed: Batch[] = [];
-  /** The batch rows are being added to (null until the first row after a write took it). */
-  #open: BatchBytes | null = null;
-  /** Rows in `#sealed` and `#open` together. */
-  #buffered = 0;
-  /** The size the next open batch starts with: a quarter more than the last sealed batch's, so it rarely grows. */
-  #capacity = 16 * 1024;
+  /** Rows waiting to be written: each a JSON array of the entry's column values. */
+  readonly #buffer: string[] = [];
   /** A batch the database refused once; the next write tries it again, first. */
-  #retry: Batch | null = null;
+  #retry: string[] | null = null;
   #writing: Promise<void> | null = null;
   /**
    * The last write failed: until one succeeds, only the timer (or `flush`) starts writes, so an
@@ -153,7 +86,7 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
     this.#statement = insertStatement(spec);
     this.#bounds = bounds;
     this.#timer = setInterval(() => {
-      if (this.#buffered > 0 || this.#retry !== null) void this.#write();
+      if (this.#buffer.length > 0 || this.#retry !== null) void this.#write();
     }, bounds.flushIntervalMs);
     // The timer alone must not keep a finished process alive; `stop` writes what is left.
     this.#timer.unref();
@@ -161,9 +94,9 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
 
   /** Queues an entry. Synchronous and never throws: when it cannot be kept it is dropped and counted. */
   record(entry: Entry): void {
-    if (this.#stopped || this.#buffered >= this.#bounds.bufferMax) {
+    if (this.#stopped || this.#buffer.length >= this.#bounds.bufferMax) {
       this.#spec.counter.inc({ result: 'dropped' });
-      if (!this.#dropping) this.#log.warn({ table: this.#spec.table, buffered: this.#buffered, stopped: this.#stopped }, `${this.#spec.table} is dropping entries`);
+      if (!this.#dropping) this.#log.warn({ table: this.#spec.table, buffered: this.#buffer.length, stopped: this.#stopped }, `${this.#spec.table} is dropping entries`);
       this.#dropping = true;
       return;
     }
@@ -174,12 +107,9 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
       return;
     }
     this.#dropping = false;
-    const open = (this.#open ??= new BatchBytes(this.#capacity));
-    open.add(row);
-    this.#buffered += 1;
-    if (open.rows >= this.#bounds.batchMax) this.#seal();
+    this.#buffer.push(row);
     this.#updateBuffered();
-    if (this.#sealed.length > 0 && !this.#backingOff) void this.#write();
+    if (this.#buffer.length >= this.#bounds.batchMax && !this.#backingOff) void this.#write();
   }
 
   /** The entry's row, or why it cannot be one. */
@@ -193,15 +123,6 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
     }
   }
 
-  /** Moves the open batch, if it has rows, to the sealed ones. */
-  #seal(): void {
-    const open = this.#open;
-    if (open === null || open.rows === 0) return;
-    this.#open = null;
-    this.#capacity = Math.ceil(open.length * 1.25);
-    this.#sealed.push({ value: open.seal(), rows: open.rows });
-  }
-
   /** Writes everything buffered now, after the write in flight (the failures are counted, never thrown). */
   async flush(): Promise<void> {
     while (this.#writing !== null) await this.#writing;
@@ -213,11 +134,9 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
     clearInterval(this.#timer);
     this.#stopped = true;
     await this.flush();
-    const lost = this.#buffered + (this.#retry?.rows ?? 0);
+    const lost = this.#buffer.length + (this.#retry?.length ?? 0);
     if (lost === 0) return;
-    this.#sealed.length = 0;
-    this.#open = null;
-    this.#buffered = 0;
+    this.#buffer.length = 0;
     this.#retry = null;
     this.#updateBuffered();
     this.#spec.counter.inc({ result: 'dropped' }, lost);
@@ -243,16 +162,14 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
     const retry = this.#retry;
     this.#retry = null;
     if (retry !== null && !(await this.#insert(retry))) {
-      this.#spec.counter.inc({ result: 'dropped' }, retry.rows);
-      this.#log.warn({ table: this.#spec.table, entries: retry.rows }, 'batch dropped after its retry failed');
+      this.#spec.counter.inc({ result: 'dropped' }, retry.length);
+      this.#log.warn({ table: this.#spec.table, entries: retry.length }, 'batch dropped after its retry failed');
       return;
     }
-    this.#seal();
-    let remaining = this.#sealed.length;
+    let remaining = this.#buffer.length;
     while (remaining > 0) {
-      const batch = this.#sealed.shift()!;
-      remaining -= 1;
-      this.#buffered -= batch.rows;
+      const batch = this.#buffer.splice(0, Math.min(remaining, this.#bounds.batchMax));
+      remaining -= batch.length;
       if (!(await this.#insert(batch))) {
         this.#retry = batch;
         this.#updateBuffered();
@@ -262,23 +179,23 @@ export class BatchedInserts<Entry, Columns extends ReadonlyArray<Column> = Reado
   }
 
   /** True when the batch is in the table; false, logged and counted, when the database refused it. */
-  async #insert(batch: Batch): Promise<boolean> {
+  async #insert(batch: string[]): Promise<boolean> {
     this.#updateBuffered();
     try {
-      // A named statement is parsed and planned once per connection; a Buffer goes in binary form.
-      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: [batch.value] });
-      this.#spec.counter.inc({ result: 'written' }, batch.rows);
+      // A named statement is parsed and planned once per connection.
+      await this.pool.query({ name: `${this.#spec.table}_insert`, text: this.#statement, values: [`[${batch.join(',')}]`] });
+      this.#spec.counter.inc({ result: 'written' }, batch.length);
       this.#backingOff = false;
       return true;
     } catch (error) {
-      this.#spec.counter.inc({ result: 'failed' }, batch.rows);
+      this.#spec.counter.inc({ result: 'failed' }, batch.length);
       this.#backingOff = true;
-      this.#log.warn({ err: error, table: this.#spec.table, entries: batch.rows }, 'batch not written');
+      this.#log.warn({ err: error, table: this.#spec.table, entries: batch.length }, 'batch not written');
       return false;
     }
   }
 
   #updateBuffered(): void {
-    this.#spec.buffered.set(this.#buffered + (this.#retry?.rows ?? 0));
+    this.#spec.buffered.set(this.#buffer.length + (this.#retry?.length ?? 0));
   }
 }

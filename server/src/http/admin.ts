@@ -296,14 +296,32 @@ export class AdminRoutes {
   }
 }
 
+/** What `parseJson` returns for a text whose strings or keys hold U+0000. */
+const nulFound = Symbol('U+0000 found');
+const nulProblem = 'strings must not contain U+0000';
+
+/**
+ * `JSON.parse`, or `nulFound` when a string or key holds U+0000: PostgreSQL's text cannot store
+ * it, so an id or a reason carrying one would fail its statement as an internal error.
+ */
+function parseJson(text: string): unknown {
+  let nul = false;
+  const value: unknown = JSON.parse(text, (key, item: unknown) => {
+    if (key.includes('\u0000') || (typeof item === 'string' && item.includes('\u0000'))) nul = true;
+    return item;
+  });
+  return nul ? nulFound : value;
+}
+
 function parseBody<T>(request: HttpRequest, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; response: HttpResponse } {
   if (request.body === null || request.body.byteLength === 0) return { ok: false, response: failure(400, 'invalid_body', 'a JSON body is required') };
   let value: unknown;
   try {
-    value = JSON.parse(request.body.toString('utf8'));
+    value = parseJson(request.body.toString('utf8'));
   } catch {
     return { ok: false, response: failure(400, 'invalid_json', 'the body is not valid JSON') };
   }
+  if (value === nulFound) return { ok: false, response: failure(400, 'invalid_body', nulProblem) };
   const parsed = schema.safeParse(value);
   if (!parsed.success) return { ok: false, response: failure(400, 'invalid_body', describeIssues(parsed.error)) };
   return { ok: true, value: parsed.data };
@@ -367,10 +385,11 @@ function metadataObject(text: string, where: string): Parsed<Record<string, unkn
   if (text.trim() === '') return { ok: true, value: {} };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch {
     return { ok: false, response: failure(400, 'invalid_json', `${where} is not valid JSON`) };
   }
+  if (value === nulFound) return { ok: false, response: failure(400, 'invalid_body', `${where}: ${nulProblem}`) };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, response: failure(400, 'invalid_body', `${where} must be a JSON object such as {"genre":"jazz","mood":"calm"}`) };
   }

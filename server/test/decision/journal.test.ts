@@ -110,7 +110,7 @@ t.test('writes recorded decisions in one batch on flush', async (t) => {
   t.same(nulls.rows[0], { forecasts: 1, genres: 1 }, 'a missing value is SQL NULL, not a JSON null');
 });
 
-t.test('rows reach the table as they were recorded: text beyond ASCII, rows larger than a batch starts with, batch after batch', async (t) => {
+t.test('rows reach the table as they were recorded: text beyond ASCII, rows of 40,000 characters, batch after batch', async (t) => {
   const f = await journalFixture(t);
   const reasons = ['early in the session: ×1.45', 'Ünïcödé — 🎧', 'x'.repeat(40_000)];
   const entries = Array.from({ length: 250 }, (_, index) => entry({ reasons: index % 50 === 0 ? reasons : [`reason ${index}`] }));
