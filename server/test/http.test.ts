@@ -85,6 +85,11 @@ t.test('bad admin bodies get 400 with a reason', async (t) => {
     t.equal(response.status, 400, path);
     t.match(await response.text(), reason);
   }
+  for (const name of ['Gold%20Tier', '%00', 'gold%00']) {
+    const read = await admin('GET', `/v1/admin/tiers/${name}`);
+    t.equal(read.status, 400, `GET ${name}`);
+    t.match(await read.json(), { error: { code: 'invalid_name' } });
+  }
 });
 
 t.test('a user is created on a tier and can then connect', async (t) => {

@@ -47,6 +47,7 @@ const TierChangeBody = z.object({ tier: z.string().min(1).max(64) });
 const CyclesBody = z.object({ asOf: z.iso.datetime({ offset: true }) });
 const RefundBody = z.object({ debitId: z.string().regex(/^\d{1,19}$/), reason: z.string().max(500).optional() });
 const tierNamePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const invalidTierName = () => failure(400, 'invalid_name', 'tier names are 1-64 characters: a-z, 0-9, "_" and "-"');
 const userIdPattern = /^[\x21-\x7e]{1,128}$/;
 const ledgerLimitMax = 500;
 
@@ -151,7 +152,7 @@ export class AdminRoutes {
   }
 
   async #putTier(name: string, request: HttpRequest): Promise<HttpResponse> {
-    if (!tierNamePattern.test(name)) return failure(400, 'invalid_name', 'tier names are 1-64 characters: a-z, 0-9, "_" and "-"');
+    if (!tierNamePattern.test(name)) return invalidTierName();
     const body = parseBody(request, TierBody);
     if (!body.ok) return body.response;
     const { tier, created } = await this.#users.putTier({
@@ -167,6 +168,7 @@ export class AdminRoutes {
   }
 
   async #getTier(name: string): Promise<HttpResponse> {
+    if (!tierNamePattern.test(name)) return invalidTierName();
     const tier = await this.#users.getTier(name);
     return tier === null ? failure(404, 'tier_not_found', `tier "${name}" does not exist`) : json(200, { tier });
   }
