@@ -78,12 +78,24 @@ export function decodeValue(data: Uint8Array | string, encoding: Encoding, limit
   return { ok: true, value };
 }
 
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** `String.prototype.isWellFormed` where the engine has it (Node 20), the same test as a pattern elsewhere. */
+const wellFormed: (text: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (text) => (text as string & { isWellFormed(): boolean }).isWellFormed()
+    : (text) => !loneSurrogate.test(text);
+
 /**
- * U+0000 is refused in every string and key: PostgreSQL's text and jsonb cannot hold it, so a
- * request id or a label carrying one would fail every statement it is written with, and the
- * journal's batches and the charges' group commits write many sessions' rows in one statement.
+ * Why a string from outside cannot be stored, or null. PostgreSQL's text and jsonb hold neither
+ * U+0000 nor a lone surrogate (a JSON `\ud800` with no partner is invalid `jsonb`), so a request
+ * id or a label carrying one would fail every statement it is written with — and the journal's
+ * batches and the charges' group commits write many sessions' rows in one statement.
  */
-const nulProblem = 'strings must not contain U+0000';
+export function textProblem(text: string): string | null {
+  if (text.includes('\u0000')) return 'strings must not contain U+0000';
+  if (!wellFormed(text)) return 'strings must be well-formed Unicode (no lone surrogates)';
+  return null;
+}
 
 /**
  * Returns why a decoded value is not a plain, bounded tree of JSON-like values, or null.
@@ -104,7 +116,8 @@ export function structureProblem(root: unknown, limits: Limits = defaultLimits):
     }
     if (typeof value === 'string') {
       if (value.length > limits.stringLengthMax) return `a string exceeds ${limits.stringLengthMax} characters`;
-      if (value.includes('\u0000')) return nulProblem;
+      const problem = textProblem(value);
+      if (problem !== null) return problem;
       continue;
     }
     if (typeof value !== 'object') return `values of type ${typeof value} are not allowed`;
@@ -120,7 +133,8 @@ export function structureProblem(root: unknown, limits: Limits = defaultLimits):
     if (keys.length > limits.collectionSizeMax) return `an object exceeds ${limits.collectionSizeMax} keys`;
     for (const key of keys) {
       if (key.length > limits.stringLengthMax) return `a key exceeds ${limits.stringLengthMax} characters`;
-      if (key.includes('\u0000')) return nulProblem;
+      const problem = textProblem(key);
+      if (problem !== null) return problem;
       stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
     }
   }

@@ -155,6 +155,23 @@ t.test('U+0000 in any string or key is a bad_message error that keeps a readable
   t.ok(other.ok, 'other control characters are text like any other');
 });
 
+t.test('a lone surrogate in any string or key is a bad_message error; a pair is text like any other', async (t) => {
+  const lone = { high: '\ud83c', low: 'x\udfa7', 'low then high': '\udfa7\ud83c' };
+  for (const [label, text] of Object.entries(lone)) {
+    for (const message of [{ t: 'next', id: text }, { t: 'next', id: 'r5', [text]: 1 }]) {
+      const decoded = decodeClientMessage(JSON.stringify(message), 'json');
+      t.same(decoded.ok ? null : { code: decoded.code, message: decoded.message }, {
+        code: ErrorCode.badMessage, message: 'strings must be well-formed Unicode (no lone surrogates)',
+      }, label);
+    }
+  }
+  const paired = decodeClientMessage(JSON.stringify({ t: 'next', id: '🎧', context: { genre: 'techno 🎧', mood: 'dark', energy: 0.5 } }), 'json');
+  t.ok(paired.ok);
+  // MessagePack carries UTF-8, which cannot spell a lone surrogate: its decoder reads U+FFFD instead.
+  const encoded = decodeClientMessage(new Uint8Array([0x82, 0xa1, 0x74, 0xa4, 0x6e, 0x65, 0x78, 0x74, 0xa2, 0x69, 0x64, 0xa3, 0xed, 0xa0, 0x80]), 'msgpack');
+  t.match(encoded, { ok: true, value: { t: 'next', id: /^\ufffd+$/ } });
+});
+
 t.test('an unknown type is named, and keeps the request id for the answer', async (t) => {
   const decoded = decodeClientMessage(JSON.stringify({ t: 'teleport', id: 'r9' }), 'json');
   t.same(decoded.ok ? null : { code: decoded.code, req: decoded.req }, { code: ErrorCode.unknownType, req: 'r9' });

@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import busboy from 'busboy';
 import { z } from 'zod';
-import { describeIssues } from '@titrate/shared';
+import { describeIssues, textProblem } from '@titrate/shared';
 import { isTimeZone, localDate } from '../ledger/cycle.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
@@ -298,21 +298,23 @@ export class AdminRoutes {
   }
 }
 
-/** What `parseJson` returns for a text whose strings or keys hold U+0000. */
-const nulFound = Symbol('U+0000 found');
-const nulProblem = 'strings must not contain U+0000';
+/** What `parseJson` found in a text's strings or keys that PostgreSQL cannot store. */
+class TextRefused {
+  constructor(readonly problem: string) {}
+}
 
 /**
- * `JSON.parse`, or `nulFound` when a string or key holds U+0000: PostgreSQL's text cannot store
- * it, so an id or a reason carrying one would fail its statement as an internal error.
+ * `JSON.parse`, or why a string or key cannot be stored (U+0000, a lone surrogate): an id or a
+ * reason carrying one would fail its statement as an internal error.
  */
 function parseJson(text: string): unknown {
-  let nul = false;
+  let refused: TextRefused | null = null;
   const value: unknown = JSON.parse(text, (key, item: unknown) => {
-    if (key.includes('\u0000') || (typeof item === 'string' && item.includes('\u0000'))) nul = true;
+    const problem = textProblem(key) ?? (typeof item === 'string' ? textProblem(item) : null);
+    if (problem !== null) refused ??= new TextRefused(problem);
     return item;
   });
-  return nul ? nulFound : value;
+  return refused ?? value;
 }
 
 function parseBody<T>(request: HttpRequest, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; response: HttpResponse } {
@@ -323,7 +325,7 @@ function parseBody<T>(request: HttpRequest, schema: z.ZodType<T>): { ok: true; v
   } catch {
     return { ok: false, response: failure(400, 'invalid_json', 'the body is not valid JSON') };
   }
-  if (value === nulFound) return { ok: false, response: failure(400, 'invalid_body', nulProblem) };
+  if (value instanceof TextRefused) return { ok: false, response: failure(400, 'invalid_body', value.problem) };
   const parsed = schema.safeParse(value);
   if (!parsed.success) return { ok: false, response: failure(400, 'invalid_body', describeIssues(parsed.error)) };
   return { ok: true, value: parsed.data };
@@ -391,7 +393,7 @@ function metadataObject(text: string, where: string): Parsed<Record<string, unkn
   } catch {
     return { ok: false, response: failure(400, 'invalid_json', `${where} is not valid JSON`) };
   }
-  if (value === nulFound) return { ok: false, response: failure(400, 'invalid_body', `${where}: ${nulProblem}`) };
+  if (value instanceof TextRefused) return { ok: false, response: failure(400, 'invalid_body', `${where}: ${value.problem}`) };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, response: failure(400, 'invalid_body', `${where} must be a JSON object such as {"genre":"jazz","mood":"calm"}`) };
   }

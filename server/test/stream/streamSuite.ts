@@ -211,6 +211,8 @@ export function streamSuite(t: Test, engine: EngineKind): void {
     t.match(await client.takeType('error'), { code: ErrorCode.invalidMessage });
     client.send({ t: 'next', id: 'nul\u0000' });
     t.match(await client.takeType('error'), { code: ErrorCode.badMessage, req: 'nul\u0000', message: 'strings must not contain U+0000' });
+    client.sendRaw(JSON.stringify({ t: 'next', id: 'lone\ud800' }), false);
+    t.match(await client.takeType('error'), { code: ErrorCode.badMessage, req: /^lone/, message: /lone surrogates/ });
     t.equal((await client.next('still-alive')).t, 'frame');
   });
 
