@@ -80,6 +80,7 @@ t.test('bad admin bodies get 400 with a reason', async (t) => {
     ['/v1/admin/users/u1', { tier: 'basic\u0000' }, /invalid_body.*U\+0000/],
     ['/v1/admin/tiers/gold', { baseQuota: 10, ['regionMultipliers']: { ['eu\u0000']: 1 } }, /invalid_body.*U\+0000/],
     ['/v1/admin/users/u1', { tier: 'basic', team: 'crew\ud800' }, /invalid_body.*lone surrogates/],
+    ['/v1/admin/tiers/gold', { baseQuota: 10_000_000, regionMultipliers: { CH: 1.25 } }, /regionMultipliers.*at most 10000000 credits/],
   ];
   for (const [path, body, reason] of cases) {
     const response = await admin('PUT', path, body);

@@ -22,14 +22,25 @@ import type { Admission, HttpRequestHead } from './routes.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
 const regionPattern = /^[A-Za-z0-9_-]{1,16}$/;
-const TierBody = z.object({
-  baseQuota: z.number().int().min(0).max(10_000_000),
-  rolloverCap: z.number().min(0).max(100).optional(),
-  annualRolloverCap: z.number().min(0).max(100).optional(),
-  unlimited: z.boolean().optional(),
-  regionMultipliers: z.record(z.string().regex(regionPattern), z.number().min(0).max(100)).optional(),
-  burstPrice: z.number().int().min(1).max(1_000_000).optional(),
-});
+/**
+ * The most credits a member's month may bring, region multiplier included. With a rollover cap
+ * of at most 100 months, one member's balance stays under a billion, inside the ledger's 32-bit
+ * amounts.
+ */
+const memberQuotaMax = 10_000_000;
+const TierBody = z
+  .object({
+    baseQuota: z.number().int().min(0).max(memberQuotaMax),
+    rolloverCap: z.number().min(0).max(100).optional(),
+    annualRolloverCap: z.number().min(0).max(100).optional(),
+    unlimited: z.boolean().optional(),
+    regionMultipliers: z.record(z.string().regex(regionPattern), z.number().min(0).max(100)).optional(),
+    burstPrice: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .refine((tier) => Object.values(tier.regionMultipliers ?? {}).every((multiplier) => tier.baseQuota * multiplier <= memberQuotaMax), {
+    message: `baseQuota times a region's multiplier must be at most ${memberQuotaMax} credits a month`,
+    path: ['regionMultipliers'],
+  });
 const UserBody = z.object({
   tier: z.string().min(1).max(64),
   tz: z.string().min(1).max(64).refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }).optional(),

@@ -57,7 +57,7 @@ export async function startMaintenance(options: {
   const handlers: Record<keyof typeof maintenanceQueues, (() => Promise<void>) | null> = {
     cycles: async () => {
       const result = await ledger.runCycles(Date.now());
-      if (result.cyclesClosed > 0) log.info(result, 'credit cycles closed');
+      if (result.cyclesClosed > 0 || result.failed.length > 0) log.info({ ...result, failed: result.failed.length }, 'credit cycles closed');
     },
     reconcile: async () => {
       const result = await ledger.reconcile();

@@ -37,10 +37,15 @@ export function floorProduct(credits: number, factor: number): number {
   return Math.floor(Math.round(credits * factor * 1e6) / 1e6);
 }
 
-/** A member's base quota in credits: the tier's quota times the region's multiplier, floored. */
+/**
+ * A member's base quota in credits: the tier's quota times the region's multiplier, floored. Only
+ * the tier's own multipliers count: a region named like a property every object has
+ * (`constructor`, `toString`) is a region without one, not a function to multiply by.
+ */
 export function baseQuotaOf(member: MemberTerms): number {
   if (member.tier.unlimited) return 0;
-  const multiplier = member.region === null ? 1 : (member.tier.regionMultipliers[member.region] ?? 1);
+  const multipliers = member.tier.regionMultipliers;
+  const multiplier = member.region !== null && Object.hasOwn(multipliers, member.region) ? multipliers[member.region]! : 1;
   return floorProduct(member.tier.baseQuota, multiplier);
 }
 

@@ -534,23 +534,33 @@ export class Ledger {
     });
   }
 
-  /** Closes every cycle that ended by `asOfMs`; running it again for the same moment changes nothing. */
-  async runCycles(asOfMs: number): Promise<{ accounts: number; cyclesClosed: number }> {
+  /**
+   * Closes every cycle that ended by `asOfMs`; running it again for the same moment changes
+   * nothing. Each account is its own transaction: one that cannot be closed (logged, and named in
+   * `failed`) leaves every other account's cycles closed.
+   */
+  async runCycles(asOfMs: number): Promise<{ accounts: number; cyclesClosed: number; failed: string[] }> {
     const { rows } = await this.#pool.query<{ accountId: string }>(
       `SELECT account_id AS "accountId" FROM user_credits WHERE cycle_end <= to_timestamp($1::float8 / 1000) ORDER BY account_id`,
       [asOfMs],
     );
     let cyclesClosed = 0;
+    const failed: string[] = [];
     for (const { accountId } of rows) {
-      cyclesClosed += await this.#transaction(async (client) => {
-        await this.#lock(client, accountId);
-        const snapshot = await this.#snapshot(client, accountId);
-        if (snapshot === null) return 0;
-        return (await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs)).closed;
-      });
-      this.#onChange(accountId);
+      try {
+        cyclesClosed += await this.#transaction(async (client) => {
+          await this.#lock(client, accountId);
+          const snapshot = await this.#snapshot(client, accountId);
+          if (snapshot === null) return 0;
+          return (await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs)).closed;
+        });
+        this.#onChange(accountId);
+      } catch (error) {
+        failed.push(accountId);
+        this.#log.error({ err: error, account: accountId }, "an account's credit cycle could not be closed");
+      }
     }
-    return { accounts: rows.length, cyclesClosed };
+    return { accounts: rows.length, cyclesClosed, failed };
   }
 
   /** Recomputes every snapshot from the ledger and repairs the ones that drifted. */

@@ -44,6 +44,9 @@ t.test('region multipliers scale the base quota, floored; unknown regions pay th
   t.equal(baseQuotaOf({ tier: basic, region: 'CH', annual: false }), 250);
   t.equal(baseQuotaOf({ tier: basic, region: 'FR', annual: false }), 200);
   t.equal(baseQuotaOf({ tier: basic, region: null, annual: false }), 200);
+  for (const region of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    t.equal(baseQuotaOf({ tier: basic, region, annual: false }), 200, `a region named ${region} has no multiplier of its own`);
+  }
 });
 
 t.test('annual users may roll over six base quotas, others three', async (t) => {

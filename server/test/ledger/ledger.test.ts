@@ -170,14 +170,26 @@ t.test('a cycle end rolls over, decays and refills as the worked example says', 
   await f.ledger.grant('ann', 500, 'big-gift', null);
   const before = await f.ledger.credits('ann');
   t.match(before, { available: 700, cycleStart: '2026-11-01T00:00:00.000Z', cycleEnd: '2026-12-01T00:00:00.000Z' });
-  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 1, cyclesClosed: 1 });
+  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 1, cyclesClosed: 1, failed: [] });
   t.same((await f.entryTypes('ann')).slice(-4), ['expire -700', 'rollover 600', 'decay -20', 'refill 200']);
   f.clock.nowMs = Date.parse('2026-12-02T00:00:00Z');
   t.match(await f.ledger.credits('ann'), { available: 780, used: 0, rollover: 580, cycleStart: '2026-12-01T00:00:00.000Z', cycleEnd: '2027-01-01T00:00:00.000Z', ledgerBalance: 780 });
   const rollover = (await f.ledger.entries('ann', 10))!.find((entry) => entry.type === 'rollover');
   t.match(rollover?.details, { unused: 700, carried: 600 });
-  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 0, cyclesClosed: 0 }, 'running again changes nothing');
+  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 0, cyclesClosed: 0, failed: [] }, 'running again changes nothing');
   t.match(await f.balance('ann'), { sum: 780, snapshot: 780 });
+});
+
+t.test('an account whose cycle cannot be closed is named, and the accounts after it are still closed', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  // Written past the admin API's bounds: its refill would overflow the ledger's 32-bit amounts.
+  await f.tier('vast', { baseQuota: 2_000_000_000 });
+  await f.user('ann', 'basic');
+  await f.user('bob', 'vast');
+  await f.user('cara', 'basic');
+  t.same(await f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { accounts: 3, cyclesClosed: 2, failed: ['bob'] });
+  for (const closed of ['ann', 'cara']) t.match(await f.ledger.credits(closed), { cycleStart: '2026-12-01T00:00:00.000Z' }, closed);
+  t.match(await f.balance('bob'), { sum: 2_000_000_000, snapshot: 2_000_000_000 }, "bob's account is as it was");
 });
 
 t.test('a debit after the cycle ended closes the cycle first, even without the job', async (t) => {
