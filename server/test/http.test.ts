@@ -38,6 +38,28 @@ t.test('metrics are in Prometheus text format and count what happened', async (t
   t.match(text, /titrate_errors_total\{code="unknown_type"\} [1-9]/);
 });
 
+t.test("closes are counted by the protocol's codes, and any other code a client sends is one label", async (t) => {
+  const closesOf = async () => {
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    return Object.fromEntries([...text.matchAll(/^titrate_closes_total\{code="([^"]+)"\} (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
+  };
+  const before = await closesOf();
+  for (const code of [4321, 4500, 4999, 1000]) {
+    const client = await TestClient.connect(server.url, await server.tokens.issue('demo', 60));
+    await client.hello();
+    client.close(code);
+    await client.closed;
+  }
+  let after = await closesOf();
+  for (let attempt = 0; attempt < 100 && (after['other'] ?? 0) - (before['other'] ?? 0) < 3; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    after = await closesOf();
+  }
+  t.equal((after['other'] ?? 0) - (before['other'] ?? 0), 3, `three clients' own codes, one label: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+  t.ok((after['1000'] ?? 0) > (before['1000'] ?? 0), 'a normal close keeps its code');
+  t.notOk(Object.keys(after).some((code) => ['4321', '4500', '4999'].includes(code)), 'no series per client code');
+});
+
 t.test('a frame is served with its type and immutable caching, and revalidates with 304', async (t) => {
   const client = await TestClient.connect(server.url, await server.tokens.issue('demo', 60));
   t.teardown(() => client.close());

@@ -359,7 +359,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       connection.session?.closed();
       connections.delete(connection);
       metrics.connections.dec();
-      metrics.closes.inc({ code: String(code) });
+      metrics.closes.inc({ code: closeCodeLabel(code) });
     },
   });
 
@@ -472,3 +472,7 @@ function readBody(response: uWS.HttpResponse, bytesMax: number, done: (body: Buf
     if (isLast) done(Buffer.concat(chunks));
   });
 }
+
+/** The codes the protocol names and 1005/1006 (no code, dropped) are labels; a client's own code is "other", so clients cannot mint series. */
+const knownCloseCodes = new Set<number>([...Object.values(CloseCode), 1005, 1006]);
+export const closeCodeLabel = (code: number): string => (knownCloseCodes.has(code) ? String(code) : 'other');

@@ -49,7 +49,7 @@ export function createMetrics() {
     }),
     closes: new TalliedCounter({
       name: 'titrate_closes_total',
-      help: 'WebSocket closes, by close code',
+      help: "WebSocket closes, by close code (the protocol's codes, 1005 and 1006; any other code a client sends is \"other\")",
       labelNames: ['code'] as const,
       registers: [registry],
     }),

@@ -89,8 +89,9 @@ export class TestClient {
     return this.take((message) => (message.t === 'frame' || message.t === 'error') && message['req'] === id);
   }
 
-  close(): void {
-    this.socket.close();
+  /** Closes the socket, with `code` as the close frame's code when given. */
+  close(code?: number): void {
+    this.socket.close(code);
   }
 }
 
