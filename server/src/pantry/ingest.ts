@@ -43,7 +43,8 @@ const FrameLabelsSchema = z.strictObject({
   genre: label,
   mood: label,
   style: label.optional(),
-  energy: z.number().min(0).max(1).optional(),
+  // Kept to four decimals: the column is a PostgreSQL real, which refuses a value as small as 1e-50.
+  energy: z.number().min(0).max(1).transform((energy) => Math.round(energy * 10_000) / 10_000).optional(),
 });
 
 export type FrameLabelsInput = z.input<typeof FrameLabelsSchema>;

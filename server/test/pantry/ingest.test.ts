@@ -95,6 +95,14 @@ t.test('labels can come in the x-frame-metadata header, and octet-stream bodies 
   t.match(await response.json(), { frames: [{ genre: 'drumbass', mood: 'energetic', style: 'custom', energy: 0.9, orientation: 'square' }] });
 });
 
+t.test('an energy is kept to four decimals, so one too small for the stored real is 0', async (t) => {
+  for (const [energy, stored, seed] of [['1e-50', 0, 'tiny-energy'], ['0.123456', 0.1235, 'long-energy']] as const) {
+    const response = await postRaw(await picture(640, 360, seed), { genre: 'ambient', mood: 'calm', energy });
+    t.equal(response.status, 201, energy);
+    t.match(await response.json(), { frames: [{ energy: stored }] }, energy);
+  }
+});
+
 t.test('a multipart upload stores every file with the labels of its metadata field', async (t) => {
   const form = new FormData();
   form.append('metadata', JSON.stringify({ genre: 'ambient', mood: 'melancholic', style: 'watercolour' }));
