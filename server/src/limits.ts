@@ -293,6 +293,11 @@ export const limits = {
   connectTimeoutMs: 5_000,
   /** How long the embedded PostgreSQL may take to start (first start includes initdb). */
   embeddedStartTimeoutMs: 60_000,
+  /**
+   * The most credits a balance may hold after a grant: the ledger's amounts and balances are
+   * 32-bit integers (2,147,483,647), and a cycle's refill and rollover still have to fit on top.
+   */
+  creditBalanceMax: 1_000_000_000,
 
   // --- Lifecycle -------------------------------------------------------------------------------
   /** Time in-flight requests get to finish on shutdown before engines are closed anyway. */

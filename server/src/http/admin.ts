@@ -232,6 +232,9 @@ export class AdminRoutes {
     const result = await this.#ledger.grant(userId, body.value.amount, body.value.id, body.value.reason ?? null);
     if (result.status === 'unknown_user') return failure(404, 'user_not_found', `user "${userId}" does not exist`);
     if (result.status === 'mismatch') return failure(409, 'idempotency_mismatch', `grant id "${body.value.id}" was already used with another amount`);
+    if (result.status === 'over_limit') {
+      return failure(409, 'balance_limit', `a balance holds at most ${limits.creditBalanceMax} credits; this one holds ${result.available}`);
+    }
     return json(result.replayed ? 200 : 201, { grant: { id: body.value.id, amount: body.value.amount, ledgerId: result.ledgerId, balanceAfter: result.balanceAfter, replayed: result.replayed } });
   }
 

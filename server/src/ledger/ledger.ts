@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { inTransaction } from '../db/pool.js';
 import { accountTerms, closeCycle, downgradeClamp, fingerprint, type MemberTerms, type TierTerms } from './arithmetic.js';
 import { cycleAfter, cycleAt } from './cycle.js';
+import { limits } from '../limits.js';
 import { Turns } from '../turns.js';
 
 export type EntryType = 'generation' | 'burst' | 'refund' | 'refill' | 'grant' | 'expire' | 'rollover' | 'decay' | 'downgrade';
@@ -457,7 +458,10 @@ export class Ledger {
 
   /** Adds credits to the user's account, once per grant id. */
   async grant(userId: string, amount: number, grantId: string, reason: string | null): Promise<
-    { status: 'granted'; replayed: boolean; ledgerId: string; balanceAfter: number } | { status: 'mismatch' } | { status: 'unknown_user' }
+    | { status: 'granted'; replayed: boolean; ledgerId: string; balanceAfter: number }
+    | { status: 'mismatch' }
+    | { status: 'unknown_user' }
+    | { status: 'over_limit'; available: number }
   > {
     if (!Number.isInteger(amount) || amount <= 0) throw new Error(`grants are positive integers, got ${amount}`);
     const requestId = `grant:${grantId}`;
@@ -472,6 +476,7 @@ export class Ledger {
         if (earlier.fingerprint !== print) return { status: 'mismatch' as const };
         return { status: 'granted' as const, replayed: true, ledgerId: earlier.ledgerId!, balanceAfter: Number(earlier.outcome['balanceAfter']) };
       }
+      if (snapshot.available + amount > limits.creditBalanceMax) return { status: 'over_limit' as const, available: snapshot.available };
       const entry = await this.#append(client, { accountId: snapshot.accountId, userId, type: 'grant', amount, requestId, details: reason === null ? {} : { reason } }, snapshot.available);
       changed.push(snapshot.accountId);
       await this.#saveSnapshot(client, { ...snapshot, available: entry.balanceAfter });

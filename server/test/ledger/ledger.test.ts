@@ -143,6 +143,15 @@ t.test('grants are idempotent by id', async (t) => {
   t.same(await f.ledger.grant('nobody', 5, 'x', null), { status: 'unknown_user' });
 });
 
+t.test('a grant that would take a balance past its limit is refused and writes nothing', async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  t.match(await f.ledger.grant('ann', limits.creditBalanceMax - 200, 'to-the-brim', null), { status: 'granted', balanceAfter: limits.creditBalanceMax });
+  t.same(await f.ledger.grant('ann', 1, 'one-more', null), { status: 'over_limit', available: limits.creditBalanceMax });
+  t.match(await f.balance('ann'), { sum: limits.creditBalanceMax, snapshot: limits.creditBalanceMax });
+  t.match(await f.ledger.grant('ann', 1, 'one-more', null), { status: 'over_limit' }, 'its id was not used up');
+});
+
 t.test('unlimited users are never debited, but their requests are recorded', async (t) => {
   const f = await ledgerFixture(t);
   await f.user('whale', 'unlimited');
