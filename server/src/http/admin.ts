@@ -17,7 +17,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { limits } from '../limits.js';
 import { parseFrameLabels, PantryIngestError, type FrameLabels, type IngestFailureCode, type PantryIngest } from '../pantry/ingest.js';
 import type { FrameRow } from '../pantry/store.js';
-import { TierNotFoundError, type UserDirectory } from '../users/directory.js';
+import { TierNotFoundError, userIdPattern, type UserDirectory } from '../users/directory.js';
 import type { Admission, HttpRequestHead } from './routes.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
@@ -59,7 +59,6 @@ const CyclesBody = z.object({ asOf: z.iso.datetime({ offset: true }) });
 const RefundBody = z.object({ debitId: z.string().regex(/^\d{1,19}$/), reason: z.string().max(500).optional() });
 const tierNamePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const invalidTierName = () => failure(400, 'invalid_name', 'tier names are 1-64 characters: a-z, 0-9, "_" and "-"');
-const userIdPattern = /^[\x21-\x7e]{1,128}$/;
 const ledgerLimitMax = 500;
 
 function digest(text: string): Buffer {

@@ -17,6 +17,9 @@ export type Tier = {
   burstPrice: number;
 };
 export type User = { id: string; tier: string; tz: string; annual: boolean; team: string | null; region: string | null; anchorDay: number };
+
+/** What a user id is: 1-128 printable ASCII characters (the admin API creates no other, and a token names no other). */
+export const userIdPattern = /^[\x21-\x7e]{1,128}$/;
 export type UserAccount = User & { baseQuota: number; rolloverCap: number; unlimited: boolean; burstPrice: number };
 
 /** Two reads of an account agree on every field (accounts hold plain values only). */
