@@ -298,6 +298,17 @@ export const limits = {
    * 32-bit integers (2,147,483,647), and a cycle's refill and rollover still have to fit on top.
    */
   creditBalanceMax: 1_000_000_000,
+  /**
+   * The most credits one member's month may bring, region multiplier included. With a rollover
+   * cap of at most 100 months, one member's balance stays under `creditBalanceMax` plus a refill.
+   * A team pool adds its members' quotas: past ~200 members at this quota its refill would not
+   * fit the ledger's 32-bit amounts.
+   */
+  creditQuotaPerMemberMax: 10_000_000,
+  /** The most credits one grant may give. */
+  creditGrantMax: 10_000_000,
+  /** Accounts whose cycle may fail in one run of the cycle job before the run stops: beyond a few bad accounts, it is an outage. */
+  cycleFailuresMax: 20,
 
   // --- Lifecycle -------------------------------------------------------------------------------
   /** Time in-flight requests get to finish on shutdown before engines are closed anyway. */

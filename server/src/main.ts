@@ -54,7 +54,7 @@ import { newSessionId, sessionsOf, type BalanceWatcher, type StreamServices } fr
 import { LiveAccounts } from './stream/liveAccounts.js';
 import { Watchers } from './stream/watchers.js';
 import { ContextPool, TextPool } from './texts.js';
-import { UserDirectory } from './users/directory.js';
+import { UserDirectory, userIdPattern } from './users/directory.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -265,8 +265,11 @@ export async function startTitrate(options: TitrateOptions): Promise<Titrate> {
       if (token === null) return { ok: false, status: 401, code: 'missing_token', message: 'a token is required (?token= or Authorization: Bearer)' };
       const check = await tokens.verify(token);
       if (!check.ok) return { ok: false, status: 401, code: 'invalid_token', message: check.reason };
+      const unknown: Authentication = { ok: false, status: 403, code: 'unknown_user', message: 'the token names a user this server does not know' };
+      // A subject no user can have is not looked up: account reads are batched with other users' ids.
+      if (!userIdPattern.test(check.claims.userId)) return unknown;
       const account = await users.getAccount(check.claims.userId);
-      if (account === null) return { ok: false, status: 403, code: 'unknown_user', message: 'the token names a user this server does not know' };
+      if (account === null) return unknown;
       return { ok: true, userId: account.id, expiresAtMs: check.claims.expiresAtMs, account };
     };
 

@@ -78,12 +78,15 @@ export function decodeValue(data: Uint8Array | string, encoding: Encoding, limit
   return { ok: true, value };
 }
 
-const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** `String.prototype.isWellFormed` where the engine has it (Node 20), the same test as a pattern elsewhere. */
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (no lookbehind: older browsers cannot parse it). */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+/** Whether `text` has no lone surrogate, by pattern: what `String.prototype.isWellFormed` answers, for engines without it. */
+export const wellFormedByPattern = (text: string): boolean => !loneSurrogate.test(text);
+/** `String.prototype.isWellFormed` where the engine has it (Node 20), the pattern elsewhere. */
 const wellFormed: (text: string) => boolean =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
     ? (text) => (text as string & { isWellFormed(): boolean }).isWellFormed()
-    : (text) => !loneSurrogate.test(text);
+    : wellFormedByPattern;
 
 /**
  * Why a string from outside cannot be stored, or null. PostgreSQL's text and jsonb hold neither
@@ -156,9 +159,10 @@ export function utf8ByteLength(text: string): number {
   return bytes;
 }
 
+/** The message's request id, for an error's `req`: only an id that is itself valid, so the answer can carry it back as it came. */
 function requestIdOf(value: Record<string, unknown>): string | undefined {
   const id = value['id'];
-  return typeof id === 'string' && id.length > 0 && id.length <= protocolLimits.requestIdLengthMax ? id : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= protocolLimits.requestIdLengthMax && textProblem(id) === null ? id : undefined;
 }
 
 /** A decoded value → a validated client message. */

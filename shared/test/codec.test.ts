@@ -11,6 +11,7 @@ import {
   encodeMessage,
   protocolLimits,
   utf8ByteLength,
+  wellFormedByPattern,
   type Encoding,
 } from '@titrate/shared';
 
@@ -136,18 +137,18 @@ t.test('values that are not bounded plain trees are a bad_message error', async 
   t.equal(!infinity.ok && infinity.code, ErrorCode.badMessage, 'non-finite numbers are refused');
 });
 
-t.test('U+0000 in any string or key is a bad_message error that keeps a readable request id', async (t) => {
-  const messages = {
-    'in the request id': { t: 'next', id: 'r\u00001' },
-    'in a label': { t: 'next', id: 'r2', context: { genre: 'tech\u0000no', mood: 'dark', energy: 0.5 } },
-    'in a key': { t: 'next', id: 'r3', ['x\u0000']: 1 },
-    'in a device name': { t: 'hello', v: 1, orientation: 'portrait', device: '\u0000' },
+t.test('U+0000 in any string or key is a bad_message error that keeps the request id when the id itself is valid', async (t) => {
+  const messages: Record<string, [unknown, string | undefined]> = {
+    'in the request id': [{ t: 'next', id: 'r\u00001' }, undefined],
+    'in a label': [{ t: 'next', id: 'r2', context: { genre: 'tech\u0000no', mood: 'dark', energy: 0.5 } }, 'r2'],
+    'in a key': [{ t: 'next', id: 'r3', ['x\u0000']: 1 }, 'r3'],
+    'in a device name': [{ t: 'hello', v: 1, orientation: 'portrait', device: '\u0000' }, undefined],
   };
-  for (const [label, message] of Object.entries(messages)) {
+  for (const [label, [message, req]] of Object.entries(messages)) {
     for (const encoding of encodings) {
       const decoded = decodeClientMessage(encodeMessage(message as ClientMessage, encoding), encoding);
       t.same(decoded.ok ? null : { code: decoded.code, message: decoded.message, req: decoded.req }, {
-        code: ErrorCode.badMessage, message: 'strings must not contain U+0000', req: 'id' in message ? message.id : undefined,
+        code: ErrorCode.badMessage, message: 'strings must not contain U+0000', req,
       }, `${label} via ${encoding}`);
     }
   }
@@ -167,9 +168,23 @@ t.test('a lone surrogate in any string or key is a bad_message error; a pair is 
   }
   const paired = decodeClientMessage(JSON.stringify({ t: 'next', id: '🎧', context: { genre: 'techno 🎧', mood: 'dark', energy: 0.5 } }), 'json');
   t.ok(paired.ok);
+  const fine = decodeClientMessage(JSON.stringify({ t: 'next', id: 'r6', context: { genre: 'x\ud800', mood: 'dark', energy: 0.5 } }), 'json');
+  t.equal(!fine.ok && fine.req, 'r6', 'a valid request id is kept for the answer');
   // MessagePack carries UTF-8, which cannot spell a lone surrogate: its decoder reads U+FFFD instead.
   const encoded = decodeClientMessage(new Uint8Array([0x82, 0xa1, 0x74, 0xa4, 0x6e, 0x65, 0x78, 0x74, 0xa2, 0x69, 0x64, 0xa3, 0xed, 0xa0, 0x80]), 'msgpack');
   t.match(encoded, { ok: true, value: { t: 'next', id: /^\ufffd+$/ } });
+});
+
+t.test('the pattern for engines without isWellFormed agrees with it on every string of surrogates and others', async (t) => {
+  const unit = fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.integer({ min: 0x20, max: 0x7e }), fc.constant(0xfffd));
+  const result = fc.check(
+    fc.property(fc.array(unit, { maxLength: 12 }), (units) => {
+      const text = String.fromCharCode(...units);
+      return wellFormedByPattern(text) === (text as string & { isWellFormed(): boolean }).isWellFormed();
+    }),
+    { numRuns: 2_000 },
+  );
+  t.notOk(result.failed, fc.defaultReportMessage(result) ?? 'the pattern and isWellFormed agreed');
 });
 
 t.test('an unknown type is named, and keeps the request id for the answer', async (t) => {

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { limits } from '../limits.js';
 import { startTitrate } from '../main.js';
 import { loadSecrets } from '../secrets.js';
+import { userIdPattern } from '../users/directory.js';
 
 const demoTokenTtlSeconds = 24 * 3600;
 
@@ -70,8 +71,12 @@ async function serve(args: string[]): Promise<void> {
 
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, ttl: { type: 'string' } }, strict: true });
-  if (values.user === undefined || values.user.length === 0 || values.user.length > 128) {
+  if (values.user === undefined) {
     process.stderr.write('usage: npm run token -- --user ID [--ttl SECONDS]\n');
+    process.exit(2);
+  }
+  if (!userIdPattern.test(values.user)) {
+    process.stderr.write('--user must be a user id: 1-128 printable ASCII characters\n');
     process.exit(2);
   }
   const ttl = values.ttl === undefined ? limits.tokenTtlSecondsDefault : Number(values.ttl);

@@ -22,23 +22,17 @@ import type { Admission, HttpRequestHead } from './routes.js';
 import { failure, json, type HttpRequest, type HttpResponse } from './types.js';
 
 const regionPattern = /^[A-Za-z0-9_-]{1,16}$/;
-/**
- * The most credits a member's month may bring, region multiplier included. With a rollover cap
- * of at most 100 months, one member's balance stays under a billion, inside the ledger's 32-bit
- * amounts.
- */
-const memberQuotaMax = 10_000_000;
 const TierBody = z
   .object({
-    baseQuota: z.number().int().min(0).max(memberQuotaMax),
+    baseQuota: z.number().int().min(0).max(limits.creditQuotaPerMemberMax),
     rolloverCap: z.number().min(0).max(100).optional(),
     annualRolloverCap: z.number().min(0).max(100).optional(),
     unlimited: z.boolean().optional(),
     regionMultipliers: z.record(z.string().regex(regionPattern), z.number().min(0).max(100)).optional(),
     burstPrice: z.number().int().min(1).max(1_000_000).optional(),
   })
-  .refine((tier) => Object.values(tier.regionMultipliers ?? {}).every((multiplier) => tier.baseQuota * multiplier <= memberQuotaMax), {
-    message: `baseQuota times a region's multiplier must be at most ${memberQuotaMax} credits a month`,
+  .refine((tier) => Object.values(tier.regionMultipliers ?? {}).every((multiplier) => tier.baseQuota * multiplier <= limits.creditQuotaPerMemberMax), {
+    message: `baseQuota times a region's multiplier must be at most ${limits.creditQuotaPerMemberMax} credits a month`,
     path: ['regionMultipliers'],
   });
 const UserBody = z.object({
@@ -50,7 +44,7 @@ const UserBody = z.object({
   anchorDay: z.number().int().min(1).max(31).optional(),
 });
 const GrantBody = z.object({
-  amount: z.number().int().min(1).max(10_000_000),
+  amount: z.number().int().min(1).max(limits.creditGrantMax),
   id: z.string().min(1).max(128),
   reason: z.string().max(500).optional(),
 });

@@ -57,7 +57,8 @@ export async function startMaintenance(options: {
   const handlers: Record<keyof typeof maintenanceQueues, (() => Promise<void>) | null> = {
     cycles: async () => {
       const result = await ledger.runCycles(Date.now());
-      if (result.cyclesClosed > 0 || result.failed.length > 0) log.info({ ...result, failed: result.failed.length }, 'credit cycles closed');
+      if (result.failed.length > 0) log.warn(result, 'credit cycles closed, but not for every account');
+      else if (result.cyclesClosed > 0) log.info(result, 'credit cycles closed');
     },
     reconcile: async () => {
       const result = await ledger.reconcile();

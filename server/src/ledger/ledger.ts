@@ -542,7 +542,8 @@ export class Ledger {
   /**
    * Closes every cycle that ended by `asOfMs`; running it again for the same moment changes
    * nothing. Each account is its own transaction: one that cannot be closed (logged, and named in
-   * `failed`) leaves every other account's cycles closed.
+   * `failed`) leaves every other account's cycles closed. Past `limits.cycleFailuresMax` failures
+   * the run stops with an error: so many is the database, not a few accounts.
    */
   async runCycles(asOfMs: number): Promise<{ accounts: number; cyclesClosed: number; failed: string[] }> {
     const { rows } = await this.#pool.query<{ accountId: string }>(
@@ -552,18 +553,22 @@ export class Ledger {
     let cyclesClosed = 0;
     const failed: string[] = [];
     for (const { accountId } of rows) {
+      let closed: number;
       try {
-        cyclesClosed += await this.#transaction(async (client) => {
+        closed = await this.#transaction(async (client) => {
           await this.#lock(client, accountId);
           const snapshot = await this.#snapshot(client, accountId);
           if (snapshot === null) return 0;
           return (await this.#closeDueCycles(client, await this.#checkAgainstLedger(client, snapshot), asOfMs)).closed;
         });
-        this.#onChange(accountId);
       } catch (error) {
         failed.push(accountId);
         this.#log.error({ err: error, account: accountId }, "an account's credit cycle could not be closed");
+        if (failed.length >= limits.cycleFailuresMax) throw new Error(`credit cycles stopped after ${failed.length} accounts failed`, { cause: error });
+        continue;
       }
+      cyclesClosed += closed;
+      this.#onChange(accountId);
     }
     return { accounts: rows.length, cyclesClosed, failed };
   }

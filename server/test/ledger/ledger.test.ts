@@ -201,6 +201,13 @@ t.test('an account whose cycle cannot be closed is named, and the accounts after
   t.match(await f.balance('bob'), { sum: 2_000_000_000, snapshot: 2_000_000_000 }, "bob's account is as it was");
 });
 
+t.test('a cycle run stops with an error once as many accounts failed as an outage would make fail', async (t) => {
+  const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
+  await f.tier('vast', { baseQuota: 2_000_000_000 });
+  for (let index = 0; index < limits.cycleFailuresMax + 5; index += 1) await f.user(`vast-${String(index).padStart(2, '0')}`, 'vast');
+  await t.rejects(f.ledger.runCycles(Date.parse('2026-12-01T00:00:00Z')), { message: `credit cycles stopped after ${limits.cycleFailuresMax} accounts failed` });
+});
+
 t.test('a debit after the cycle ended closes the cycle first, even without the job', async (t) => {
   const f = await ledgerFixture(t, '2026-11-01T12:00:00Z');
   await f.user('ann', 'basic');
