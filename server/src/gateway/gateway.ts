@@ -475,4 +475,4 @@ function readBody(response: uWS.HttpResponse, bytesMax: number, done: (body: Buf
 
 /** The codes the protocol names and 1005/1006 (no code, dropped) are labels; a client's own code is "other", so clients cannot mint series. */
 const knownCloseCodes = new Set<number>([...Object.values(CloseCode), 1005, 1006]);
-export const closeCodeLabel = (code: number): string => (knownCloseCodes.has(code) ? String(code) : 'other');
+const closeCodeLabel = (code: number): string => (knownCloseCodes.has(code) ? String(code) : 'other');
