@@ -8,7 +8,9 @@
  *
  * Batches form by themselves: a charge asked for while `inFlightMax` batches are being written
  * waits for the next one, so a quiet server writes each hit at once and a busy one writes them
- * `batchMax` at a time. Anything but a new debit or a short balance (a replay, an account that needs its cycle
+ * `batchMax` at a time. A hit whose request another generation already answers (the same `next` on
+ * another socket of the session; migration 016) is answered `answered`, with nothing written.
+ * Anything else but a new debit or a short balance (a replay, an account that needs its cycle
  * closed, a batch that failed and was rolled back whole) is answered `fallback`, and the caller
  * takes the ordinary path, which is idempotent on the same request.
  */
@@ -26,6 +28,8 @@ export type CachedCharge = {
 export type CachedChargeResult =
   | { status: 'debited'; ledgerId: string | null; charged: number; balanceAfter: number | null }
   | { status: 'insufficient'; available: number }
+  /** Another generation already answers this hit's (session, request): nothing was written for it. */
+  | { status: 'answered' }
   | { status: 'fallback'; reason: string };
 
 export type ChargeBounds = { batchMax: number; inFlightMax: number; queueMax: number };
@@ -110,5 +114,6 @@ function resultOf(row: Row | undefined): CachedChargeResult {
   if (row === undefined) return { status: 'fallback', reason: 'no answer' };
   if (row.status === 'debited') return { status: 'debited', ledgerId: row.ledgerId, charged: row.charged, balanceAfter: row.balanceAfter };
   if (row.status === 'insufficient') return { status: 'insufficient', available: row.available ?? 0 };
+  if (row.status === 'answered') return { status: 'answered' };
   return { status: 'fallback', reason: row.status };
 }

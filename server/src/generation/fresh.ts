@@ -360,13 +360,20 @@ export class FreshFrames {
   /**
    * A prompt-cache hit through the group commit (see `CachedCharges`): the debit, the generation
    * row answered at once, and the outcome, with other users' hits in one statement. Null when the
-   * ordinary path must take it (no group commit configured, a replay, an account to prepare).
+   * ordinary path must take it (no group commit configured, a replay, an account to prepare). A
+   * request another generation already answers gets that generation.
    */
   async #chargeCached(generation: NewGeneration & { userId: string }, accountId: string, frameId: string): Promise<FreshOrder | null> {
     const { charges, metrics } = this.#services;
     if (charges === undefined) return null;
     const result = await charges.charge({ debit: debitCallOf(debitOf(generation, true)), generation, frameId });
     if (result.status === 'fallback') return null;
+    if (result.status === 'answered') {
+      // By a copy of this request on another socket of the session: that frame is the answer, and
+      // nothing was charged for this copy.
+      const answered = await this.#services.store.answeredFor(generation.sessionId, generation.requestId);
+      return answered === null ? null : { kind: 'ready', generation: answered };
+    }
     if (result.status === 'insufficient') {
       metrics.debits.inc({ kind: 'generation', result: 'insufficient' });
       return { kind: 'insufficient', available: result.available, required: generation.credits };

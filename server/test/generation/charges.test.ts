@@ -163,6 +163,60 @@ t.test('the same request twice in one batch is charged once; the copy is answere
   t.same(await fixture.entryTypes('ada'), ['refill 100', 'generation -2']);
 });
 
+/** A background frame of the user's, already shown in answer to (session, request), as the inbox's take leaves it. */
+async function answeredFromInbox(fixture: LedgerFixture, userId: string, sessionId: string, requestId: string): Promise<string> {
+  const id = randomUUID();
+  await fixture.pool.query(
+    `INSERT INTO generations (id, user_id, session_id, request_id, purpose, queue, state, charge, provider, model, credits, prompt, prompt_key,
+       prompt_hash, variant, genre, mood, style, energy, orientation, width, height, p, frame_id, deadline_at, started_at, finished_at,
+       answered_at, answer_session, answer_request)
+     VALUES ($1, $2, $3, 'earlier', 'congested', 'background', 'ready', 'none', 'local', 'local-detailed', 0, 'a prompt', 'key', 'hash-0', 0,
+       'techno', 'dark', 'nebula', 0.9, 'landscape', 1920, 1080, 1, $4, now(), now(), now(), now(), $3, $5)`,
+    [id, userId, sessionId, frameId, requestId],
+  );
+  return id;
+}
+
+t.test("a hit whose request was already answered from the inbox (the same next on another socket) charges nothing and leaves the batch's other hits alone", async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  for (const user of ['ada', 'bob', 'cy']) await fixture.user(user, 'lots');
+  // cy's account is named once in the batch (decided with the others), ada's twice (one hit after another).
+  await answeredFromInbox(fixture, 'cy', 'session-cy', 'r1');
+  await answeredFromInbox(fixture, 'ada', 'session-ada', 'r1');
+  const sizes: number[] = [];
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
+  const results = await Promise.all([chargeFor('cy', 'r1'), chargeFor('ada', 'r1'), chargeFor('bob', 'r1'), chargeFor('ada', 'r2')].map((charge) => charges.charge(charge)));
+  t.same(sizes, [4], 'one statement');
+  t.same(results.map((result) => result.status), ['answered', 'answered', 'debited', 'debited']);
+  t.same(await fixture.entryTypes('cy'), ['refill 100'], 'nothing debited for the copy');
+  t.same(await fixture.entryTypes('ada'), ['refill 100', 'generation -2'], 'only the other request paid');
+  t.same(await fixture.entryTypes('bob'), ['refill 100', 'generation -2']);
+  const { rows } = await fixture.pool.query<{ user: string; request: string }>(
+    `SELECT user_id AS user, request_id AS request FROM credit_requests ORDER BY user_id, request_id`,
+  );
+  t.same(rows, [{ user: 'ada', request: 'generation:session-ada:r2' }, { user: 'bob', request: 'generation:session-bob:r1' }], 'no idempotency record for the copies');
+  const replayed = await charges.charge(chargeFor('ada', 'r2'));
+  t.same(replayed, { status: 'fallback', reason: 'replayed' }, 'a hit that was itself answered is still a replay');
+});
+
+t.test('two hits of one batch that claim the same (session, request) for different debits: the first is written, the second answered', async (t) => {
+  const fixture = await ledgerFixture(t);
+  await fixture.tier('lots', { baseQuota: 100 });
+  await withCachedFrame(fixture);
+  await fixture.user('ada', 'lots');
+  await fixture.user('bob', 'lots');
+  const bob = chargeFor('bob', 'r1');
+  const clash = { ...bob, generation: { ...bob.generation, sessionId: 'session-ada' } };
+  const sizes: number[] = [];
+  const charges = batchesOn(fixture, (size) => sizes.push(size));
+  const results = await Promise.all([chargeFor('ada', 'r1'), clash].map((charge) => charges.charge(charge)));
+  t.same(sizes, [2], 'one statement');
+  t.same(results.map((result) => result.status), ['debited', 'answered']);
+  t.same(await fixture.entryTypes('bob'), ['refill 100']);
+});
+
 t.test('an unlimited account is answered at once and charged nothing; an account not yet opened goes to the ordinary path', async (t) => {
   const fixture = await ledgerFixture(t);
   await fixture.tier('all-you-want', { baseQuota: 0, unlimited: true });
