@@ -1,5 +1,7 @@
+import pg from 'pg';
 import sharp from 'sharp';
 import t from 'tap';
+import { TestClient } from '../support/client.js';
 import { startTestServer } from '../support/server.js';
 import { admin, available, burstPlayer, createUser, debitsAndRefunds, landscapeTechno, nextFrame } from '../support/fresh.js';
 
@@ -57,6 +59,41 @@ t.test('a second user with the same music is served from the prompt cache: at on
   t.not(again.frame['frameId'], generated.frame['frameId'], 'a viewer is never served a cached image they already saw');
   one.close();
   two.close();
+});
+
+t.test('a prompt-cache hit for a next that another socket of the session had answered from the inbox shows that frame and charges nothing', async (t) => {
+  const server = await startTestServer(t, 'memory');
+  await createUser(server, 'first');
+  await createUser(server, 'second');
+  const one = await burstPlayer(server, 'first');
+  t.teardown(() => one.close());
+  const generated = await nextFrame(one, 'a');
+  const two = await TestClient.connect(server.url, await server.tokens.issue('second', 3600));
+  t.teardown(() => two.close());
+  const session = String((await two.hello({ context: landscapeTechno }))['session']);
+  two.send({ t: 'burst', id: 'burst-second' });
+  t.equal((await two.takeType('ack'))['ok'], true);
+  // What the inbox's take leaves behind when the same next, on another socket, took a waiting frame.
+  const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
+  t.teardown(() => pool.end());
+  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM frames WHERE source <> 'fresh' AND orientation = 'landscape' LIMIT 1`);
+  const waiting = rows[0]!.id;
+  await pool.query(
+    `INSERT INTO generations (id, user_id, session_id, request_id, purpose, queue, state, charge, provider, model, credits, prompt, prompt_key,
+       prompt_hash, variant, genre, mood, style, energy, orientation, width, height, p, frame_id, deadline_at, started_at, finished_at,
+       answered_at, answer_session, answer_request)
+     VALUES ('waiting-frame-1', 'second', $1, 'earlier', 'congested', 'background', 'ready', 'none', 'local', 'local', 0, 'a prompt', 'key',
+       'hash', 0, 'techno', 'energetic', 'nebula', 0.8, 'landscape', 1280, 720, 1, $2, now(), now(), now(), now(), $1, 'b')`,
+    [session, waiting],
+  );
+  const before = await available(server, 'second');
+  const { frame } = await nextFrame(two, 'b');
+  t.not(frame['frameId'], generated.frame['frameId'], 'not the cached image');
+  t.match(frame, { t: 'frame', req: 'b', source: 'fresh', frameId: waiting }, 'the frame that answered this next');
+  t.equal(await available(server, 'second'), before, 'nothing charged for the copy');
+  t.equal((await debitsAndRefunds(server, 'second')).debits.length, 0);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /titrate_prompt_cache_total\{result="hit"\} 1/, 'it was a prompt-cache hit');
 });
 
 t.test('fresh frames ordered back to back are different images, each paid once', async (t) => {
