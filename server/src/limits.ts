@@ -301,10 +301,15 @@ export const limits = {
   /**
    * The most credits one member's month may bring, region multiplier included. With a rollover
    * cap of at most 100 months, one member's balance stays under `creditBalanceMax` plus a refill.
-   * A team pool adds its members' quotas: past ~200 members at this quota its refill would not
-   * fit the ledger's 32-bit amounts.
    */
   creditQuotaPerMemberMax: 10_000_000,
+  /**
+   * The most credits one account's cycle may bring in all (a team pool's quota is its members'
+   * sum, and a member joining mid-cycle adds theirs): past it a pool's refill is held to it. With
+   * the rollover held to `creditBalanceMax` too, a balance stays under 1.5 billion, inside the
+   * ledger's 32-bit amounts, however many members a pool has (200 at the member maximum reach it).
+   */
+  creditQuotaPerAccountMax: 500_000_000,
   /** The most credits one grant may give. */
   creditGrantMax: 10_000_000,
   /** Accounts whose cycle may fail in one run of the cycle job before the run stops: beyond a few bad accounts, it is an outage. */

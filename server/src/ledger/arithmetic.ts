@@ -15,6 +15,7 @@
  * balance. Credits are integers throughout; multipliers are applied once and floored.
  */
 import { createHash } from 'node:crypto';
+import { limits } from '../limits.js';
 
 export const decayRate = 0.1;
 /** Rollover above this many base quotas decays each cycle. */
@@ -55,7 +56,11 @@ export function rolloverCapOf(member: MemberTerms): number {
   return floorProduct(baseQuotaOf(member), multiple);
 }
 
-/** An account's terms: a user's own, or a team pool's as the sum over its members. */
+/**
+ * An account's terms: a user's own, or a team pool's as the sum over its members, held to
+ * `creditQuotaPerAccountMax` a cycle and `creditBalanceMax` rolled over, so that no pool's
+ * opening balance can outgrow the ledger's 32-bit amounts.
+ */
 export function accountTerms(members: readonly MemberTerms[]): { base: number; cap: number } {
   let base = 0;
   let cap = 0;
@@ -63,7 +68,15 @@ export function accountTerms(members: readonly MemberTerms[]): { base: number; c
     base += baseQuotaOf(member);
     cap += rolloverCapOf(member);
   }
-  return { base, cap };
+  return { base: Math.min(base, limits.creditQuotaPerAccountMax), cap: Math.min(cap, limits.creditBalanceMax) };
+}
+
+/**
+ * What a member joining an account mid-cycle adds to it: their base quota, held so that the
+ * cycle's refills together stay within `creditQuotaPerAccountMax`.
+ */
+export function joiningRefill(memberBase: number, refilledBase: number): number {
+  return Math.max(0, Math.min(memberBase, limits.creditQuotaPerAccountMax - refilledBase));
 }
 
 export type CycleClose = {

@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { inTransaction } from '../db/pool.js';
-import { accountTerms, closeCycle, downgradeClamp, fingerprint, type MemberTerms, type TierTerms } from './arithmetic.js';
+import { accountTerms, closeCycle, downgradeClamp, fingerprint, joiningRefill, type MemberTerms, type TierTerms } from './arithmetic.js';
 import { cycleAfter, cycleAt } from './cycle.js';
 import { limits } from '../limits.js';
 import { Turns } from '../turns.js';
@@ -292,7 +292,7 @@ export class Ledger {
       [member.id, snapshot.accountId],
     );
     if (joined.rowCount === 0) return snapshot;
-    const base = accountTerms([memberTerms(member)]).base;
+    const base = joiningRefill(accountTerms([memberTerms(member)]).base, snapshot.refilledBase);
     if (base === 0) return snapshot;
     const balance = await this.#ledgerBalance(client, snapshot.accountId);
     const refill = await this.#append(client, { accountId: snapshot.accountId, userId: member.id, type: 'refill', amount: base, details: { reason: 'member_joined' } }, balance);

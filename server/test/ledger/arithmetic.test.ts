@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { accountTerms, baseQuotaOf, closeCycle, downgradeClamp, fingerprint, rolloverCapOf, type TierTerms } from '../../src/ledger/arithmetic.js';
+import { accountTerms, baseQuotaOf, closeCycle, downgradeClamp, fingerprint, joiningRefill, rolloverCapOf, type TierTerms } from '../../src/ledger/arithmetic.js';
+import { limits } from '../../src/limits.js';
 
 const basic: TierTerms = { baseQuota: 200, rolloverCap: 3, annualRolloverCap: 6, regionMultipliers: { IN: 0.5, CH: 1.25 }, unlimited: false };
 
@@ -61,6 +62,16 @@ t.test('a team pool sums its members', async (t) => {
   ]);
   t.same(terms, { base: 800, cap: 600 + 3600 });
   t.same(accountTerms([{ tier: { ...basic, unlimited: true }, region: null, annual: false }]), { base: 0, cap: 0 });
+});
+
+t.test("a pool's terms are held to the account's quota and the balance bound, so an opening balance fits 32 bits", async (t) => {
+  const giant = { tier: { ...basic, baseQuota: limits.creditQuotaPerMemberMax }, region: null, annual: true };
+  const terms = accountTerms(Array.from({ length: 300 }, () => giant));
+  t.same(terms, { base: limits.creditQuotaPerAccountMax, cap: limits.creditBalanceMax });
+  t.ok(closeCycle(limits.creditBalanceMax, terms.base, terms.cap).opening <= 2 ** 31 - 1);
+  t.equal(joiningRefill(10, 0), 10, 'a member joining adds their quota');
+  t.equal(joiningRefill(limits.creditQuotaPerMemberMax, limits.creditQuotaPerAccountMax - 5), 5, 'up to the account quota');
+  t.equal(joiningRefill(10, limits.creditQuotaPerAccountMax), 0, 'and nothing past it');
 });
 
 t.test('a downgrade removes only the rollover above the new cap, never more than is there', async (t) => {
