@@ -204,28 +204,72 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const app = uWS.App();
   const anchor = options.openSession === null ? null : new CorkAnchor(app, log);
 
-  const send = (connection: Connection, message: ServerMessage): void => {
+  /**
+   * Writes one encoded message to its socket now. Its connection may have been ended since it was
+   * sent (an end waits behind what was sent before it), but not closed.
+   */
+  const write = (connection: Connection, payload: Uint8Array | string, type: ServerMessage['t']): void => {
     const socket = connection.socket;
-    if (!connection.writable || socket === null) {
+    if (socket === null) {
       metrics.sendsDropped.inc();
       return;
     }
-    const payload = encodeMessage(message, connection.encoding);
-    // Answers leave from async continuations, outside uWS's own (corked) callbacks: corking here
-    // lets uWS assemble the frame in its buffer and write it once.
+    // Outside uWS's own (corked) callbacks: corking here lets uWS assemble the frame in its buffer
+    // and write it once.
     let result = 0;
     socket.cork(() => {
       result = socket.send(payload, typeof payload !== 'string');
     });
     if (result === 2) metrics.sendsDropped.inc();
-    else metrics.messagesOut.inc({ type: message.t });
+    else metrics.messagesOut.inc({ type });
+  };
+  const endNow = (connection: Connection, code: number, reason: string): void => {
+    connection.socket?.end(code, reason);
+  };
+  /**
+   * What this turn of the event loop sent and ended, in order, three slots each: a message's
+   * connection, bytes and type, or an end's connection, close code and reason. Written together
+   * once the turn's I/O is handled (`setImmediate`), as a server that writes to its clients before
+   * it sleeps again does: a peer reading many sockets is then woken once for a run of answers
+   * instead of once for each. What is queued while the queue is written (a close that a write set
+   * off) is written in the same pass, after it.
+   */
+  const outbox: Array<Connection | Uint8Array | string | number> = [];
+  let flushScheduled = false;
+  const flush = (): void => {
+    flushScheduled = false;
+    for (let index = 0; index < outbox.length; index += 3) {
+      const connection = outbox[index] as Connection;
+      const item = outbox[index + 1]!;
+      if (typeof item === 'number') endNow(connection, item, outbox[index + 2] as string);
+      else write(connection, item as Uint8Array | string, outbox[index + 2] as ServerMessage['t']);
+    }
+    outbox.length = 0;
+  };
+  const enqueue = (connection: Connection, item: Uint8Array | string | number, detail: string): void => {
+    outbox.push(connection, item, detail);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  const send = (connection: Connection, message: ServerMessage): void => {
+    if (!connection.writable || connection.socket === null) {
+      metrics.sendsDropped.inc();
+      return;
+    }
+    // Encoded now: the message's objects may change after this returns; its bytes do not.
+    enqueue(connection, encodeMessage(message, connection.encoding), message.t);
     if (message.t === 'error') metrics.errors.inc({ code: message.code });
   };
 
   const end = (connection: Connection, code: number, reason: string): void => {
     if (!connection.writable || connection.socket === null) return;
     connection.phase = 'ended';
-    connection.socket.end(code, reason);
+    // Nothing sends to it from now on; what was sent before goes first.
+    if (outbox.length === 0) endNow(connection, code, reason);
+    else enqueue(connection, code, reason);
   };
   const io: ConnectionIo = { send, end };
   /** This gateway's connections: each reaches the gateway's `io` through its class, not a field of its own. */
@@ -438,6 +482,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           clearTimeout(timer);
         },
         close: () => {
+          // What was sent and ended before goes out first.
+          flush();
           clearInterval(expiryScan);
           anchor?.close();
           (app as unknown as { close: () => void }).close();
