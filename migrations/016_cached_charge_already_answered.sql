@@ -102,20 +102,23 @@ BEGIN
     ORDER BY c.account_id COLLATE "C"
     FOR UPDATE;
 
-  -- An item whose (session, request) another generation already answers, one that is not this
-  -- item's own earlier debit (a replay stays a replay), or an earlier item of the batch does: the
-  -- request was answered elsewhere (the same `next` on another socket of the session, answered
-  -- from the inbox). Its generation row would break the unique answer index and with it the whole
-  -- batch, so it is decided before anything of it is written and answered 'answered'.
+  -- An item whose (session, request) another generation already answers, or an earlier item of
+  -- the batch claims for another debit: the request was answered elsewhere (the same `next` on
+  -- another socket of the session, answered from the inbox). Its generation row would break the
+  -- unique answer index and with it the whole batch, so it is decided before anything of it is
+  -- written and answered 'answered'. An item whose own debit is on record is not one: a replay
+  -- stays a replay and a mismatch a mismatch, however the item is decided below. 'answered' does
+  -- not promise that a row answers the request (the earlier item of the batch may write nothing);
+  -- the server then takes the ordinary path.
   SELECT array_agg(
-           EXISTS (SELECT 1 FROM generations g
-                    WHERE g.answer_session = p_items -> x.idx -> 'generation' ->> 'sessionId'
-                      AND g.answer_request = p_items -> x.idx -> 'generation' ->> 'requestId'
-                      AND NOT EXISTS (SELECT 1 FROM credit_requests r WHERE r.user_id = x.usr AND r.request_id = x.req))
-           OR EXISTS (SELECT 1 FROM unnest(v_index, v_user, v_request) AS e(idx, usr, req)
-                       WHERE e.idx < x.idx AND (e.usr, e.req) IS DISTINCT FROM (x.usr, x.req)
-                         AND p_items -> e.idx -> 'generation' ->> 'sessionId' = p_items -> x.idx -> 'generation' ->> 'sessionId'
-                         AND p_items -> e.idx -> 'generation' ->> 'requestId' = p_items -> x.idx -> 'generation' ->> 'requestId')
+           (EXISTS (SELECT 1 FROM generations g
+                     WHERE g.answer_session = p_items -> x.idx -> 'generation' ->> 'sessionId'
+                       AND g.answer_request = p_items -> x.idx -> 'generation' ->> 'requestId')
+            OR EXISTS (SELECT 1 FROM unnest(v_index, v_user, v_request) AS e(idx, usr, req)
+                        WHERE e.idx < x.idx AND (e.usr, e.req) IS DISTINCT FROM (x.usr, x.req)
+                          AND p_items -> e.idx -> 'generation' ->> 'sessionId' = p_items -> x.idx -> 'generation' ->> 'sessionId'
+                          AND p_items -> e.idx -> 'generation' ->> 'requestId' = p_items -> x.idx -> 'generation' ->> 'requestId'))
+           AND NOT EXISTS (SELECT 1 FROM credit_requests r WHERE r.user_id = x.usr AND r.request_id = x.req)
            ORDER BY x.idx)
     INTO v_taken
     FROM unnest(v_index, v_user, v_request) AS x(idx, usr, req);

@@ -307,7 +307,7 @@ export const limits = {
    * The most credits one account's cycle may bring in all (a team pool's quota is its members'
    * sum, and a member joining mid-cycle adds theirs): past it a pool's refill is held to it. With
    * the rollover held to `creditBalanceMax` too, a balance stays under 1.5 billion, inside the
-   * ledger's 32-bit amounts, however many members a pool has (200 at the member maximum reach it).
+   * ledger's 32-bit amounts, however many members a pool has (50 at the member maximum reach it).
    */
   creditQuotaPerAccountMax: 500_000_000,
   /** The most credits one grant may give. */

@@ -238,13 +238,17 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   let flushScheduled = false;
   const flush = (): void => {
     flushScheduled = false;
-    for (let index = 0; index < outbox.length; index += 3) {
-      const connection = outbox[index] as Connection;
-      const item = outbox[index + 1]!;
-      if (typeof item === 'number') endNow(connection, item, outbox[index + 2] as string);
-      else write(connection, item as Uint8Array | string, outbox[index + 2] as ServerMessage['t']);
+    try {
+      for (let index = 0; index < outbox.length; index += 3) {
+        const connection = outbox[index] as Connection;
+        const item = outbox[index + 1]!;
+        if (typeof item === 'number') endNow(connection, item, outbox[index + 2] as string);
+        else write(connection, item as Uint8Array | string, outbox[index + 2] as ServerMessage['t']);
+      }
+    } finally {
+      // Written, or not writable any more: nothing of this pass is written twice.
+      outbox.length = 0;
     }
-    outbox.length = 0;
   };
   const enqueue = (connection: Connection, item: Uint8Array | string | number, detail: string): void => {
     outbox.push(connection, item, detail);

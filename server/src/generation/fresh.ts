@@ -260,8 +260,12 @@ export class FreshFrames {
       if (placed.kind !== 'placed') return placed;
       await store.touchCache(reuse.promptHash);
       const settled = await this.settle(placed.generationId, request.sessionId, request.requestId, false);
-      if (settled.kind !== 'ready') throw new Error(`cached generation ${placed.generationId} could not be answered: ${settled.kind}`);
-      return settled;
+      if (settled.kind === 'ready') return settled;
+      // Answered meanwhile by a copy of this request on another socket of the session: that frame
+      // is the answer; this hit's charge is held, and settles as any unshown frame's does.
+      const answered = await store.answeredFor(request.sessionId, request.requestId);
+      if (answered !== null) return { kind: 'ready', generation: answered };
+      throw new Error(`cached generation ${placed.generationId} could not be answered: ${settled.kind}`);
     }
     metrics.promptCache.inc({ result: 'miss' });
     const etaMs = await this.#services.estimator.etaMs();

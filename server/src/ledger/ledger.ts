@@ -119,6 +119,8 @@ type MemberRow = {
 
 /** Closing more cycles than this in one call means the clock or the data is wrong. */
 const cyclesPerCallMax = 240;
+/** The largest amount or balance the ledger's `integer` columns hold. */
+const int32Max = 2 ** 31 - 1;
 
 /** A user's credit account: their own (the user id), or their team's pool (`team:<name>`). */
 /** `Ledger.readViews`: the account needs work under its lock before it can be viewed (`Ledger.view` does it). */
@@ -244,6 +246,7 @@ export class Ledger {
     const balanceAfter = balanceBefore + entry.amount;
     if (!Number.isInteger(entry.amount) || entry.amount === 0) throw new Error(`ledger amounts are non-zero integers, got ${entry.amount}`);
     if (balanceAfter < 0) throw new Error(`entry would take ${entry.accountId} below zero (${balanceBefore} ${entry.amount})`);
+    if (balanceAfter > int32Max) throw new Error(`entry would take ${entry.accountId} past the ledger's 32-bit balances (${balanceBefore} + ${entry.amount})`);
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO credit_ledger (account_id, user_id, type, amount, balance_after, request_id, details)
        VALUES ($1, $2, $3, $4::int, $5::int, $6, $7::jsonb) RETURNING id::text`,

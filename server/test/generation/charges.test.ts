@@ -199,6 +199,9 @@ t.test("a hit whose request was already answered from the inbox (the same next o
   t.same(rows, [{ user: 'ada', request: 'generation:session-ada:r2' }, { user: 'bob', request: 'generation:session-bob:r1' }], 'no idempotency record for the copies');
   const replayed = await charges.charge(chargeFor('ada', 'r2'));
   t.same(replayed, { status: 'fallback', reason: 'replayed' }, 'a hit that was itself answered is still a replay');
+  const [again, third] = await Promise.all([charges.charge(chargeFor('ada', 'r2')), charges.charge(chargeFor('ada', 'r3'))]);
+  t.same(again, { status: 'fallback', reason: 'replayed' }, 'also among other hits of its account, one after another');
+  t.equal(third.status, 'debited');
 });
 
 t.test('two hits of one batch that claim the same (session, request) for different debits: the first is written, the second answered', async (t) => {

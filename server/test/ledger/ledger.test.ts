@@ -292,6 +292,19 @@ t.test("a team pool too large for the ledger's 32-bit amounts is held to the acc
   t.match(await f.balance('team:giants'), { sum: openings[2], last: openings[2] });
 });
 
+t.test("an entry that would take a balance past the ledger's 32-bit integers is refused before anything is written", async (t) => {
+  const f = await ledgerFixture(t);
+  await f.user('ann', 'basic');
+  const debit = await f.ledger.debit({ userId: 'ann', kind: 'generation', requestId: 'g1', amount: 100 });
+  t.equal(debit.status, 'debited');
+  // A balance written past the admin API's bounds: 50 below the largest an integer column holds.
+  const top = 2 ** 31 - 1 - 50;
+  await f.pool.query(`INSERT INTO credit_ledger (account_id, user_id, type, amount, balance_after) VALUES ('ann', 'ann', 'grant', $1::int, $2::int)`, [top - 100, top]);
+  await f.pool.query(`UPDATE user_credits SET available = $1::int WHERE account_id = 'ann'`, [top]);
+  await t.rejects(f.ledger.refund(debit.status === 'debited' ? debit.ledgerId! : '', 'failed'), { message: /past the ledger's 32-bit balances/ });
+  t.match(await f.balance('ann'), { sum: top, snapshot: top }, 'nothing written');
+});
+
 t.test('reconcile finds and repairs snapshots that disagree with the ledger', async (t) => {
   const f = await ledgerFixture(t);
   await f.user('ann', 'basic');
