@@ -81,6 +81,23 @@ t.test('beacons', async (t) => {
     t.match(rows[0].bandit, { mode: 'on', algorithm: 'epsilon-greedy' }, 'the bandit looked at it');
   });
 
+  t.test("a decision is journaled under the segment of the session's music at that moment", async (t) => {
+    await createUser(server, 'switcher', 'trial');
+    const client = await connect('switcher');
+    const ambient = { genre: 'ambient', mood: 'calm', energy: 0.2 };
+    const ids: string[] = [];
+    for (const [id, change] of [['m1', undefined], ['m2', ambient], ['m3', undefined], ['m4', context], ['m5', undefined]] as const) {
+      ids.push(String((await nextFrame(client, id, 20_000, change === undefined ? {} : { context: change })).frame['id']));
+    }
+    await server.flushJournal();
+    const { rows } = await pool.query<{ id: string; segment: string }>(`SELECT id, segment FROM decisions WHERE user_id = 'switcher'`);
+    const segmentOf = new Map(rows.map((row) => [row.id, row.segment]));
+    t.same(
+      ids.map((id) => segmentOf.get(id)),
+      ['trial|techno|energetic', 'trial|ambient|calm', 'trial|ambient|calm', 'trial|techno|energetic', 'trial|techno|energetic'],
+    );
+  });
+
   t.test('once both arms are warm the bandit leans, and a rebuild from the log restores its statistics', async (t) => {
     await createUser(server, 'raver', 'trial');
     await admin(server, 'POST', '/v1/admin/users/raver/grants', { amount: 100, id: 'raver-grant' });
