@@ -1,6 +1,6 @@
 import pg from 'pg';
 import sharp from 'sharp';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { TestClient } from '../support/client.js';
 import { startTestServer } from '../support/server.js';
 import { admin, available, burstPlayer, createUser, debitsAndRefunds, landscapeTechno, nextFrame } from '../support/fresh.js';
@@ -36,13 +36,19 @@ t.test('a burst-mode session gets real fresh images from the local renderer, eac
   client.close();
 });
 
-t.test('a second user with the same music is served from the prompt cache: at once, same image, charged the same', async (t) => {
+/** A server with users "first" and "second", and "first"'s burst player, whose `next` 'a' generated a frame (now in the prompt cache). */
+async function promptCached(t: Test) {
   const server = await startTestServer(t, 'memory');
   await createUser(server, 'first');
   await createUser(server, 'second');
   const one = await burstPlayer(server, 'first');
   t.teardown(() => one.close());
   const generated = await nextFrame(one, 'a');
+  return { server, one, generated };
+}
+
+t.test('a second user with the same music is served from the prompt cache: at once, same image, charged the same', async (t) => {
+  const { server, one, generated } = await promptCached(t);
   t.ok(generated.pending !== null);
   const two = await burstPlayer(server, 'second');
   t.teardown(() => two.close());
@@ -62,12 +68,7 @@ t.test('a second user with the same music is served from the prompt cache: at on
 });
 
 t.test('a prompt-cache hit for a next that another socket of the session had answered from the inbox shows that frame and charges nothing', async (t) => {
-  const server = await startTestServer(t, 'memory');
-  await createUser(server, 'first');
-  await createUser(server, 'second');
-  const one = await burstPlayer(server, 'first');
-  t.teardown(() => one.close());
-  const generated = await nextFrame(one, 'a');
+  const { server, generated } = await promptCached(t);
   const two = await TestClient.connect(server.url, await server.tokens.issue('second', 3600));
   t.teardown(() => two.close());
   const session = String((await two.hello({ context: landscapeTechno }))['session']);
