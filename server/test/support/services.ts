@@ -28,6 +28,14 @@ export async function testDatabaseUrl(t: Test): Promise<string> {
   t.teardown(async () => {
     const dropper = new pg.Client({ connectionString: serverUrl });
     await dropper.connect();
+    // A pool's `end` resolves once it has asked its clients to close, not once they have: a forced
+    // drop then would terminate a backend still closing, and its client would report the
+    // termination as an error of the test. So the drop waits (a little) for them to leave.
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const { rows } = await dropper.query<{ connected: number }>(`SELECT count(*)::int AS connected FROM pg_stat_activity WHERE datname = $1`, [name]);
+      if (rows[0]!.connected === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await dropper.end();
   });
